@@ -1,0 +1,80 @@
+"""Command line: `run` (default), `check UID...`, `fake-api`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import SettingsError, load_settings, require, secret_values
+from bot.logs import configure
+from bot.parse import split_valid
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    require(settings, "run")
+    configure(settings.log_level, settings.log_format, secret_values(settings))
+    from bot.slack.server import serve
+
+    return asyncio.run(serve(settings))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.check import run_check
+
+    settings = load_settings()
+    require(settings, "check")
+    configure("WARNING", settings.log_format, secret_values(settings))
+    tokens = [t for raw in args.uids for t in raw.replace(",", " ").split()]
+    uids, invalid = split_valid(tokens)
+    if invalid or not uids:
+        shown = ", ".join(repr(t[:40]) for t in invalid) or "none given"
+        print(
+            f"error: not task UIDs: {shown} (letters, digits, - and _, up to 128)",
+            file=sys.stderr,
+        )
+        return 2
+    output = "json" if args.json else "blocks" if args.blocks else "table"
+    return asyncio.run(run_check(settings, uids, output))
+
+
+def _fake_api(args: argparse.Namespace) -> int:
+    from bot.taskapi.fake_server import serve_fake
+
+    return asyncio.run(serve_fake(args.host, args.port, args.step, args.latency))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.set_defaults(handler=_run)
+    commands = parser.add_subparsers(title="commands")
+    commands.add_parser("run", help="run the Slack bot (the default)").set_defaults(handler=_run)
+    check = commands.add_parser("check", help="look tasks up and print them")
+    check.add_argument("uids", nargs="+", metavar="UID")
+    shown = check.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print the raw task details")
+    shown.add_argument("--blocks", action="store_true", help="print the Block Kit the bot posts")
+    check.set_defaults(handler=_check)
+    fake = commands.add_parser("fake-api", help="serve the bundled fake task API on loopback")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8765)
+    fake.add_argument("--step", type=float, default=5.0, help="seconds each status lasts")
+    fake.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+    fake.set_defaults(handler=_fake_api)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""`python -m bot check UID...`: the bot's own lookup, from a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import aiohttp
+
+from bot.config import Settings
+from bot.taskapi.client import TaskApiClient, config_from_settings
+from bot.taskapi.errors import ApiUnavailable
+from bot.taskapi.models import Failed, Found, NotFound, TaskResult
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_UNUSABLE = 0, 1, 2
+
+
+async def run_check(
+    settings: Settings, uids: Sequence[str], output: str, out: TextIO = sys.stdout
+) -> int:
+    async with aiohttp.ClientSession() as session:
+        client = TaskApiClient(session, config_from_settings(settings))
+        results = await client.get_tasks(uids)
+    failures = [r for r in results if isinstance(r, Failed)]
+    if (
+        failures
+        and all(isinstance(f.error, ApiUnavailable) for f in failures)
+        and (len(failures) == len(results))
+    ):
+        error = failures[0].error
+        print(
+            f"error: task API unreachable: {error.detail} [request_uuid={error.request_uuid}]",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
+    if output == "json":
+        json.dump([_raw(r) for r in results], out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif output == "blocks":
+        from bot.render.answer import answer_message
+
+        json.dump(answer_message(results).as_payload(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(format_table(results))
+    for failure in failures:
+        error = failure.error
+        print(
+            f"error: {failure.uid}: {error.detail} [request_uuid={error.request_uuid}]",
+            file=sys.stderr,
+        )
+    complete = all(isinstance(r, Found) for r in results)
+    return EXIT_OK if complete else EXIT_INCOMPLETE
+
+
+def _raw(result: TaskResult) -> dict[str, object]:
+    if isinstance(result, Found):
+        return result.task.raw()
+    if isinstance(result, NotFound):
+        return {"TaskUid": result.uid, "NotFound": True}
+    return {
+        "TaskUid": result.uid,
+        "LookupError": result.error.detail,
+        "request_uuid": result.error.request_uuid,
+    }
+
+
+def format_table(results: Sequence[TaskResult]) -> str:
+    header = ("UID", "TYPE", "STATUS", "ERROR", "PICTURES")
+    rows = [header, *(_row(r) for r in results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _row(result: TaskResult) -> tuple[str, str, str, str, str]:
+    if isinstance(result, NotFound):
+        return (result.uid, "-", "not found", "-", "-")
+    if isinstance(result, Failed):
+        return (result.uid, "-", "lookup failed", _one_line(result.error.detail), "-")
+    task = result.task
+    error = (
+        f"{task.task_error_code}: {_one_line(task.task_error_msg)}" if task.task_error_code else "-"
+    )
+    pictures = " ".join(task.final_picture_urls) or "-"
+    return (result.uid, task.task_type or "-", task.task_status or "?", error, pictures)
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

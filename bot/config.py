@@ -1,0 +1,147 @@
+"""Settings, read from the environment and `.env`, built by a factory and passed in."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+README_HINT = "See README.md, section 'Settings'."
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class SettingsError(Exception):
+    """Start-up cannot go on; the message names every bad variable and never a value."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Secrets are `SecretStr`: they never show in reprs or logs."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    bot_mode: Literal["socket", "http"] | None = None
+    host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
+    port: int = Field(3000, ge=1, le=65535)
+
+    task_api_url: str | None = None
+    task_api_public_key: SecretStr | None = None
+    task_api_private_key: SecretStr | None = None
+    task_api_timeout: Seconds = 10.0
+    task_api_batch_size: int = Field(20, ge=1, le=500)
+    task_api_concurrency: int = Field(4, ge=1, le=64)
+    task_api_retries: int = Field(2, ge=0, le=10)
+    task_api_max_response_bytes: int = Field(5_000_000, ge=1024)
+    task_cache_size: int = Field(10_000, ge=0)
+    task_cache_ttl: Seconds = 3600.0
+    task_uid_pattern: str | None = None
+
+    state_url: str = "sqlite:///./data/bot.sqlite3"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    slash_response_type: Literal["in_channel", "ephemeral"] = "in_channel"
+    allowed_external_teams: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    shutdown_grace: Seconds = 10.0
+
+    watch_poll_interval: Seconds = 15.0
+    watch_max_duration: Seconds = 86_400.0
+    watch_max_uids: int = Field(50, ge=1, le=500)
+    watch_max_per_user: int = Field(10, ge=1)
+    watch_updates_per_minute: int = Field(40, ge=1)
+    watch_upload_pictures: bool = True
+    watch_upload_max_files: int = Field(4, ge=0, le=10)
+    watch_upload_max_bytes: int = Field(5_000_000, ge=1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("allowed_external_teams", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in re.split(r"[\s,]+", value) if part]
+        return value
+
+    @field_validator("task_api_url", "slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("state_url")
+    @classmethod
+    def _state_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "redis://", "rediss://")):
+            raise ValueError("must start with sqlite:/// or redis://")
+        return value
+
+    @field_validator("task_uid_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression ({exc.msg})") from None
+        return value or None
+
+    @property
+    def mode(self) -> Literal["socket", "http"]:
+        """Socket Mode when an app token is set, unless `BOT_MODE` forces one."""
+        if self.bot_mode:
+            return self.bot_mode
+        return "socket" if self.slack_app_token else "http"
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    """Read settings, turning pydantic's report into one message that names variables only."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        lines = [
+            f"  {str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors() if err["loc"]
+        ]
+        raise SettingsError("Invalid settings:\n" + "\n".join(lines) + "\n" + README_HINT) from None
+
+
+def require(settings: Settings, purpose: Literal["check", "run"]) -> None:
+    """Stop with one message naming every variable that `purpose` needs and lacks."""
+    missing = [
+        name
+        for name in ("TASK_API_URL", "TASK_API_PUBLIC_KEY", "TASK_API_PRIVATE_KEY")
+        if getattr(settings, name.lower()) is None
+    ]
+    if purpose == "run":
+        if settings.slack_bot_token is None:
+            missing.append("SLACK_BOT_TOKEN")
+        if settings.mode == "http" and settings.slack_signing_secret is None:
+            missing.append("SLACK_SIGNING_SECRET (HTTP mode; or set SLACK_APP_TOKEN)")
+        if settings.mode == "socket" and settings.slack_app_token is None:
+            missing.append("SLACK_APP_TOKEN (BOT_MODE=socket)")
+    if missing:
+        raise SettingsError(
+            "Missing settings:\n" + "\n".join(f"  {name}" for name in missing) + "\n" + README_HINT
+        )
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret's plain value, so the log filter can blank it wherever it shows up."""
+    secrets = (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.task_api_private_key,
+    )
+    return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]

@@ -1,0 +1,250 @@
+"""Async client for `ListGenerateTaskDetail`: batching, sharing, caching, bounded retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from cachetools import TTLCache
+
+from bot.config import Settings
+from bot.taskapi.errors import ApiRejected, ApiUnavailable, ApiUnreadable, TaskApiError
+from bot.taskapi.models import Failed, Found, ListResponse, NotFound, TaskDetail, TaskResult
+from bot.taskapi.signing import sign
+
+log = logging.getLogger(__name__)
+
+ACTION = "ListGenerateTaskDetail"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    url: str
+    public_key: str
+    private_key: str
+    timeout: float = 10.0
+    batch_size: int = 20
+    concurrency: int = 4
+    retries: int = 2
+    max_response_bytes: int = 5_000_000
+    cache_size: int = 10_000
+    cache_ttl: float = 3600.0
+    backoff_base: float = 0.25
+
+    def __repr__(self) -> str:
+        return f"ClientConfig(url={self.url!r}, batch_size={self.batch_size})"
+
+
+class TaskApiClient:
+    """One instance per process. Every lookup, however it arrives, goes through `get_tasks`.
+
+    Lookups asked for in the same turn of the event loop are merged: their UIDs are queued and
+    flushed together on the next turn, in batches of `batch_size`. A UID already in flight is
+    not asked again, and final tasks come from a bounded TTL cache.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        config: ClientConfig,
+        *,
+        on_call: Callable[[str], None] | None = None,
+        cache_timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._session = session
+        self._config = config
+        self._on_call = on_call
+        self._cache: TTLCache[str, TaskDetail] | None = (
+            TTLCache(config.cache_size, config.cache_ttl, timer=cache_timer)
+            if config.cache_size
+            else None
+        )
+        self._inflight: dict[str, asyncio.Future[TaskResult]] = {}
+        self._queued: list[str] = []
+        self._flush_scheduled = False
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._batches: set[asyncio.Task[None]] = set()
+        self.upstream_calls = 0
+
+    async def get_tasks(self, uids: Sequence[str]) -> list[TaskResult]:
+        """One result per requested UID, in the caller's order (duplicates answered alike)."""
+        known: dict[str, TaskResult] = {}
+        waiting: dict[str, asyncio.Future[TaskResult]] = {}
+        for uid in dict.fromkeys(uids):
+            cached = self._cache.get(uid) if self._cache is not None else None
+            if cached is not None:
+                known[uid] = Found(uid, cached)
+            else:
+                waiting[uid] = self._future_for(uid)
+        for uid, future in waiting.items():
+            # shield: one asker giving up must not cancel the answer others wait for.
+            known[uid] = await asyncio.shield(future)
+        return [known[uid] for uid in uids]
+
+    def _future_for(self, uid: str) -> asyncio.Future[TaskResult]:
+        future = self._inflight.get(uid)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._inflight[uid] = future
+            self._queued.append(uid)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        queued, self._queued, self._flush_scheduled = self._queued, [], False
+        size = self._config.batch_size
+        for start in range(0, len(queued), size):
+            task = asyncio.create_task(self._run_batch(queued[start : start + size]))
+            self._batches.add(task)
+            task.add_done_callback(self._batches.discard)
+
+    async def _run_batch(self, uids: list[str]) -> None:
+        try:
+            async with self._slots:
+                details = await self._call_with_retries(uids)
+        except TaskApiError as exc:
+            failure: TaskApiError = exc
+            self._settle(uids, lambda uid: Failed(uid, failure))
+        except BaseException as exc:
+            error = ApiUnavailable(f"lookup interrupted ({type(exc).__name__})", "")
+            self._settle(uids, lambda uid: Failed(uid, error))
+            raise
+        else:
+            by_uid: dict[str, TaskDetail] = {}
+            for detail in details:
+                by_uid.setdefault(detail.task_uid, detail)
+                if detail.is_final and self._cache is not None:
+                    self._cache[detail.task_uid] = detail
+            self._settle(
+                uids, lambda uid: Found(uid, by_uid[uid]) if uid in by_uid else NotFound(uid)
+            )
+
+    def _settle(self, uids: list[str], result_for: Callable[[str], TaskResult]) -> None:
+        for uid in uids:
+            future = self._inflight.pop(uid, None)
+            if future is not None and not future.done():
+                future.set_result(result_for(uid))
+
+    async def _call_with_retries(self, uids: list[str]) -> list[TaskDetail]:
+        attempt = 0
+        while True:
+            try:
+                return await self._call(uids)
+            except ApiUnavailable as exc:
+                if attempt >= self._config.retries:
+                    raise
+                delay = self._config.backoff_base * 2**attempt
+                delay += random.uniform(0, delay)  # jitter: many bots must not retry in step
+                log.warning(
+                    "task API unavailable (%s), retry %d in %.2fs [request_uuid=%s]",
+                    exc.detail,
+                    attempt + 1,
+                    delay,
+                    exc.request_uuid,
+                )
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _call(self, uids: list[str]) -> list[TaskDetail]:
+        request_uuid = str(uuid.uuid4())
+        body: dict[str, Any] = {
+            "Action": ACTION,
+            "PublicKey": self._config.public_key,
+            "TaskUIDs": uids,
+            "request_uuid": request_uuid,
+        }
+        body["Signature"] = sign(body, self._config.private_key)
+        self.upstream_calls += 1
+        log.info("task API call: %d UIDs [request_uuid=%s]", len(uids), request_uuid)
+        try:
+            raw = await self._post(body, request_uuid)
+        except TimeoutError:
+            self._count("timeout")
+            raise ApiUnavailable(
+                f"timed out after {self._config.timeout:g}s", request_uuid
+            ) from None
+        except aiohttp.ClientError as exc:
+            self._count("unreachable")
+            raise ApiUnavailable(
+                f"could not connect ({type(exc).__name__})", request_uuid
+            ) from None
+        details = self._parse(raw, request_uuid)
+        self._count("ok")
+        return details
+
+    async def _post(self, body: dict[str, Any], request_uuid: str) -> bytes:
+        timeout = aiohttp.ClientTimeout(total=self._config.timeout)
+        async with self._session.post(self._config.url, json=body, timeout=timeout) as resp:
+            if resp.status >= 500 or resp.status == 429:
+                self._count("http_error")
+                raise ApiUnavailable(f"answered HTTP {resp.status}", request_uuid)
+            if resp.status >= 400:
+                self._count("http_error")
+                raise ApiRejected(f"answered HTTP {resp.status}", request_uuid, None)
+            return await self._read_capped(resp, request_uuid)
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, request_uuid: str) -> bytes:
+        cap = self._config.max_response_bytes
+        too_big = ApiUnreadable(f"answer larger than {cap} bytes", request_uuid)
+        if resp.content_length is not None and resp.content_length > cap:
+            raise too_big
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65_536):
+            size += len(chunk)
+            if size > cap:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _parse(self, raw: bytes, request_uuid: str) -> list[TaskDetail]:
+        try:
+            envelope = ListResponse.model_validate(json.loads(raw))
+        except (ValueError, TypeError):
+            self._count("unreadable")
+            raise ApiUnreadable("answer is not the documented JSON", request_uuid) from None
+        if envelope.ret_code != 0:
+            self._count("rejected")
+            message = envelope.message or "no message"
+            raise ApiRejected(
+                f"RetCode {envelope.ret_code}: {message}", request_uuid, envelope.ret_code
+            )
+        return envelope.details()
+
+    def _count(self, outcome: str) -> None:
+        if self._on_call is not None:
+            self._on_call(outcome)
+
+    async def aclose(self) -> None:
+        """Let batches already sent finish, so nobody waiting on them is left hanging."""
+        if self._batches:
+            await asyncio.gather(*self._batches, return_exceptions=True)
+
+
+def config_from_settings(settings: Settings) -> ClientConfig:
+    """Build the client's config from `Settings` (checked by `config.require` beforehand)."""
+    assert settings.task_api_url
+    assert settings.task_api_public_key
+    assert settings.task_api_private_key
+    return ClientConfig(
+        url=settings.task_api_url,
+        public_key=settings.task_api_public_key.get_secret_value(),
+        private_key=settings.task_api_private_key.get_secret_value(),
+        timeout=settings.task_api_timeout,
+        batch_size=settings.task_api_batch_size,
+        concurrency=settings.task_api_concurrency,
+        retries=settings.task_api_retries,
+        max_response_bytes=settings.task_api_max_response_bytes,
+        cache_size=settings.task_cache_size,
+        cache_ttl=settings.task_cache_ttl,
+    )

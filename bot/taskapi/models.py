@@ -1,0 +1,112 @@
+"""Upstream data as lenient pydantic models: a legacy API may drop fields or add new ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.taskapi.errors import TaskApiError
+
+FINAL_STATUSES = frozenset({"Finished", "Error"})
+
+
+class TaskDetail(BaseModel):
+    """One task as the vendor reports it. Unknown statuses and extra fields are kept as-is."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+    task_uid: str = Field(alias="TaskUid", min_length=1)
+    task_type: str = Field("", alias="TaskType")
+    task_status: str = Field("", alias="TaskStatus")
+    final_picture_urls: tuple[str, ...] = Field((), alias="FinalPictureUrls")
+    task_error_msg: str = Field("", alias="TaskErrorMsg")
+    task_error_code: int | str = Field(0, alias="TaskErrorCode")
+
+    @field_validator("task_type", "task_status", "task_error_msg", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    @field_validator("final_picture_urls", mode="before")
+    @classmethod
+    def _urls(cls, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple):
+            return ()
+        return tuple(item for item in value if isinstance(item, str) and item)
+
+    @field_validator("task_error_code", mode="before")
+    @classmethod
+    def _code(cls, value: Any) -> int | str:
+        if value is None or value == "":
+            return 0
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, int):
+            return value
+        text = str(value)
+        return int(text) if text.lstrip("-").isdigit() else text
+
+    @property
+    def is_final(self) -> bool:
+        return self.task_status in FINAL_STATUSES
+
+    def raw(self) -> dict[str, Any]:
+        """The vendor's own field names, extras included (for `check --json`)."""
+        return self.model_dump(by_alias=True, mode="json")
+
+
+class ListResponse(BaseModel):
+    """The envelope. Only `RetCode` is required; each list item is validated on its own."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    ret_code: int = Field(alias="RetCode")
+    message: str = Field("", alias="Message")
+    task_detail_list: list[Any] = Field(default_factory=list, alias="TaskDetailList")
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    @field_validator("task_detail_list", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    def details(self) -> list[TaskDetail]:
+        """The readable items; one without a usable `TaskUid` cannot be matched: skipped."""
+        found = []
+        for item in self.task_detail_list:
+            try:
+                found.append(TaskDetail.model_validate(item))
+            except ValidationError:
+                continue
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    uid: str
+    task: TaskDetail
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    uid: str
+    error: TaskApiError
+
+
+TaskResult = Found | NotFound | Failed
+
+
+def is_done(result: TaskResult) -> bool:
+    """A result that will not change any more: a final task, or a UID the API does not know."""
+    return isinstance(result, NotFound) or (isinstance(result, Found) and result.task.is_final)

@@ -1,0 +1,66 @@
+"""Shared fixtures: real local servers on random ports, never patched internals."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from pytest_aiohttp import AiohttpServer
+
+from bot.taskapi.client import ClientConfig, TaskApiClient
+from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
+
+
+class ManualClock:
+    """A clock tests move by hand, so the fake's tasks change state without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def fake_api(aiohttp_server: AiohttpServer, clock: ManualClock) -> FakeTaskApi:
+    fake = FakeTaskApi(step=10.0, clock=clock)
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("/"))  # type: ignore[attr-defined]
+    return fake
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+ClientFactory = Callable[..., Awaitable[TaskApiClient]]
+
+
+@pytest.fixture
+def make_client(
+    fake_api: FakeTaskApi, session: aiohttp.ClientSession, clock: ManualClock
+) -> ClientFactory:
+    async def make(**overrides: Any) -> TaskApiClient:
+        options: dict[str, Any] = {
+            "url": fake_api.url,  # type: ignore[attr-defined]
+            "public_key": FAKE_PUBLIC_KEY,
+            "private_key": FAKE_PRIVATE_KEY,
+            "timeout": 2.0,
+            "backoff_base": 0.01,
+        }
+        options.update(overrides)
+        return TaskApiClient(session, ClientConfig(**options), cache_timer=clock)
+
+    return make
