@@ -1,0 +1,96 @@
+"""Every short message the bot says to a person, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import SectionBlock
+
+from bot.render.answer import Message, mrkdwn
+from bot.render.text import clip, code, escape
+
+COMMAND = "/taskstatus"
+
+
+def _note(text: str) -> Message:
+    return Message(_plain(text), [SectionBlock(text=mrkdwn(text))])
+
+
+def _plain(text: str) -> str:
+    return clip(text.split("\n", 1)[0].replace("*", ""), 300)
+
+
+def help_message() -> Message:
+    return _note(
+        "*Follow your image-generation tasks*\n"
+        f"• `{COMMAND} UID [UID ...]`: status of each task (separate UIDs with spaces, commas "
+        "or new lines)\n"
+        f"• `{COMMAND} watch UID ...`: a live answer that updates itself until every task is "
+        "done, then tells you in its thread\n"
+        "• Mention me in a thread: `@bot UID ...`, `@bot watch UID ...`\n"
+        "• On any message that names tasks: *More actions* (⋮) → *Check task status* or "
+        "*Watch task status*; I answer in its thread\n"
+        "A UID is letters, digits, `-` and `_`, up to 128 characters."
+    )
+
+
+def no_uids_message(where: str = "message") -> Message:
+    return _note(
+        f":mag: I found no task UID in this {where}.\n"
+        "I look for UUIDs, words in `code` formatting, and words after `task:`, `uid:` or "
+        f"`TaskUid:`. Or type `{COMMAND} UID` yourself."
+    )
+
+
+def invalid_uids_message(invalid: Sequence[str]) -> Message:
+    shown = ", ".join(code(clip(t, 40)) for t in invalid[:10])
+    more = f" and {len(invalid) - 10} more" if len(invalid) > 10 else ""
+    return _note(
+        f":warning: These are not task UIDs: {shown}{more}.\n"
+        "A UID is letters, digits, `-` and `_`, up to 128 characters. Nothing was looked up; "
+        f"fix them and try again, or see `{COMMAND} help`."
+    )
+
+
+def too_many_uids_message(count: int, limit: int) -> Message:
+    return _note(
+        f":warning: That is {count} UIDs; I take at most {limit} at a time. "
+        "Split them into smaller groups."
+    )
+
+
+def external_refused_message() -> Message:
+    return _note(
+        ":lock: Sorry, this app only answers people of the workspace that installed it. "
+        "Ask its admins to allow your organisation."
+    )
+
+
+def invite_message(channel_id: str) -> Message:
+    channel = f"<#{channel_id}>" if channel_id.isalnum() else "this channel"
+    return _note(
+        f":information_source: I can't post in {channel}, so only you see this answer. "
+        "To let me answer in threads and keep live messages there, invite me: "
+        "type `/invite @Task Status` in the channel."
+    )
+
+
+def failure_message(reference: str) -> Message:
+    return _note(
+        ":boom: Something went wrong on my side and I could not answer. Please try again; "
+        f"if it keeps happening, give this reference to the app's admins: {code(reference)}"
+    )
+
+
+def watch_limit_message(what: str) -> Message:
+    return _note(f":warning: {escape(what)}")
+
+
+def watch_started_note(count: int) -> Message:
+    noun = "task" if count == 1 else "tasks"
+    return _note(f":eyes: Watching {count} {noun}; the answer will update itself.")
+
+
+def watch_stopped_message(by_user: str) -> Message:
+    who = f" by <@{by_user}>" if by_user.isalnum() else ""
+    return _note(f":no_entry_sign: Stopped watching{who}.")
