@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     watch_max_uids: int = Field(50, ge=1, le=500)
     watch_max_per_user: int = Field(10, ge=1)
     watch_updates_per_minute: int = Field(40, ge=1)
+    watch_heartbeat: Seconds = 300.0
     watch_upload_pictures: bool = True
     watch_upload_max_files: int = Field(4, ge=0, le=10)
     watch_upload_max_bytes: int = Field(5_000_000, ge=1)

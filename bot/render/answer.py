@@ -39,6 +39,8 @@ SINGLE_ERROR_CHARS = 1500
 MULTI_ERROR_CHARS = 300
 MAX_CONTINUATIONS = 5
 
+NO_PREVIEWS_AT_ALL = "*"  # in `no_preview`: show every picture as a link only
+
 ACTION_REFRESH = "task_refresh"
 ACTION_WATCH = "task_watch"
 ACTION_UNWATCH = "task_unwatch"
@@ -155,6 +157,10 @@ def _task_blocks(
     return body
 
 
+def _may_preview(url: str, no_preview: frozenset[str]) -> bool:
+    return is_previewable(url) and url not in no_preview and NO_PREVIEWS_AT_ALL not in no_preview
+
+
 def _numbered(result: Found) -> list[tuple[str, int, str]]:
     return [(result.uid, n, url) for n, url in enumerate(result.task.final_picture_urls, 1)]
 
@@ -175,7 +181,7 @@ def _task_line(result: Found, error_chars: int) -> str:
 def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block], list[Any]]:
     blocks: list[Block] = [SectionBlock(text=mrkdwn(_task_line(result, SINGLE_ERROR_CHARS)))]
     urls = _numbered(result)
-    previews = [u for u in urls if is_previewable(u[2]) and u[2] not in no_preview]
+    previews = [u for u in urls if _may_preview(u[2], no_preview)]
     shown = previews[:SINGLE_PREVIEWS]
     for uid, n, url in shown:
         alt = clip(f"Picture {n} of task {uid}", 2000)
@@ -192,7 +198,7 @@ def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block
     urls = _numbered(result)
     line = _task_line(result, MULTI_ERROR_CHARS)
     text, leftovers = _links("\nPictures: ", urls, budget=SECTION_TEXT - len(line) - 50)
-    thumb = next((u for u in urls if is_previewable(u[2]) and u[2] not in no_preview), None)
+    thumb = next((u for u in urls if _may_preview(u[2], no_preview)), None)
     accessory = (
         ImageElement(image_url=thumb[2], alt_text=clip(f"Picture 1 of task {result.uid}", 2000))
         if thumb

@@ -94,3 +94,8 @@ def watch_started_note(count: int) -> Message:
 def watch_stopped_message(by_user: str) -> Message:
     who = f" by <@{by_user}>" if by_user.isalnum() else ""
     return _note(f":no_entry_sign: Stopped watching{who}.")
+
+
+def note_message(text: str) -> Message:
+    """A line the bot composed itself (no outside text), posted as it is."""
+    return _note(text)

@@ -1,0 +1,134 @@
+"""Buttons on answers: refresh in place, start a watch, stop one."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from slack_sdk.errors import SlackApiError
+
+from bot.render.answer import LiveNote
+from bot.render.notes import external_refused_message, note_message
+from bot.slack.answering import Place, guarded, lookup, tell
+from bot.slack.context import Deps
+from bot.slack.ids import Action
+from bot.slack.live import RESPONSE_URL_LIFETIME
+from bot.slack.payloads import channel_id, is_external, live_watch_id, message_thread, user_id
+from bot.slack.values import decode_uids
+from bot.watch.scheduler import WatchLimitError, done_already
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    def place_of(body: dict[str, Any]) -> Place:
+        return Place(
+            channel=channel_id(body),
+            user=user_id(body),
+            team=str((body.get("team") or {}).get("id") or ""),
+            thread_ts=message_thread(body.get("message") or {}) or None,
+            response_url=str(body.get("response_url") or "") or None,
+            response_type="ephemeral",
+        )
+
+    def handler(name: str, work: Any) -> Any:
+        async def on_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+            await ack()
+            deps.metrics.requests.labels(name).inc()
+            place = place_of(body)
+
+            async def run() -> None:
+                if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+                    await tell(deps, place, external_refused_message())
+                    return
+                await work(deps, body, action, place)
+
+            deps.tracker.spawn(guarded(deps, place, name, run), name)
+
+        return on_action
+
+    app.action(Action.REFRESH.value)(handler("refresh", refresh))
+    app.action(Action.WATCH.value)(handler("watch_button", watch_button))
+    app.action(Action.UNWATCH.value)(handler("unwatch_button", unwatch_button))
+
+
+async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place) -> None:
+    uids = await decode_uids(str(action.get("value") or ""), deps.store)
+    if not uids:
+        await tell(deps, place, note_message(":hourglass: This answer is too old to refresh. Ask again."))
+        return
+    watch_id = live_watch_id(body.get("message") or {})
+    watch = await deps.store.get_watch(watch_id) if watch_id else None
+    if watch is not None and watch.state == "active":
+        results = await deps.tasks.get_tasks(uids)
+        build = deps.watcher.live_message(watch, results)
+    else:
+        _, build = await lookup(deps, uids)
+    await _replace(deps, body, place, build)
+
+
+async def watch_button(
+    deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
+) -> None:
+    uids = await decode_uids(str(action.get("value") or ""), deps.store)
+    if not uids:
+        return
+    try:
+        await deps.watcher.check_limits(place.user, uids)
+    except WatchLimitError as exc:
+        await tell(deps, place, note_message(f":warning: {exc}"))
+        return
+    results = await deps.tasks.get_tasks(uids)
+    if done_already(results):
+        _, build = await lookup(deps, uids)
+        await _replace(deps, body, place, build)
+        return
+    container = body.get("container") or {}
+    ephemeral = bool(container.get("is_ephemeral"))
+    message_ts = None if ephemeral else str(container.get("message_ts") or "") or None
+    watch = deps.watcher.new_watch(
+        team_id=place.team,
+        user_id=place.user,
+        channel_id=place.channel,
+        uids=uids,
+        button_value=str(action.get("value") or ""),
+        message_ts=message_ts,
+        thread_ts=place.thread_ts,
+    )
+    if message_ts is None:
+        watch.response_url = place.response_url
+        watch.response_url_uses = 0
+        watch.response_url_expires_at = time.time() + RESPONSE_URL_LIFETIME
+    outcome = await deps.watcher.publisher.update(watch, deps.watcher.live_message(watch, results), final=False)
+    if outcome.kind != "sent":
+        await tell(deps, place, note_message(":warning: I could not turn this answer into a live one."))
+        return
+    await deps.watcher.begin(watch, results)
+
+
+async def unwatch_button(
+    deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
+) -> None:
+    watch = await deps.watcher.stop(str(action.get("value") or ""), place.user)
+    if watch is None:
+        return
+    results = watch.last_known()
+    who = f" by <@{place.user}>" if place.user.isalnum() else ""
+    build = deps.watcher.ended_message(watch, results, LiveNote("stopped", who))
+    await deps.watcher.publisher.update(watch, build, final=True)
+
+
+async def _replace(deps: Deps, body: dict[str, Any], place: Place, build: Any) -> None:
+    """Refresh where the answer is: chat.update for a bot message, else its response_url."""
+    container = body.get("container") or {}
+    ts = container.get("message_ts")
+    if ts and not container.get("is_ephemeral") and (body.get("message") or {}).get("bot_id"):
+        try:
+            await deps.delivery.update(place.channel, str(ts), build)
+            return
+        except SlackApiError:  # fall through to response_url, which works everywhere
+            if not place.response_url:
+                raise
+    if place.response_url:
+        await deps.delivery.respond(place.response_url, build, replace_original=True, continuations=0)
+

@@ -1,0 +1,149 @@
+"""What every surface does once it knows the UIDs: look up, render, deliver, or start a watch."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from slack_sdk.errors import SlackApiError
+
+from bot.render.answer import Controls, Message, answer_message
+from bot.render.notes import (
+    failure_message,
+    invite_message,
+    watch_limit_message,
+)
+from bot.slack.context import Deps
+from bot.slack.deliver import NOT_POSTABLE, Build, ResponseUrlError, slack_error
+from bot.slack.live import RESPONSE_URL_LIFETIME
+from bot.slack.values import encode_uids
+from bot.taskapi.models import TaskResult
+from bot.watch.scheduler import WatchLimitError, done_already
+
+log = logging.getLogger(__name__)
+
+MAX_LOOKUP_UIDS = 200
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an answer goes: a channel (and thread), with a `response_url` as the way out."""
+
+    channel: str
+    user: str
+    team: str
+    thread_ts: str | None = None
+    response_url: str | None = None
+    response_type: Literal["in_channel", "ephemeral"] = "in_channel"
+    post_first: bool = True  # False: answer through response_url (slash commands)
+
+
+async def lookup(deps: Deps, uids: list[str]) -> tuple[list[TaskResult], Build]:
+    results = await deps.tasks.get_tasks(uids)
+    value = await encode_uids(uids, deps.store)
+    checked = time.time()
+    watchable = not done_already(results)
+    controls = Controls(value, "offer" if watchable else "none")
+
+    def build(no_preview: frozenset[str]) -> Message:
+        return answer_message(results, controls=controls, checked_at=checked, no_preview=no_preview)
+
+    return results, build
+
+
+async def answer(deps: Deps, place: Place, uids: list[str], surface: str) -> None:
+    """A one-off lookup, delivered where it belongs."""
+    _, build = await lookup(deps, uids)
+    await deliver(deps, place, build, surface)
+
+
+async def deliver(deps: Deps, place: Place, build: Build, surface: str) -> str | None:
+    """Post in the channel/thread, or through `response_url` where the bot cannot post.
+
+    Returns the posted message's ts, or None when it went through `response_url`.
+    """
+    if place.post_first:
+        try:
+            ts = await deps.delivery.post(place.channel, build, thread_ts=place.thread_ts)
+        except SlackApiError as exc:
+            if slack_error(exc) not in NOT_POSTABLE or not place.response_url:
+                raise
+            log.info("cannot post in %s (%s): answering privately", place.channel, slack_error(exc))
+            await deps.delivery.respond(place.response_url, lambda _: invite_message(place.channel))
+            await deps.delivery.respond(place.response_url, build)
+            deps.metrics.answers.labels(surface, "response_url").inc()
+            return None
+        deps.metrics.answers.labels(surface, "posted").inc()
+        return ts
+    assert place.response_url
+    await deps.delivery.respond(place.response_url, build, response_type=place.response_type)
+    deps.metrics.answers.labels(surface, "response_url").inc()
+    return None
+
+
+async def start_watch(deps: Deps, place: Place, uids: list[str], surface: str) -> None:
+    """Post a live answer and hand it to the scheduler."""
+    try:
+        await deps.watcher.check_limits(place.user, uids)
+    except WatchLimitError as exc:
+        await tell(deps, place, watch_limit_message(str(exc)))
+        return
+    results, build = await lookup(deps, uids)
+    if done_already(results):
+        await deliver(deps, place, build, surface)
+        return
+    watch = deps.watcher.new_watch(
+        team_id=place.team,
+        user_id=place.user,
+        channel_id=place.channel,
+        uids=uids,
+        button_value=await encode_uids(uids, deps.store),
+        thread_ts=place.thread_ts,
+    )
+    live = deps.watcher.live_message(watch, results)
+    ts = await deliver(deps, Place(**{**place.__dict__, "post_first": True}), live, surface)
+    if ts is None:
+        watch.response_url = place.response_url
+        watch.response_url_uses = 2  # the invite note and the answer
+        watch.response_url_expires_at = time.time() + RESPONSE_URL_LIFETIME
+    else:
+        watch.message_ts = ts
+        watch.thread_ts = place.thread_ts or ts
+    await deps.watcher.begin(watch, results)
+
+
+async def tell(deps: Deps, place: Place, message: Message) -> None:
+    """A note only the asker sees."""
+    if place.response_url:
+        await deps.delivery.respond(place.response_url, lambda _: message)
+    else:
+        await deps.delivery.ephemeral(place.channel, place.user, message, place.thread_ts)
+
+
+def guarded(
+    deps: Deps, place: Place, surface: str, work: Callable[[], Awaitable[None]]
+) -> Awaitable[None]:
+    """Run `work`; any failure becomes a plain note to the asker with a reference for admins."""
+
+    async def run() -> None:
+        try:
+            await work()
+        except Exception as exc:
+            reference = uuid.uuid4().hex[:12]
+            detail = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.exception("%s failed: %s [ref=%s]", surface, detail, reference)
+            deps.metrics.answers.labels(surface, "failed").inc()
+            try:
+                await tell(deps, place, failure_message(reference))
+            except (SlackApiError, ResponseUrlError, OSError):
+                log.warning("could not tell the user about failure %s", reference)
+
+    return run()
+
+
+def ack_payload(message: Message) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": message.text, "blocks": message.as_payload()["blocks"]}

@@ -1,0 +1,52 @@
+"""`/taskstatus UID ...`, `/taskstatus watch UID ...`, `/taskstatus help`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.parse import parse_command
+from bot.render.notes import (
+    external_refused_message,
+    help_message,
+    invalid_uids_message,
+    too_many_uids_message,
+)
+from bot.slack.answering import MAX_LOOKUP_UIDS, Place, ack_payload, answer, guarded, start_watch
+from bot.slack.context import Deps
+from bot.slack.ids import COMMAND
+from bot.slack.payloads import is_external
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.command(COMMAND)
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        deps.metrics.requests.labels("command").inc()
+        if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
+            await ack(**ack_payload(external_refused_message()))
+            return
+        parsed = parse_command(str(command.get("text") or ""))
+        watch = parsed.action == "watch"
+        limit = deps.settings.watch_max_uids if watch else MAX_LOOKUP_UIDS
+        if parsed.invalid:
+            await ack(**ack_payload(invalid_uids_message(parsed.invalid)))
+        elif parsed.action == "help" or not parsed.uids:
+            await ack(**ack_payload(help_message()))
+        elif len(parsed.uids) > limit:
+            await ack(**ack_payload(too_many_uids_message(len(parsed.uids), limit)))
+        else:
+            await ack()
+            place = Place(
+                channel=str(command.get("channel_id") or ""),
+                user=str(command.get("user_id") or ""),
+                team=str(command.get("team_id") or ""),
+                response_url=str(command.get("response_url") or ""),
+                response_type=deps.settings.slash_response_type,
+                post_first=False,
+            )
+            work = start_watch if watch else answer
+            deps.tracker.spawn(
+                guarded(deps, place, "command", lambda: work(deps, place, parsed.uids, "command")),
+                "command",
+            )

@@ -1,0 +1,26 @@
+"""Everything a handler needs, built once at start and passed in (no module-level globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.metrics import Metrics
+from bot.slack.deliver import Delivery
+from bot.slack.tracker import Tracker
+from bot.store import Store
+from bot.taskapi.client import TaskApiClient
+from bot.watch.scheduler import Watcher
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    tasks: TaskApiClient
+    store: Store
+    delivery: Delivery
+    tracker: Tracker
+    metrics: Metrics
+    watcher: Watcher
+    home_team: str = ""
+    bot_user_id: str = ""

@@ -1,0 +1,181 @@
+"""Sending messages to Slack, with the fallbacks users should never have to think about.
+
+- A picture Slack cannot download makes it refuse the whole message (`invalid_blocks`,
+  "downloading image failed"): send it again with those pictures as links, then with no
+  previews at all. Never more than three tries.
+- `rate_limited` is waited out by slack_sdk's retry handler (it honours `Retry-After`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
+
+log = logging.getLogger(__name__)
+
+Build = Callable[[frozenset[str]], Message]
+T = TypeVar("T")
+ALL = frozenset({NO_PREVIEWS_AT_ALL})
+_POINTER = re.compile(r"downloading image failed.*?json-pointer:(/blocks/[\w/]+)")
+NOT_POSTABLE = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "access_denied"}
+)
+
+
+class ResponseUrlError(Exception):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"response_url answered {status}: {body[:200]}")
+        self.status = status
+        self.body = body
+
+
+def slack_error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "")) if exc.response is not None else ""
+
+
+class Delivery:
+    def __init__(self, client: AsyncWebClient, session: aiohttp.ClientSession) -> None:
+        self.client = client
+        self._session = session
+
+    async def post(
+        self,
+        channel: str,
+        build: Build,
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        """Post, then any continuation messages in the same thread; returns the main ts."""
+
+        async def send(message: Message) -> str:
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=message.as_payload()["blocks"],
+                metadata=metadata,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return str(response["ts"])
+
+        ts, message = await self._with_image_fallback(send, build)
+        for more in message.continuations:
+            await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts or ts,
+                text=more.text,
+                blocks=more.as_payload()["blocks"],
+                unfurl_links=False,
+            )
+        return ts
+
+    async def update(self, channel: str, ts: str, build: Build) -> None:
+        async def send(message: Message) -> None:
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.as_payload()["blocks"]
+            )
+
+        await self._with_image_fallback(send, build)
+
+    async def ephemeral(
+        self, channel: str, user: str, message: Message, thread_ts: str | None = None
+    ) -> None:
+        await self.client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=message.as_payload()["blocks"],
+        )
+
+    async def respond(
+        self,
+        response_url: str,
+        build: Build,
+        *,
+        response_type: Literal["in_channel", "ephemeral"] = "ephemeral",
+        replace_original: bool = False,
+        continuations: int = 2,
+    ) -> None:
+        """Answer through a request's `response_url` (works where the bot is not a member)."""
+        webhook = AsyncWebhookClient(
+            response_url,
+            session=self._session,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        )
+        message = build(frozenset())
+        for previews in (frozenset(), ALL):
+            message = build(previews)
+            response = await webhook.send(
+                text=message.text,
+                blocks=message.as_payload()["blocks"],
+                response_type=response_type,
+                replace_original=replace_original,
+            )
+            if response.status_code == 200:
+                break
+            if "invalid_blocks" not in (response.body or "") or previews == ALL:
+                raise ResponseUrlError(response.status_code, response.body or "")
+        for more in message.continuations[:continuations]:
+            await webhook.send(
+                text=more.text, blocks=more.as_payload()["blocks"], response_type=response_type
+            )
+
+    async def _with_image_fallback(
+        self, send: Callable[[Message], Awaitable[T]], build: Build
+    ) -> tuple[T, Message]:
+        no_preview: frozenset[str] = frozenset()
+        while True:
+            message = build(no_preview)
+            try:
+                return await send(message), message
+            except SlackApiError as exc:
+                if slack_error(exc) != "invalid_blocks" or no_preview == ALL:
+                    raise
+                failing = failed_image_urls(exc.response.data, message)
+                if not failing:
+                    raise
+                log.warning("Slack could not download %d picture(s); sending links", len(failing))
+                no_preview = ALL if no_preview else frozenset(failing)
+
+
+def failed_image_urls(error: Any, message: Message) -> set[str]:
+    """The picture URLs Slack names in an `invalid_blocks` answer, found by json-pointer."""
+    notes: list[str] = []
+    if isinstance(error, dict):
+        notes += [str(n) for n in error.get("errors") or []]
+        meta = error.get("response_metadata") or {}
+        notes += [str(n) for n in meta.get("messages") or []]
+    payload = message.as_payload()
+    urls = set()
+    for note in notes:
+        match = _POINTER.search(note)
+        if match:
+            value = _resolve(payload, match.group(1))
+            if isinstance(value, str):
+                urls.add(value)
+    return urls
+
+
+def _resolve(document: Any, pointer: str) -> Any:
+    node = document
+    for part in pointer.strip("/").split("/"):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node

@@ -1,0 +1,63 @@
+"""`@bot UID ...`, `@bot watch UID ...`, `@bot help`, answered in the thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.parse import parse_command
+from bot.render.notes import (
+    external_refused_message,
+    help_message,
+    invalid_uids_message,
+    too_many_uids_message,
+)
+from bot.slack.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
+from bot.slack.context import Deps
+from bot.slack.payloads import is_external, message_thread
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.event("app_mention")
+    async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+        deps.metrics.requests.labels("mention").inc()
+        if event.get("bot_id") or event.get("subtype"):
+            return  # never answer bots (loops) nor edits
+        place = Place(
+            channel=str(event.get("channel") or ""),
+            user=str(event.get("user") or ""),
+            team=str(body.get("team_id") or ""),
+            thread_ts=message_thread(event),
+        )
+
+        async def work() -> None:
+            if not await first_delivery(deps, body, event):
+                return
+            if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+                await tell(deps, place, external_refused_message())
+                return
+            parsed = parse_command(str(event.get("text") or ""))
+            limit = deps.settings.watch_max_uids if parsed.action == "watch" else MAX_LOOKUP_UIDS
+            if parsed.invalid:
+                await tell(deps, place, invalid_uids_message(parsed.invalid))
+            elif parsed.action == "help" or not parsed.uids:
+                await deps.delivery.post(place.channel, lambda _: help_message(), thread_ts=place.thread_ts)
+            elif len(parsed.uids) > limit:
+                await tell(deps, place, too_many_uids_message(len(parsed.uids), limit))
+            elif parsed.action == "watch":
+                await start_watch(deps, place, parsed.uids, "mention")
+            else:
+                await answer(deps, place, parsed.uids, "mention")
+
+        deps.tracker.spawn(guarded(deps, place, "mention", work), "mention")
+
+
+async def first_delivery(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Slack retries events and has sent duplicates with new event ids: answer each once.
+
+    Both keys are claimed (no short-circuit), so a retry of a duplicate is known too.
+    """
+    by_event = await deps.store.claim(f"event:{body.get('event_id')}")
+    by_message = await deps.store.claim(f"message:{event.get('channel')}:{event.get('ts')}")
+    return by_event and by_message

@@ -1,0 +1,1 @@
+"""Test doubles that ship with the bot (tests and benchmarks use them; so can you)."""

@@ -1,0 +1,259 @@
+"""A fake Slack Web API (and Socket Mode and response_url endpoints) on loopback.
+
+It records what the bot sent, keeps messages per channel so threads, updates and
+metadata searches behave like Slack's, checks a few Block Kit limits as Slack does, and
+can be told to fail: `not_in_channel`, `rate_limited`, `message_not_found`, broken images.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+HOME_TEAM = "T0HOME"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Fault:
+    error: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FakeSlack:
+    base_url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    not_in_channel: set[str] = field(default_factory=set)
+    broken_images: set[str] = field(default_factory=set)
+    socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _changed: asyncio.Condition | None = None
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+
+    # -- test helpers ------------------------------------------------------------------
+
+    def fail(self, method: str, error: str, times: int = 1, **kwargs: Any) -> None:
+        self.faults.setdefault(method, []).extend(Fault(error, **kwargs) for _ in range(times))
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in self.messages.get(channel, [])
+            if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts
+        ]
+
+    def add_message(self, channel: str, **fields: Any) -> dict[str, Any]:
+        message = {"ts": self._next_ts(), "type": "message", **fields}
+        self.messages.setdefault(channel, []).append(message)
+        return message
+
+    async def wait_for(self, check: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until `check()` is truthy; re-checked on every request the fake serves."""
+        assert self._changed is not None
+        async with self._changed:
+            result = await asyncio.wait_for(self._changed.wait_for(check), timeout)
+        return result
+
+    async def socket_send(self, envelope: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+        """Push a Socket Mode envelope to the bot and wait for its ack."""
+        await self.wait_for(lambda: self._sockets, timeout)
+        await self._sockets[-1].send_json(envelope)
+        envelope_id = envelope["envelope_id"]
+        return dict(await self.wait_for(lambda: self.socket_acks.get(envelope_id), timeout))
+
+    # -- the server --------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=50_000_000)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/socket", self._socket)
+        app.on_startup.append(self._startup)
+        return app
+
+    async def _startup(self, _: web.Application) -> None:
+        self._changed = asyncio.Condition()
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _args(request)
+        self.calls.append(Call(method, args))
+        try:
+            queued = self.faults.get(method)
+            if queued:
+                fault = queued.pop(0)
+                return web.json_response(
+                    {"ok": False, "error": fault.error}, status=fault.status, headers=fault.headers
+                )
+            handler = getattr(self, "_" + method.replace(".", "_"), None)
+            if handler is None:
+                return web.json_response({"ok": False, "error": "unknown_method"})
+            body = handler(args)
+            return web.json_response({"ok": True, **body} if "error" not in body else {"ok": False, **body})
+        finally:
+            await self._notify()
+
+    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": HOME_TEAM, "user": "taskbot"}
+
+    def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.base_url.replace("http", "ws", 1) + "socket"}
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel"))
+        if channel in self.not_in_channel:
+            return {"error": "not_in_channel"}
+        problem = _check_blocks(args.get("blocks"), self.broken_images)
+        if problem:
+            return problem
+        if channel.startswith("U"):
+            channel = "D" + channel
+        message = self.add_message(
+            channel,
+            text=args.get("text"),
+            blocks=_blocks(args.get("blocks")),
+            thread_ts=args.get("thread_ts"),
+            metadata=args.get("metadata"),
+            bot_id=BOT_ID,
+            user=BOT_USER,
+        )
+        return {"channel": channel, "ts": message["ts"], "message": message}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        problem = _check_blocks(args.get("blocks"), self.broken_images)
+        if problem:
+            return problem
+        for message in self.messages.get(str(args.get("channel")), []):
+            if message["ts"] == args.get("ts"):
+                message.update(text=args.get("text"), blocks=_blocks(args.get("blocks")))
+                return {"channel": args.get("channel"), "ts": message["ts"]}
+        return {"error": "message_not_found"}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"message_ts": self._next_ts()}
+
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel"))
+        self.messages[channel] = [m for m in self.messages.get(channel, []) if m["ts"] != args.get("ts")]
+        return {}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": {"id": "D" + str(args.get("users"))}}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        found = [m for m in self.messages.get(channel, []) if ts in (m["ts"], m.get("thread_ts"))]
+        return {"messages": found}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": list(reversed(self.messages.get(str(args.get("channel")), [])))}
+
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ts):08d}"
+        return {"upload_url": f"{self.base_url}upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        files = json.loads(files) if isinstance(files, str) else files or []
+        channel = str(args.get("channel_id"))
+        self.add_message(
+            channel, files=files, thread_ts=args.get("thread_ts"), bot_id=BOT_ID, user=BOT_USER
+        )
+        return {"files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        await self._notify()
+        return web.Response(text="OK")
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        body = await request.json()
+        self.responses.setdefault(key, []).append(body)
+        self.calls.append(Call("response_url", {"key": key, **body}))
+        await self._notify()
+        problem = _check_blocks(body.get("blocks"), self.broken_images)
+        if problem:
+            return web.Response(status=400, text="invalid_blocks")
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        await self._notify()
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                ack = json.loads(msg.data)
+                if "envelope_id" in ack:
+                    self.socket_acks[ack["envelope_id"]] = ack
+                    await self._notify()
+        self._sockets.remove(ws)
+        return ws
+
+    def response_url(self, key: str) -> str:
+        return f"{self.base_url}respond/{key}"
+
+
+async def _args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.method == "POST":
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        else:
+            args.update(await request.post())
+    return args
+
+
+def _blocks(raw: Any) -> list[dict[str, Any]]:
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    return list(raw or [])
+
+
+def _check_blocks(raw: Any, broken_images: set[str]) -> dict[str, Any] | None:
+    """The checks Slack makes that matter here: counts, sizes, and downloading images."""
+    blocks = _blocks(raw)
+    if len(blocks) > 50 or len(json.dumps(blocks)) > 13_000:
+        return {"error": "invalid_blocks", "errors": ["too many blocks or too long"]}
+    for index, block in enumerate(blocks):
+        for path, url in (("image_url", block.get("image_url")), ("accessory/image_url", (block.get("accessory") or {}).get("image_url"))):
+            if url in broken_images:
+                return {
+                    "error": "invalid_blocks",
+                    "errors": [f"downloading image failed [json-pointer:/blocks/{index}/{path}]"],
+                }
+    return None

@@ -1,0 +1,1 @@
+"""Live watches: one scheduler keeps every live message current until its tasks are done."""

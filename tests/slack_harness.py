@@ -1,0 +1,158 @@
+"""The real bot, wired to a fake Slack and the fake task API, fed signed Slack requests."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pytest_aiohttp import AiohttpServer
+from slack_sdk.signature import SignatureVerifier
+
+from bot.config import Settings
+from bot.slack.server import Bot, http_app, running_bot
+from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
+from bot.testing.fake_slack import HOME_TEAM, FakeSlack
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@dataclass
+class Harness:
+    bot: Bot
+    slack: FakeSlack
+    api: FakeTaskApi
+    http: TestClient[Any, Any]
+
+    async def send(self, body: str, content_type: str, **headers: str) -> Any:
+        stamp = str(int(time.time()))
+        signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body)
+        return await self.http.post(
+            "/slack/events",
+            data=body.encode(),
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": signature,
+                **headers,
+            },
+        )
+
+    async def command(self, text: str, *, channel: str = "C1", user: str = "U1", team: str = HOME_TEAM) -> tuple[Any, str]:
+        key = uuid.uuid4().hex
+        form = {
+            "command": "/taskstatus",
+            "text": text,
+            "team_id": team,
+            "channel_id": channel,
+            "user_id": user,
+            "response_url": self.slack.response_url(key),
+            "trigger_id": "t",
+        }
+        response = await self.send(urlencode(form), "application/x-www-form-urlencoded")
+        return response, key
+
+    async def interactive(self, payload: dict[str, Any]) -> Any:
+        return await self.send(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def shortcut(self, callback: str, message: dict[str, Any], *, channel: str = "C1", user: str = "U1", team: str = HOME_TEAM) -> tuple[Any, str]:
+        key = uuid.uuid4().hex
+        payload = {
+            "type": "message_action",
+            "callback_id": callback,
+            "trigger_id": "t",
+            "message_ts": message["ts"],
+            "message": message,
+            "response_url": self.slack.response_url(key),
+            "user": {"id": user, "team_id": team},
+            "channel": {"id": channel},
+            "team": {"id": HOME_TEAM},
+        }
+        return await self.interactive(payload), key
+
+    async def mention(self, text: str, *, channel: str = "C1", ts: str | None = None, thread_ts: str | None = None, event_id: str | None = None, **headers: str) -> Any:
+        event: dict[str, Any] = {
+            "type": "app_mention",
+            "user": "U1",
+            "text": f"<@UBOT> {text}",
+            "ts": ts or f"{time.time():.6f}",
+            "channel": channel,
+            "event_ts": ts,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        envelope = {
+            "type": "event_callback",
+            "team_id": HOME_TEAM,
+            "api_app_id": "A1",
+            "event": event,
+            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10],
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": HOME_TEAM, "user_id": "UBOT", "is_bot": True}],
+        }
+        return await self.send(json.dumps(envelope), "application/json", **headers)
+
+    async def click(self, action_id: str, value: str, message: dict[str, Any], *, channel: str = "C1", user: str = "U1") -> tuple[Any, str]:
+        key = uuid.uuid4().hex
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "team_id": HOME_TEAM},
+            "team": {"id": HOME_TEAM},
+            "channel": {"id": channel},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel},
+            "message": message,
+            "response_url": self.slack.response_url(key),
+            "trigger_id": "t",
+            "actions": [{"action_id": action_id, "value": value, "type": "button", "block_id": "b", "action_ts": "1"}],
+        }
+        return await self.interactive(payload), key
+
+    async def answers(self, key: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        await self.slack.wait_for(lambda: len(self.slack.responses.get(key, [])) >= count, timeout)
+        return self.slack.responses[key]
+
+
+def bot_settings(tmp_path: Path, slack: FakeSlack, api_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": slack.base_url + "api/",
+        "bot_mode": "http",
+        "task_api_url": api_url,
+        "task_api_public_key": FAKE_PUBLIC_KEY,
+        "task_api_private_key": FAKE_PRIVATE_KEY,
+        "task_api_timeout": 2.0,
+        "state_url": f"sqlite:///{tmp_path}/state.sqlite3",
+        "watch_poll_interval": 0.05,
+        "watch_upload_pictures": False,
+        "shutdown_grace": 5.0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+async def start_fakes(aiohttp_server: AiohttpServer, api: FakeTaskApi) -> tuple[FakeSlack, str]:
+    slack = FakeSlack()
+    slack_server = await aiohttp_server(slack.app())
+    slack.base_url = str(slack_server.make_url("/"))
+    api_server = await aiohttp_server(api.app())
+    return slack, str(api_server.make_url("/"))
+
+
+@pytest.fixture
+async def harness(aiohttp_server: AiohttpServer, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    options: dict[str, Any] = getattr(request, "param", {})
+    api = FakeTaskApi(step=options.pop("step", 0.0))
+    slack, api_url = await start_fakes(aiohttp_server, api)
+    settings = bot_settings(tmp_path, slack, api_url, **options)
+    async with running_bot(settings) as bot:
+        server = TestServer(http_app(bot))
+        async with TestClient(server) as http:
+            yield Harness(bot, slack, api, http)
