@@ -9,10 +9,16 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "taskstatus_slack_requests", "Slack requests handled", ["surface"], registry=self.registry
+            "taskstatus_slack_requests",
+            "Slack requests handled",
+            ["surface"],
+            registry=self.registry,
         )
         self.answers = Counter(
-            "taskstatus_answers", "Answers delivered", ["surface", "outcome"], registry=self.registry
+            "taskstatus_answers",
+            "Answers delivered",
+            ["surface", "outcome"],
+            registry=self.registry,
         )
         self.upstream = Counter(
             "taskstatus_task_api_calls", "Task API calls", ["outcome"], registry=self.registry

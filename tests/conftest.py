@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,6 +12,7 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.taskapi.client import ClientConfig, TaskApiClient
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
+from tests.slack_harness import Harness, start_harness
 
 
 class ManualClock:
@@ -64,3 +66,14 @@ def make_client(
         return TaskApiClient(session, ClientConfig(**options), cache_timer=clock)
 
     return make
+
+
+@pytest.fixture
+async def harness(
+    aiohttp_server: AiohttpServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    """The real bot in HTTP mode; `@pytest.mark.parametrize("harness", [{...}], indirect=True)`
+    passes settings overrides (and `step` for the fake task API)."""
+    options: dict[str, Any] = dict(getattr(request, "param", {}))
+    async with start_harness(aiohttp_server, tmp_path, **options) as h:
+        yield h

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -11,7 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpServer
 from slack_sdk.signature import SignatureVerifier
@@ -33,7 +33,7 @@ class Harness:
 
     async def send(self, body: str, content_type: str, **headers: str) -> Any:
         stamp = str(int(time.time()))
-        signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body)
+        signature = sign(body, stamp)
         return await self.http.post(
             "/slack/events",
             data=body.encode(),
@@ -45,7 +45,9 @@ class Harness:
             },
         )
 
-    async def command(self, text: str, *, channel: str = "C1", user: str = "U1", team: str = HOME_TEAM) -> tuple[Any, str]:
+    async def command(
+        self, text: str, *, channel: str = "C1", user: str = "U1", team: str = HOME_TEAM
+    ) -> tuple[Any, str]:
         key = uuid.uuid4().hex
         form = {
             "command": "/taskstatus",
@@ -60,9 +62,19 @@ class Harness:
         return response, key
 
     async def interactive(self, payload: dict[str, Any]) -> Any:
-        return await self.send(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        return await self.send(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
 
-    async def shortcut(self, callback: str, message: dict[str, Any], *, channel: str = "C1", user: str = "U1", team: str = HOME_TEAM) -> tuple[Any, str]:
+    async def shortcut(
+        self,
+        callback: str,
+        message: dict[str, Any],
+        *,
+        channel: str = "C1",
+        user: str = "U1",
+        team: str = HOME_TEAM,
+    ) -> tuple[Any, str]:
         key = uuid.uuid4().hex
         payload = {
             "type": "message_action",
@@ -77,7 +89,16 @@ class Harness:
         }
         return await self.interactive(payload), key
 
-    async def mention(self, text: str, *, channel: str = "C1", ts: str | None = None, thread_ts: str | None = None, event_id: str | None = None, **headers: str) -> Any:
+    async def mention(
+        self,
+        text: str,
+        *,
+        channel: str = "C1",
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        event_id: str | None = None,
+        **headers: str,
+    ) -> Any:
         event: dict[str, Any] = {
             "type": "app_mention",
             "user": "U1",
@@ -99,7 +120,15 @@ class Harness:
         }
         return await self.send(json.dumps(envelope), "application/json", **headers)
 
-    async def click(self, action_id: str, value: str, message: dict[str, Any], *, channel: str = "C1", user: str = "U1") -> tuple[Any, str]:
+    async def click(
+        self,
+        action_id: str,
+        value: str,
+        message: dict[str, Any],
+        *,
+        channel: str = "C1",
+        user: str = "U1",
+    ) -> tuple[Any, str]:
         key = uuid.uuid4().hex
         payload = {
             "type": "block_actions",
@@ -110,11 +139,21 @@ class Harness:
             "message": message,
             "response_url": self.slack.response_url(key),
             "trigger_id": "t",
-            "actions": [{"action_id": action_id, "value": value, "type": "button", "block_id": "b", "action_ts": "1"}],
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "value": value,
+                    "type": "button",
+                    "block_id": "b",
+                    "action_ts": "1",
+                }
+            ],
         }
         return await self.interactive(payload), key
 
-    async def answers(self, key: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def answers(
+        self, key: str, count: int = 1, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
         await self.slack.wait_for(lambda: len(self.slack.responses.get(key, [])) >= count, timeout)
         return self.slack.responses[key]
 
@@ -146,9 +185,10 @@ async def start_fakes(aiohttp_server: AiohttpServer, api: FakeTaskApi) -> tuple[
     return slack, str(api_server.make_url("/"))
 
 
-@pytest.fixture
-async def harness(aiohttp_server: AiohttpServer, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    options: dict[str, Any] = getattr(request, "param", {})
+@contextlib.asynccontextmanager
+async def start_harness(
+    aiohttp_server: AiohttpServer, tmp_path: Path, **options: Any
+) -> AsyncIterator[Harness]:
     api = FakeTaskApi(step=options.pop("step", 0.0))
     slack, api_url = await start_fakes(aiohttp_server, api)
     settings = bot_settings(tmp_path, slack, api_url, **options)
@@ -156,3 +196,9 @@ async def harness(aiohttp_server: AiohttpServer, tmp_path: Path, request: pytest
         server = TestServer(http_app(bot))
         async with TestClient(server) as http:
             yield Harness(bot, slack, api, http)
+
+
+def sign(body: str, stamp: str) -> str:
+    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None
+    return signature

@@ -1,4 +1,4 @@
-"""Rendering: valid Block Kit within Slack's limits and no unescaped mrkdwn, whatever the API sent."""
+"""Rendering: valid Block Kit within Slack's limits and no unescaped mrkdwn, whatever arrives."""
 
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ detail = st.fixed_dictionaries(
     }
 )
 result = st.one_of(
-    detail.map(lambda d: Found(d["TaskUid"], TaskDetail.model_validate(d))),
+    detail.map(lambda d: Found(str(d["TaskUid"]), TaskDetail.model_validate(d))),
     st.text(min_size=1, max_size=128).map(NotFound),
     st.builds(
         lambda uid, msg: Failed(uid, ApiRejected(msg, "r-1", 5)),

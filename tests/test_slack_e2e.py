@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from tests.slack_harness import Harness, harness  # noqa: F401 - fixture
-
 from bot.testing.fake_slack import HOME_TEAM
+from tests.slack_harness import Harness, sign
 
 
 def text_of(payload: dict) -> str:  # type: ignore[type-arg]
@@ -52,10 +51,6 @@ async def test_bad_signature_and_stale_timestamp_are_refused(harness: Harness) -
     )
     assert response.status == 401
     old = str(int(time.time()) - 600)
-    from slack_sdk.signature import SignatureVerifier
-
-    from tests.slack_harness import SIGNING_SECRET
-
     body = "command=/taskstatus&text=ok-1"
     response = await harness.http.post(
         "/slack/events",
@@ -63,7 +58,7 @@ async def test_bad_signature_and_stale_timestamp_are_refused(harness: Harness) -
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": old,
-            "X-Slack-Signature": SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=old, body=body),
+            "X-Slack-Signature": sign(body, old),
         },
     )
     assert response.status == 401
@@ -74,7 +69,17 @@ async def test_shortcut_answers_in_the_thread(harness: Harness) -> None:
     message = {
         "ts": "100.000001",
         "text": "render done? task: ok-77 and `err-5`",
-        "blocks": [{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": "ok-88", "style": {"code": True}}]}]}],
+        "blocks": [
+            {
+                "type": "rich_text",
+                "elements": [
+                    {
+                        "type": "rich_text_section",
+                        "elements": [{"type": "text", "text": "ok-88", "style": {"code": True}}],
+                    }
+                ],
+            }
+        ],
         "attachments": [{"fallback": "see 123e4567-e89b-12d3-a456-426614174000"}],
     }
     response, _ = await harness.shortcut("task_status_check", message)
@@ -96,7 +101,9 @@ async def test_shortcut_without_uids_tells_the_user_privately(harness: Harness) 
 
 async def test_not_in_channel_falls_back_to_response_url(harness: Harness) -> None:
     harness.slack.not_in_channel.add("CPRIV")
-    _, key = await harness.shortcut("task_status_check", {"ts": "1.1", "text": "task: ok-1"}, channel="CPRIV")
+    _, key = await harness.shortcut(
+        "task_status_check", {"ts": "1.1", "text": "task: ok-1"}, channel="CPRIV"
+    )
     invite, answer = await harness.answers(key, 2)
     assert "/invite" in text_of(invite)
     assert "ok-1" in text_of(answer)
@@ -104,7 +111,13 @@ async def test_not_in_channel_falls_back_to_response_url(harness: Harness) -> No
 
 async def test_mention_answers_once_in_thread_despite_retries(harness: Harness) -> None:
     await harness.mention("ok-1 ok-2", ts="200.1", thread_ts="199.9", event_id="Ev1")
-    await harness.mention("ok-1 ok-2", ts="200.1", thread_ts="199.9", event_id="Ev1", **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    await harness.mention(
+        "ok-1 ok-2",
+        ts="200.1",
+        thread_ts="199.9",
+        event_id="Ev1",
+        **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
     await harness.mention("ok-1 ok-2", ts="200.1", thread_ts="199.9", event_id="Ev2")
     await harness.slack.wait_for(lambda: harness.slack.called("chat.postMessage"))
     await harness.bot.deps.tracker.drain(5)
@@ -117,7 +130,9 @@ async def test_mention_help_and_not_found(harness: Harness) -> None:
     await harness.mention("help", ts="300.1")
     await harness.mention("nope-1", ts="300.2")
     await harness.slack.wait_for(lambda: len(harness.slack.called("chat.postMessage")) == 2)
-    help_post, answer = sorted(harness.slack.called("chat.postMessage"), key=lambda p: p["thread_ts"])
+    help_post, answer = sorted(
+        harness.slack.called("chat.postMessage"), key=lambda p: p["thread_ts"]
+    )
     assert help_post["thread_ts"] == "300.1"
     assert "watch" in text_of(help_post)
     assert "Not found" in text_of(answer)
@@ -163,7 +178,9 @@ async def test_broken_picture_is_sent_again_as_a_link(harness: Harness) -> None:
     # Slack cannot download the first picture; the bot resends with it as a link only.
     await harness.mention("ok-1", ts="500.1")
     await harness.slack.wait_for(lambda: harness.slack.called("chat.postMessage"))
-    first_url = [b for b in harness.slack.called("chat.postMessage")[0]["blocks"] if b["type"] == "image"][0]["image_url"]
+    first_url = [
+        b for b in harness.slack.called("chat.postMessage")[0]["blocks"] if b["type"] == "image"
+    ][0]["image_url"]
     harness.slack.broken_images.add(first_url)
     await harness.mention("ok-1", ts="500.2")
     await harness.slack.wait_for(lambda: len(harness.slack.messages.get("C1", [])) == 2)

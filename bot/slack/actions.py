@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-
 from slack_sdk.errors import SlackApiError
 
 from bot.render.answer import LiveNote
@@ -55,7 +54,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place) -> None:
     uids = await decode_uids(str(action.get("value") or ""), deps.store)
     if not uids:
-        await tell(deps, place, note_message(":hourglass: This answer is too old to refresh. Ask again."))
+        await tell(
+            deps, place, note_message(":hourglass: This answer is too old to refresh. Ask again.")
+        )
         return
     watch_id = live_watch_id(body.get("message") or {})
     watch = await deps.store.get_watch(watch_id) if watch_id else None
@@ -99,9 +100,13 @@ async def watch_button(
         watch.response_url = place.response_url
         watch.response_url_uses = 0
         watch.response_url_expires_at = time.time() + RESPONSE_URL_LIFETIME
-    outcome = await deps.watcher.publisher.update(watch, deps.watcher.live_message(watch, results), final=False)
+    outcome = await deps.watcher.publisher.update(
+        watch, deps.watcher.live_message(watch, results), final=False
+    )
     if outcome.kind != "sent":
-        await tell(deps, place, note_message(":warning: I could not turn this answer into a live one."))
+        await tell(
+            deps, place, note_message(":warning: I could not turn this answer into a live one.")
+        )
         return
     await deps.watcher.begin(watch, results)
 
@@ -109,7 +114,7 @@ async def watch_button(
 async def unwatch_button(
     deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
 ) -> None:
-    watch = await deps.watcher.stop(str(action.get("value") or ""), place.user)
+    watch = await deps.watcher.stop(str(action.get("value") or ""))
     if watch is None:
         return
     results = watch.last_known()
@@ -130,5 +135,6 @@ async def _replace(deps: Deps, body: dict[str, Any], place: Place, build: Any) -
             if not place.response_url:
                 raise
     if place.response_url:
-        await deps.delivery.respond(place.response_url, build, replace_original=True, continuations=0)
-
+        await deps.delivery.respond(
+            place.response_url, build, replace_original=True, continuations=0
+        )

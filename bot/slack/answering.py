@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -126,7 +126,7 @@ async def tell(deps: Deps, place: Place, message: Message) -> None:
 
 def guarded(
     deps: Deps, place: Place, surface: str, work: Callable[[], Awaitable[None]]
-) -> Awaitable[None]:
+) -> Coroutine[Any, Any, None]:
     """Run `work`; any failure becomes a plain note to the asker with a reference for admins."""
 
     async def run() -> None:
@@ -146,4 +146,8 @@ def guarded(
 
 
 def ack_payload(message: Message) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": message.text, "blocks": message.as_payload()["blocks"]}
+    return {
+        "response_type": "ephemeral",
+        "text": message.text,
+        "blocks": message.as_payload()["blocks"],
+    }

@@ -22,7 +22,9 @@ from bot.watch.publisher import GONE, SENT, SKIPPED, Build, Outcome
 log = logging.getLogger(__name__)
 
 NOTICE_EVENT = "task_watch_done"
-GONE_ERRORS = frozenset({"message_not_found", "channel_not_found", "is_archived", "cant_update_message"})
+GONE_ERRORS = frozenset(
+    {"message_not_found", "channel_not_found", "is_archived", "cant_update_message"}
+)
 RESPONSE_URL_USES = 5  # Slack: up to 5 uses within 30 minutes
 RESPONSE_URL_LIFETIME = 30 * 60.0
 _PICTURE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
@@ -64,7 +66,9 @@ class SlackPublisher:
             return await self._update_via_response_url(watch, build, final=final)
         assert watch.message_ts is not None
         try:
-            await Delivery(self._client, self._session).update(watch.channel_id, watch.message_ts, build)
+            await Delivery(self._client, self._session).update(
+                watch.channel_id, watch.message_ts, build
+            )
         except SlackApiError as exc:
             error = slack_error(exc)
             if error in {"ratelimited", "rate_limited"}:
@@ -86,7 +90,9 @@ class SlackPublisher:
             return SKIPPED
         watch.response_url_uses += 1
         try:
-            await self._delivery.respond(watch.response_url, build, replace_original=True, continuations=0)
+            await self._delivery.respond(
+                watch.response_url, build, replace_original=True, continuations=0
+            )
         except ResponseUrlError as exc:
             log.warning("watch %s: response_url refused the update (%s)", watch.id, exc.status)
             return GONE if exc.status == 404 else SKIPPED
@@ -142,13 +148,19 @@ class SlackPublisher:
             picture = await self._download(url)
             if picture is not None:
                 content, ext = picture
-                files.append({"content": content, "filename": f"{uid}-{n}.{ext}", "title": f"{uid} #{n}"})
+                files.append(
+                    {"content": content, "filename": f"{uid}-{n}.{ext}", "title": f"{uid} #{n}"}
+                )
         if not files:
             return
         try:
-            await self._client.files_upload_v2(file_uploads=files, channel=channel, thread_ts=thread_ts)
+            await self._client.files_upload_v2(
+                file_uploads=files, channel=channel, thread_ts=thread_ts
+            )
         except Exception as exc:  # any failure leaves the links in the notice: enough
-            log.warning("picture upload failed (%s); the notice keeps the links", type(exc).__name__)
+            log.warning(
+                "picture upload failed (%s); the notice keeps the links", type(exc).__name__
+            )
 
     async def _download(self, url: str) -> tuple[bytes, str] | None:
         try:

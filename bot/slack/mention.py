@@ -42,7 +42,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if parsed.invalid:
                 await tell(deps, place, invalid_uids_message(parsed.invalid))
             elif parsed.action == "help" or not parsed.uids:
-                await deps.delivery.post(place.channel, lambda _: help_message(), thread_ts=place.thread_ts)
+                await deps.delivery.post(
+                    place.channel, lambda _: help_message(), thread_ts=place.thread_ts
+                )
             elif len(parsed.uids) > limit:
                 await tell(deps, place, too_many_uids_message(len(parsed.uids), limit))
             elif parsed.action == "watch":

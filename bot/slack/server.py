@@ -41,7 +41,9 @@ class Bot:
     watcher_task: asyncio.Task[None]
 
 
-def web_client(settings: Settings, session: aiohttp.ClientSession, *, wait_rate_limits: bool) -> AsyncWebClient:
+def web_client(
+    settings: Settings, session: aiohttp.ClientSession, *, wait_rate_limits: bool
+) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
     handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
     if wait_rate_limits:
@@ -123,7 +125,9 @@ def http_app(bot: Bot) -> web.Application:
     async def events(request: web.Request) -> web.Response:
         if not deps.tracker.accepting:
             return web.Response(status=503, text="shutting down")
-        return await to_aiohttp_response(await bot.app.async_dispatch(await to_bolt_request(request)))
+        return await to_aiohttp_response(
+            await bot.app.async_dispatch(await to_bolt_request(request))
+        )
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response(
@@ -149,11 +153,11 @@ async def serve(settings: Settings) -> int:
         if settings.mode == "socket":
             assert settings.slack_app_token is not None
             handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
-            await handler.connect_async()
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("connected to Slack in Socket Mode")
             await stop.wait()
             log.info("stopping: no new work; finishing what was acknowledged")
-            await handler.close_async()
+            await handler.close_async()  # type: ignore[no-untyped-call]
         else:
             runner = web.AppRunner(http_app(bot), handle_signals=False)
             await runner.setup()

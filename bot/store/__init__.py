@@ -8,10 +8,10 @@ from bot.store.base import Store
 async def open_store(url: str) -> Store:
     """`sqlite:///path` or `redis://...` (validated by settings)."""
     if url.startswith("sqlite:///"):
-        from bot.store.sqlite import SqliteStore  # noqa: PLC0415
+        from bot.store.sqlite import SqliteStore
 
         return await SqliteStore.open(url.removeprefix("sqlite:///"))
-    from bot.store.redis import RedisStore  # noqa: PLC0415
+    from bot.store.redis import RedisStore
 
     return await RedisStore.open(url)
 

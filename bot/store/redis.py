@@ -50,10 +50,10 @@ class RedisStore:
         return Watch.model_validate_json(raw) if raw else None
 
     async def open_watches(self) -> list[Watch]:
-        ids = sorted(await self._redis.smembers(_OPEN))
+        ids = sorted(str(i) for i in await self._redis.smembers(_OPEN))
         if not ids:
             return []
-        raws = await self._redis.mget([_PREFIX + "watch:" + i for i in ids])
+        raws = await self._redis.mget([f"{_PREFIX}watch:{i}" for i in ids])
         return [Watch.model_validate_json(raw) for raw in raws if raw]
 
     async def close(self) -> None:

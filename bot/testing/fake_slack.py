@@ -74,8 +74,7 @@ class FakeSlack:
         """Wait until `check()` is truthy; re-checked on every request the fake serves."""
         assert self._changed is not None
         async with self._changed:
-            result = await asyncio.wait_for(self._changed.wait_for(check), timeout)
-        return result
+            return await asyncio.wait_for(self._changed.wait_for(check), timeout)
 
     async def socket_send(self, envelope: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         """Push a Socket Mode envelope to the bot and wait for its ack."""
@@ -121,7 +120,9 @@ class FakeSlack:
             if handler is None:
                 return web.json_response({"ok": False, "error": "unknown_method"})
             body = handler(args)
-            return web.json_response({"ok": True, **body} if "error" not in body else {"ok": False, **body})
+            return web.json_response(
+                {"ok": True, **body} if "error" not in body else {"ok": False, **body}
+            )
         finally:
             await self._notify()
 
@@ -166,7 +167,9 @@ class FakeSlack:
 
     def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel"))
-        self.messages[channel] = [m for m in self.messages.get(channel, []) if m["ts"] != args.get("ts")]
+        self.messages[channel] = [
+            m for m in self.messages.get(channel, []) if m["ts"] != args.get("ts")
+        ]
         return {}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +253,10 @@ def _check_blocks(raw: Any, broken_images: set[str]) -> dict[str, Any] | None:
     if len(blocks) > 50 or len(json.dumps(blocks)) > 13_000:
         return {"error": "invalid_blocks", "errors": ["too many blocks or too long"]}
     for index, block in enumerate(blocks):
-        for path, url in (("image_url", block.get("image_url")), ("accessory/image_url", (block.get("accessory") or {}).get("image_url"))):
+        for path, url in (
+            ("image_url", block.get("image_url")),
+            ("accessory/image_url", (block.get("accessory") or {}).get("image_url")),
+        ):
             if url in broken_images:
                 return {
                     "error": "invalid_blocks",

@@ -32,7 +32,7 @@ def fingerprint(results: Sequence[TaskResult], note: str) -> str:
 
 
 def slowdown(unchanged_for: float) -> int:
-    """Tasks unchanged for a long time are polled less often: x1, then x2 after 5 min, x4 after 30."""
+    """Unchanged tasks are polled less often: x1, then x2 after 5 minutes, x4 after 30."""
     if unchanged_for >= 1800:
         return 4
     return 2 if unchanged_for >= 300 else 1

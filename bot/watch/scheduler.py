@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -109,11 +110,11 @@ class Watcher:
         await self._store.save_watch(watch)
         self._wake.set()
 
-    async def stop(self, watch_id: str, by_user: str) -> Watch | None:
+    async def stop(self, watch_id: str) -> Watch | None:
         watch = await self._store.get_watch(watch_id)
         if watch is None or watch.state != "active":
             return None
-        watch.state, watch.end_reason, watch.stopped_by = "done", "stopped", by_user
+        watch.state, watch.end_reason = "done", "stopped"
         await self._store.save_watch(watch)
         return watch
 
@@ -142,10 +143,8 @@ class Watcher:
                 break
             self._wake.clear()
             delay = self._config.poll_interval if backoff == 1.0 else backoff
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
 
     def shutdown(self) -> None:
         """The loop ends after the tick under way, so no update is cut in half."""
@@ -186,7 +185,9 @@ class Watcher:
         failures = [r for r in latest if isinstance(r, Failed)]
         watch.remember(latest)
         known = {r.uid: r for r in watch.last_known()}
-        results = [known[r.uid] if isinstance(r, Failed) and r.uid in watch.snapshot else r for r in latest]
+        results = [
+            known[r.uid] if isinstance(r, Failed) and r.uid in watch.snapshot else r for r in latest
+        ]
         if now >= watch.expires_at:
             await self._expire(watch, results)
             return 0, 1
@@ -195,11 +196,17 @@ class Watcher:
             await self._store.save_watch(watch)  # before the notice: see `Watch`
             await self._finish(watch, results, resumed=False)
             return 1, 1
-        retrying = f"{failures[0].error.detail}; ref {failures[0].error.request_uuid}" if failures else ""
+        retrying = (
+            f"{failures[0].error.detail}; ref {failures[0].error.request_uuid}" if failures else ""
+        )
         digest = fingerprint(results, "retrying" if failures else "watching")
         stale = now - watch.last_shown_at >= self._config.heartbeat
         sent = 0
-        if (digest != watch.last_hash or stale) and may_update and self._paused_until.get(watch.team_id, 0) <= now:
+        if (
+            (digest != watch.last_hash or stale)
+            and may_update
+            and self._paused_until.get(watch.team_id, 0) <= now
+        ):
             outcome = await self.publisher.update(
                 watch, self.live_message(watch, results, retrying=retrying), final=False
             )
