@@ -69,8 +69,9 @@ class Controls:
 class LiveNote:
     """What a live message says about itself in its footer."""
 
-    kind: Literal["watching", "retrying", "done", "expired", "stopped", "limited"]
+    kind: Literal["watching", "retrying", "done", "expired", "stopped"]
     detail: str = ""
+    user: str = ""
 
 
 @dataclass
@@ -299,15 +300,18 @@ def _footer(checked_at: float | None, live: LiveNote | None) -> list[str]:
         detail = escape(clip(one_line(live.detail), 300))
         parts.append(
             {
-                "watching": ":eyes: Live: this message updates itself until every task is done.",
+                "watching": f":eyes: Live: checked every {detail} s until every task is done.",
                 "retrying": f":warning: The task API is not answering ({detail}); still trying.",
                 "done": ":checkered_flag: Every task is done; this message no longer updates.",
                 "expired": f":stopwatch: Stopped updating after {detail}. Press *Watch* to go on.",
-                "stopped": f":no_entry_sign: Stopped updating{detail}.",
-                "limited": f":hourglass: {detail}",
+                "stopped": f":no_entry_sign: Stopped updating{_by(live.user)}.",
             }[live.kind]
         )
     return parts
+
+
+def _by(user: str) -> str:
+    return f" by <@{user}>" if user.isalnum() else ""
 
 
 def _buttons(controls: Controls) -> ActionsBlock:

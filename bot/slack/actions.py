@@ -118,8 +118,7 @@ async def unwatch_button(
     if watch is None:
         return
     results = watch.last_known()
-    who = f" by <@{place.user}>" if place.user.isalnum() else ""
-    build = deps.watcher.ended_message(watch, results, LiveNote("stopped", who))
+    build = deps.watcher.ended_message(watch, results, LiveNote("stopped", user=place.user))
     await deps.watcher.publisher.update(watch, build, final=True)
 
 

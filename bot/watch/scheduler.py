@@ -60,6 +60,7 @@ class Watcher:
         self._stopping = False
         self.ticks = 0
         self.open_watches = 0
+        self._ticked = asyncio.Condition()
 
     # -- starting and stopping watches -------------------------------------------------------
 
@@ -139,12 +140,20 @@ class Watcher:
             except Exception:
                 log.exception("watch tick failed; going on in %.0fs", backoff)
                 backoff = min(backoff * 2, 60.0)
+            async with self._ticked:
+                self._ticked.notify_all()
             if self._stopping:
                 break
             self._wake.clear()
             delay = self._config.poll_interval if backoff == 1.0 else backoff
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def wait_ticks(self, count: int) -> None:
+        """Wait until `count` more ticks have run (tests and benchmarks use it)."""
+        target = self.ticks + count
+        async with self._ticked:
+            await self._ticked.wait_for(lambda: self.ticks >= target)
 
     def shutdown(self) -> None:
         """The loop ends after the tick under way, so no update is cut in half."""

@@ -1,0 +1,281 @@
+"""Live watches end to end: fake task API on a short clock, fake Slack, the real scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_aiohttp import AiohttpServer
+
+from bot.slack.live import NOTICE_EVENT
+from bot.slack.server import running_bot
+from bot.store import open_store
+from bot.taskapi.fake import FakeTaskApi
+from bot.testing.fake_slack import FakeSlack
+from bot.watch.model import Watch
+from tests.slack_harness import Harness, bot_settings, start_fakes
+
+FAST = {"step": 0.15, "watch_poll_interval": 0.05}
+
+
+def body(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks")) + str(message.get("text"))
+
+
+def notices(slack: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in slack.messages.get(channel, [])
+        if (m.get("metadata") or {}).get("event_type") == NOTICE_EVENT
+    ]
+
+
+def live_message(slack: FakeSlack, channel: str = "C1") -> dict[str, Any]:
+    return slack.messages[channel][0]
+
+
+@pytest.mark.parametrize("harness", [FAST], indirect=True)
+async def test_watch_updates_then_finishes_with_one_notice(harness: Harness) -> None:
+    response, _ = await harness.command("watch ok-1 err-2")
+    assert response.status == 200
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    first = live_message(slack)
+    assert "Live" in body(first)
+    assert "task_unwatch" in body(first)
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    final = live_message(slack)
+    assert "Every task is done" in body(final)
+    assert "task_unwatch" not in body(final)
+    [notice] = notices(slack, "C1")
+    assert notice["thread_ts"] == first["ts"]
+    assert "<@U1>" in body(notice)
+    assert "Finished" in body(notice)
+    assert "Error" in body(notice)
+    updates = slack.called("chat.update")
+    assert 1 <= len(updates) <= 4  # Queuing -> Running -> final; only on change
+    calls = len(harness.api.calls)
+    await _ticks(harness, 3)
+    assert len(harness.api.calls) == calls  # polling stopped
+    assert len(notices(slack, "C1")) == 1
+
+
+async def _ticks(harness: Harness, count: int) -> None:
+    await asyncio.wait_for(harness.bot.deps.watcher.wait_ticks(count), 10)
+
+
+@pytest.mark.parametrize("harness", [FAST], indirect=True)
+async def test_mention_watch_lives_in_the_thread(harness: Harness) -> None:
+    await harness.mention("watch ok-5", ts="700.1", thread_ts="699.0")
+    slack = harness.slack
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    live = live_message(slack)
+    assert live["thread_ts"] == "699.0"
+    assert notices(slack, "C1")[0]["thread_ts"] == "699.0"
+
+
+@pytest.mark.parametrize("harness", [FAST], indirect=True)
+async def test_shortcut_watch_answers_in_the_messages_thread(harness: Harness) -> None:
+    await harness.shortcut("task_status_watch", {"ts": "800.1", "text": "task: ok-9"})
+    slack = harness.slack
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    assert live_message(slack)["thread_ts"] == "800.1"
+    assert notices(slack, "C1")[0]["thread_ts"] == "800.1"
+
+
+@pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_watch_and_unwatch_buttons(harness: Harness) -> None:
+    await harness.mention("slow-1", ts="900.1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    answer = live_message(slack)
+    watch_button = next(
+        e
+        for b in answer["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "task_watch"
+    )
+    await harness.click("task_watch", watch_button["value"], answer)
+    await slack.wait_for(lambda: "task_unwatch" in body(live_message(slack)))
+    live = live_message(slack)
+    stop = next(
+        e
+        for b in live["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "task_unwatch"
+    )
+    await harness.click("task_unwatch", stop["value"], live, user="U2")
+    await slack.wait_for(lambda: "Stopped updating" in body(live_message(slack)))
+    assert "<@U2>" in body(live_message(slack))
+    store = harness.bot.deps.store
+    assert await store.open_watches() == []
+    assert notices(slack, "C1") == []
+
+
+@pytest.mark.parametrize(
+    "harness", [{**FAST, "watch_max_uids": 2, "watch_max_per_user": 1}], indirect=True
+)
+async def test_limits_get_a_clear_message(harness: Harness) -> None:
+    response, _ = await harness.command("watch ok-1 ok-2 ok-3")
+    assert "at most 2" in json.dumps(await response.json())
+    harness.api.step = 30.0
+    await harness.command("watch slow-1")
+    await harness.slack.wait_for(lambda: harness.slack.messages.get("C1"))
+    await harness.slack.wait_for(lambda: harness.bot.deps.tracker.idle.is_set())
+    _, key = await harness.command("watch slow-2")
+    [note] = await harness.answers(key)
+    assert "already have 1 live watch" in json.dumps(note)
+
+
+@pytest.mark.parametrize("harness", [FAST], indirect=True)
+async def test_api_outage_says_retrying_then_recovers(harness: Harness) -> None:
+    harness.api.step = 0.3
+    await harness.command("watch ok-1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    harness.api.faults.http_500 = 10_000
+    await slack.wait_for(lambda: "still trying" in body(live_message(slack)))
+    assert "ok-1" in body(live_message(slack))  # the last known state stays visible
+    harness.api.faults.http_500 = 0
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    assert "still trying" not in body(live_message(slack))
+
+
+@pytest.mark.parametrize("harness", [FAST], indirect=True)
+async def test_rate_limited_update_sends_latest_state_once_allowed(harness: Harness) -> None:
+    harness.slack.fail(
+        "chat.update", "ratelimited", times=2, status=429, headers={"Retry-After": "0"}
+    )
+    await harness.command("watch ok-1")
+    slack = harness.slack
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    assert "Every task is done" in body(live_message(slack))
+    assert len(notices(slack, "C1")) == 1
+
+
+@pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_deleted_message_ends_the_watch_quietly(harness: Harness) -> None:
+    await harness.command("watch slow-1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    slack.messages["C1"].clear()
+    harness.api.step = 0.0  # a change, so the bot tries to update the deleted message
+    store = harness.bot.deps.store
+    await slack.wait_for(lambda: slack.called("chat.update"))
+    await _ticks(harness, 2)
+    assert await store.open_watches() == []
+    assert slack.called("chat.postMessage")[1:] == []
+
+
+@pytest.mark.parametrize(
+    "harness",
+    [{"step": 30.0, "watch_poll_interval": 0.05, "watch_max_duration": 0.3}],
+    indirect=True,
+)
+async def test_watch_expires_with_a_note(harness: Harness) -> None:
+    await harness.command("watch slow-1")
+    slack = harness.slack
+    await slack.wait_for(lambda: len(slack.messages.get("C1", [])) == 2)
+    note = slack.messages["C1"][1]
+    assert "stopped watching" in body(note)
+    assert "Stopped updating" in body(live_message(slack))
+    assert notices(slack, "C1") == []
+
+
+@pytest.mark.parametrize("harness", [FAST], indirect=True)
+async def test_private_channel_watch_uses_response_url_and_a_dm(harness: Harness) -> None:
+    harness.slack.not_in_channel.add("GPRIV")
+    _, key = await harness.command("watch ok-1", channel="GPRIV")
+    slack = harness.slack
+    await slack.wait_for(lambda: notices(slack, "DU1"))
+    answers = slack.responses[key]
+    assert "/invite" in json.dumps(answers[0])
+    assert len(answers) <= 5
+    assert any("Every task is done" in json.dumps(a) for a in answers[1:])
+    assert all(a.get("replace_original") for a in answers[2:])
+
+
+@pytest.mark.parametrize("harness", [{**FAST, "watch_upload_pictures": True}], indirect=True)
+async def test_finished_pictures_are_uploaded_into_the_thread(harness: Harness) -> None:
+    await harness.command("watch ok3-1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.called("files.completeUploadExternal"))
+    [complete] = slack.called("files.completeUploadExternal")
+    assert complete["thread_ts"] == live_message(slack)["ts"]
+    assert len(slack.uploads) == 3
+    assert all(data.startswith(b"\x89PNG") for data in slack.uploads.values())
+
+
+@pytest.mark.parametrize("harness", [{**FAST, "watch_upload_pictures": True}], indirect=True)
+async def test_failed_upload_keeps_the_links(harness: Harness) -> None:
+    harness.slack.fail("files.getUploadURLExternal", "not_allowed_token_type", times=5)
+    await harness.command("watch ok-1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.called("files.getUploadURLExternal"))
+    [notice] = notices(slack, "C1")
+    assert "/pictures/ok-1/" in body(notice)
+
+
+async def test_restart_resumes_and_notifies_once(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    api = FakeTaskApi(step=3600.0)
+    slack, api_url = await start_fakes(aiohttp_server, api)
+    settings = bot_settings(tmp_path, slack, api_url, watch_poll_interval=0.05)
+    async with running_bot(settings) as bot:
+        from aiohttp.test_utils import TestClient, TestServer
+
+        from bot.slack.server import http_app
+        from tests.slack_harness import Harness as H
+
+        async with TestClient(TestServer(http_app(bot))) as http:
+            await H(bot, slack, api, http).command("watch ok-1 ok-2")
+            await slack.wait_for(lambda: slack.messages.get("C1"))
+            await slack.wait_for(lambda: bot.deps.tracker.idle.is_set())
+    assert notices(slack, "C1") == []
+    api.step = 0.0  # the tasks finish while the bot is down
+    async with running_bot(settings) as bot:
+        await slack.wait_for(lambda: notices(slack, "C1"))
+        await asyncio.wait_for(bot.deps.watcher.wait_ticks(2), 10)
+    assert len(notices(slack, "C1")) == 1
+    assert "Every task is done" in body(live_message(slack))
+
+
+@pytest.mark.parametrize("already_sent", [True, False])
+async def test_crash_between_notice_and_close_never_double_notifies(
+    aiohttp_server: AiohttpServer, tmp_path: Path, already_sent: bool
+) -> None:
+    api = FakeTaskApi(step=0.0)
+    slack, api_url = await start_fakes(aiohttp_server, api)
+    settings = bot_settings(tmp_path, slack, api_url, watch_poll_interval=0.05)
+    live = slack.add_message("C1", text="live", blocks=[], bot_id="BBOT")
+    watch = Watch(
+        user_id="U1",
+        channel_id="C1",
+        uids=["ok-1"],
+        message_ts=live["ts"],
+        thread_ts=live["ts"],
+        state="notifying",
+        created_at=0,
+        expires_at=10**10,
+        snapshot={"ok-1": {"TaskUid": "ok-1", "TaskStatus": "Finished"}},
+    )
+    store = await open_store(settings.state_url)
+    await store.save_watch(watch)
+    await store.close()
+    if already_sent:  # the notice went out, then the process died before closing the watch
+        slack.add_message(
+            "C1",
+            thread_ts=live["ts"],
+            text="All done",
+            metadata={"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}},
+        )
+    async with running_bot(settings) as bot:
+        await asyncio.wait_for(bot.deps.watcher.wait_ticks(2), 10)
+        assert await bot.deps.store.open_watches() == []
+    assert len(notices(slack, "C1")) == 1
