@@ -150,24 +150,33 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with running_bot(settings) as bot:
-        if settings.mode == "socket":
-            assert settings.slack_app_token is not None
-            handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            log.info("connected to Slack in Socket Mode")
-            await stop.wait()
-            log.info("stopping: no new work; finishing what was acknowledged")
-            await handler.close_async()  # type: ignore[no-untyped-call]
-        else:
-            runner = web.AppRunner(http_app(bot), handle_signals=False)
-            await runner.setup()
-            site = web.TCPSite(runner, settings.host, settings.port)
-            await site.start()
-            log.info("listening on http://%s:%d/slack/events", settings.host, settings.port)
-            await stop.wait()
-            log.info("stopping: no new work; finishing what was acknowledged")
-            bot.deps.tracker.accepting = False
-            await site.stop()
-            await runner.cleanup()
+        front = run_socket_mode if settings.mode == "socket" else run_http
+        await front(bot, stop)
+        log.info("stopping: no new work; finishing what was acknowledged")
     log.info("stopped")
     return 0
+
+
+async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
+    """Until `stop`: the SDK keeps the websocket open and reconnects on its own."""
+    token = bot.deps.settings.slack_app_token
+    assert token is not None
+    handler = AsyncSocketModeHandler(bot.app, token.get_secret_value())
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("connected to Slack in Socket Mode")
+    await stop.wait()
+    bot.deps.tracker.accepting = False
+    await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def run_http(bot: Bot, stop: asyncio.Event) -> None:
+    settings = bot.deps.settings
+    runner = web.AppRunner(http_app(bot), handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    log.info("listening on http://%s:%d/slack/events", settings.host, settings.port)
+    await stop.wait()
+    bot.deps.tracker.accepting = False
+    await site.stop()
+    await runner.cleanup()

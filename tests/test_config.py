@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.config import Settings, SettingsError, load_settings, require, secret_values
+
+
+def test_defaults_follow_design(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(env_file=None)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert (settings.host, settings.port) == ("0.0.0.0", 3000)  # noqa: S104
+    assert settings.task_api_timeout == 10
+    assert settings.task_api_batch_size == 20
+    assert settings.state_url == "sqlite:///./data/bot.sqlite3"
+    assert (settings.log_level, settings.log_format) == ("INFO", "text")
+    assert settings.mode == "http"
+
+
+def test_every_bad_variable_is_named_without_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASK_API_TIMEOUT", "-3")
+    monkeypatch.setenv("PORT", "http")
+    monkeypatch.setenv("STATE_URL", "postgres://user:hunter2@db/x")
+    monkeypatch.setenv("TASK_UID_PATTERN", "([")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_file=None)
+    message = str(raised.value)
+    for name in ("TASK_API_TIMEOUT", "PORT", "STATE_URL", "TASK_UID_PATTERN"):
+        assert name in message
+    assert "hunter2" not in message
+    assert "README" in message
+
+
+def test_missing_settings_for_run_are_all_named() -> None:
+    with pytest.raises(SettingsError) as raised:
+        require(Settings(_env_file=None), "run")
+    message = str(raised.value)
+    for name in (
+        "TASK_API_URL",
+        "TASK_API_PUBLIC_KEY",
+        "TASK_API_PRIVATE_KEY",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+    ):
+        assert name in message
+
+
+def test_socket_mode_needs_no_signing_secret() -> None:
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-1",
+        slack_app_token="xapp-1",
+        task_api_url="http://x/",
+        task_api_public_key="p",
+        task_api_private_key="k",
+    )
+    assert settings.mode == "socket"
+    require(settings, "run")
+
+
+def test_env_file_and_lists(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = tmp_path / ".env"  # type: ignore[operator]
+    env.write_text("ALLOWED_EXTERNAL_TEAMS=T1, T2\nlog_level=debug\n")
+    settings = load_settings(env_file=str(env))
+    assert settings.allowed_external_teams == ["T1", "T2"]
+    assert settings.log_level == "DEBUG"
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    settings = Settings(
+        _env_file=None, slack_bot_token="xoxb-very-secret", task_api_private_key="pk-secret"
+    )
+    assert "xoxb-very-secret" not in repr(settings)
+    assert "pk-secret" not in str(settings.model_dump())
+    assert set(secret_values(settings)) == {"xoxb-very-secret", "pk-secret"}
