@@ -72,6 +72,9 @@ async def test_socket_mode_serves_commands_and_mentions(
         await slack.socket_send({"envelope_id": "e2", "type": "events_api", "payload": event})
         [post] = await slack.wait_for(lambda: slack.called("chat.postMessage"))
         assert post["thread_ts"] == "5.1"
+        async with aiohttp.ClientSession() as session:
+            health = await session.get(f"http://127.0.0.1:{settings.port}/healthz")
+            assert (await health.json())["ok"] is True
         stop.set()
         await front
     assert slack.called("apps.connections.open")  # opened through SLACK_API_URL

@@ -18,3 +18,17 @@ class Action(StrEnum):
     REFRESH = ACTION_REFRESH
     WATCH = ACTION_WATCH
     UNWATCH = ACTION_UNWATCH
+
+
+# Bot scopes, each for a call the code makes; `manifest.yaml` asks for exactly these.
+SCOPES = {
+    "commands": "/taskstatus",
+    "app_mentions:read": "app_mention events",
+    "chat:write": "answers, live updates, notices, ephemeral notes",
+    "files:write": "finished pictures uploaded with the completion notice (WATCH_UPLOAD_PICTURES)",
+    "im:write": "conversations.open: the notice by direct message where the bot cannot post",
+    "channels:history": "conversations.replies: after a restart, was the notice already sent?",
+    "groups:history": "the same, in private channels the bot is in",
+    "mpim:history": "the same, in group DMs the bot is in",
+    "im:history": "the same, for notices sent by direct message",
+}

@@ -119,7 +119,8 @@ def watch_config(settings: Settings) -> WatchConfig:
     )
 
 
-def http_app(bot: Bot) -> web.Application:
+def http_app(bot: Bot, *, slack_events: bool = True) -> web.Application:
+    """`/slack/events` in HTTP mode; `/healthz` and `/metrics` in both modes."""
     deps = bot.deps
 
     async def events(request: web.Request) -> web.Response:
@@ -138,7 +139,8 @@ def http_app(bot: Bot) -> web.Application:
         return web.Response(body=deps.metrics.render(), content_type="text/plain")
 
     web_app = web.Application(client_max_size=1_000_000)
-    web_app.router.add_post("/slack/events", events)
+    if slack_events:
+        web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
     return web_app
@@ -164,19 +166,30 @@ async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
     handler = AsyncSocketModeHandler(bot.app, token.get_secret_value())
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("connected to Slack in Socket Mode")
+    runner = await _listen(http_app(bot, slack_events=False), bot.deps.settings)
     await stop.wait()
     bot.deps.tracker.accepting = False
     await handler.close_async()  # type: ignore[no-untyped-call]
+    await runner.cleanup()
 
 
 async def run_http(bot: Bot, stop: asyncio.Event) -> None:
-    settings = bot.deps.settings
-    runner = web.AppRunner(http_app(bot), handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    log.info("listening on http://%s:%d/slack/events", settings.host, settings.port)
+    runner = await _listen(http_app(bot), bot.deps.settings)
     await stop.wait()
     bot.deps.tracker.accepting = False
-    await site.stop()
     await runner.cleanup()
+
+
+async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    log.info(
+        "listening on http://%s:%d/ (%s)",
+        settings.host,
+        settings.port,
+        ", ".join(
+            sorted({r.resource.canonical for r in app.router.routes() if r.resource is not None})
+        ),
+    )
+    return runner

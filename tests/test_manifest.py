@@ -1,0 +1,47 @@
+"""`manifest.yaml` asks for exactly what the code handles and uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.slack.ids import COMMAND, SCOPES, Callback
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+    return loaded
+
+
+def test_surfaces_match_the_code() -> None:
+    features = manifest()["features"]
+    assert [c["command"] for c in features["slash_commands"]] == [COMMAND]
+    assert features["slash_commands"][0]["usage_hint"]
+    assert {s["callback_id"] for s in features["shortcuts"]} == {c.value for c in Callback}
+    assert all(s["type"] == "message" for s in features["shortcuts"])
+    assert features["bot_user"]
+
+
+def test_scopes_are_exactly_the_used_ones() -> None:
+    assert sorted(manifest()["oauth_config"]["scopes"]["bot"]) == sorted(SCOPES)
+
+
+def test_events_interactivity_and_socket_mode() -> None:
+    settings = manifest()["settings"]
+    assert settings["event_subscriptions"]["bot_events"] == ["app_mention"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["socket_mode_enabled"] is True
+
+
+def test_every_setting_is_documented() -> None:
+    from bot.config import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+    for name in Settings.model_fields:
+        assert name.upper() in readme, f"{name.upper()} missing from README"
+        assert name.upper() in example, f"{name.upper()} missing from .env.example"
