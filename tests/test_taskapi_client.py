@@ -189,3 +189,19 @@ def test_config_repr_hides_keys() -> None:
     config = ClientConfig("http://x/", "public-abc", "private-xyz")
     assert "private-xyz" not in repr(config)
     assert "public-abc" not in repr(config)
+
+
+async def test_lookups_arriving_while_busy_leave_in_full_batches(
+    fake_api: FakeTaskApi, make_client: ClientFactory
+) -> None:
+    client = await make_client(batch_size=20, concurrency=1)
+    fake_api.faults.latency = 0.1
+    first = asyncio.create_task(client.get_tasks(["ok-first"]))
+    await asyncio.sleep(0)  # let the first call leave alone
+    await asyncio.sleep(0)
+    later = []
+    for n in range(40):  # each in its own loop turn, while the only slot is busy
+        later.append(asyncio.create_task(client.get_tasks([f"ok-{n}"])))
+        await asyncio.sleep(0)
+    await asyncio.gather(first, *later)
+    assert [len(c) for c in fake_api.calls] == [1, 20, 20]

@@ -46,9 +46,9 @@ class ClientConfig:
 class TaskApiClient:
     """One instance per process. Every lookup, however it arrives, goes through `get_tasks`.
 
-    Lookups asked for in the same turn of the event loop are merged: their UIDs are queued and
-    flushed together on the next turn, in batches of `batch_size`. A UID already in flight is
-    not asked again, and final tasks come from a bounded TTL cache.
+    Every UID asked for joins one queue, sent in batches of `batch_size` over at most
+    `concurrency` calls at once: lookups asked for together, or while the API is slow, leave
+    together. A UID already in flight is not asked again; final tasks come from a TTL cache.
     """
 
     def __init__(
@@ -69,8 +69,7 @@ class TaskApiClient:
         )
         self._inflight: dict[str, asyncio.Future[TaskResult]] = {}
         self._queued: list[str] = []
-        self._flush_scheduled = False
-        self._slots = asyncio.Semaphore(config.concurrency)
+        self._dispatch_scheduled = False
         self._batches: set[asyncio.Task[None]] = set()
         self.upstream_calls = 0
 
@@ -95,23 +94,34 @@ class TaskApiClient:
             future = asyncio.get_running_loop().create_future()
             self._inflight[uid] = future
             self._queued.append(uid)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
+            self._kick()
         return future
 
-    def _flush(self) -> None:
-        queued, self._queued, self._flush_scheduled = self._queued, [], False
+    def _kick(self) -> None:
+        # Deferred to the next loop turn, so lookups asked for together leave together.
+        if not self._dispatch_scheduled:
+            self._dispatch_scheduled = True
+            asyncio.get_running_loop().call_soon(self._dispatch)
+
+    def _dispatch(self) -> None:
+        """Send queued UIDs while call slots are free. UIDs that arrive while every slot is
+        busy wait in the queue and leave in full batches when one frees up."""
+        self._dispatch_scheduled = False
         size = self._config.batch_size
-        for start in range(0, len(queued), size):
-            task = asyncio.create_task(self._run_batch(queued[start : start + size]))
+        while self._queued and len(self._batches) < self._config.concurrency:
+            batch, self._queued = self._queued[:size], self._queued[size:]
+            task = asyncio.create_task(self._run_batch(batch))
             self._batches.add(task)
-            task.add_done_callback(self._batches.discard)
+            task.add_done_callback(self._batch_done)
+
+    def _batch_done(self, task: asyncio.Task[None]) -> None:
+        self._batches.discard(task)
+        if self._queued:
+            self._kick()
 
     async def _run_batch(self, uids: list[str]) -> None:
         try:
-            async with self._slots:
-                details = await self._call_with_retries(uids)
+            details = await self._call_with_retries(uids)
         except TaskApiError as exc:
             failure: TaskApiError = exc
             self._settle(uids, lambda uid: Failed(uid, failure))

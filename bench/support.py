@@ -1,0 +1,131 @@
+"""What the benchmarks share: fakes on loopback, the bot as a real process, signed requests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.taskapi.fake import FakeTaskApi
+from bot.testing.fake_slack import HOME_TEAM, FakeSlack
+
+SECRET = "bench-signing-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}/"
+
+
+@dataclass
+class BotProcess:
+    process: asyncio.subprocess.Process
+    url: str
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def memory_mib(self) -> tuple[float, float]:
+        """Resident memory now and at its peak."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
+        kib = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith("Vm")}
+        return kib["VmRSS"] / 1024, kib["VmHWM"] / 1024
+
+
+@contextlib.asynccontextmanager
+async def bot_process(slack: FakeSlack, api_url: str, **env: str) -> AsyncIterator[BotProcess]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.base_url + "api/",
+            "BOT_MODE": "http",
+            "TASK_API_URL": api_url,
+            "TASK_API_PUBLIC_KEY": "fake-public-key",
+            "TASK_API_PRIVATE_KEY": "fake-private-key",
+            "STATE_URL": f"sqlite:///{tmp}/state.sqlite3",
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", env=settings, cwd=tmp, stderr=asyncio.subprocess.PIPE
+        )
+        url = f"http://127.0.0.1:{port}/"
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(url + "healthz") as resp:
+                        if resp.status == 200:
+                            break
+                await asyncio.sleep(0.05)  # a readiness probe of another process: nothing to await
+        try:
+            yield BotProcess(process, url)
+        finally:
+            process.terminate()
+            await process.wait()
+
+
+async def slash(
+    session: aiohttp.ClientSession, bot_url: str, text: str, response_url: str, user: str = "U1"
+) -> float:
+    """Send one signed /taskstatus; returns the ack latency in seconds."""
+    form = urlencode(
+        {
+            "command": "/taskstatus",
+            "text": text,
+            "team_id": HOME_TEAM,
+            "channel_id": "C1",
+            "user_id": user,
+            "response_url": response_url,
+        }
+    )
+    stamp = str(int(time.time()))
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=form)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature or "",
+    }
+    started = time.perf_counter()
+    async with session.post(bot_url + "slack/events", data=form, headers=headers) as resp:
+        await resp.read()
+        assert resp.status == 200, resp.status
+    return time.perf_counter() - started
+
+
+async def fakes(api: FakeTaskApi) -> tuple[FakeSlack, str, list[web.AppRunner]]:
+    slack = FakeSlack()
+    slack_runner, slack.base_url = await serve(slack.app())
+    api_runner, api_url = await serve(api.app())
+    return slack, api_url, [slack_runner, api_runner]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
