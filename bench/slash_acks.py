@@ -53,8 +53,9 @@ async def main() -> None:
         f"ack latency: p50 {percentile(ms, 0.5):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
         f"max {max(ms):.1f} ms, mean {statistics.mean(ms):.1f} ms"
     )
+    delivered = len(slack.responses)
     print(
-        f"all acked in {acked:.2f} s; answers delivered: {len(slack.responses)}/{COMMANDS} in {answered:.2f} s"
+        f"all acked in {acked:.2f} s; answers delivered: {delivered}/{COMMANDS} in {answered:.2f} s"
     )
     print(
         f"upstream calls: {len(api.calls)}; bot CPU {cpu:.2f} s, RSS {rss:.0f} MiB (peak {peak:.0f} MiB)"

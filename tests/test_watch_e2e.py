@@ -279,3 +279,14 @@ async def test_crash_between_notice_and_close_never_double_notifies(
         await asyncio.wait_for(bot.deps.watcher.wait_ticks(2), 10)
         assert await bot.deps.store.open_watches() == []
     assert len(notices(slack, "C1")) == 1
+
+
+@pytest.mark.parametrize("harness", [FAST], indirect=True)
+async def test_a_failing_slack_call_does_not_kill_the_loop(harness: Harness) -> None:
+    harness.slack.fail("chat.update", "internal_error", times=3, status=500)
+    await harness.command("watch ok-1 ok-2")
+    slack = harness.slack
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    assert "Every task is done" in body(live_message(slack))
+    await _ticks(harness, 2)
+    assert len(notices(slack, "C1")) == 1
