@@ -58,7 +58,8 @@ async def main() -> None:
         f"all acked in {acked:.2f} s; answers delivered: {delivered}/{COMMANDS} in {answered:.2f} s"
     )
     print(
-        f"upstream calls: {len(api.calls)}; bot CPU {cpu:.2f} s, RSS {rss:.0f} MiB (peak {peak:.0f} MiB)"
+        f"upstream calls: {len(api.calls)}; "
+        f"bot CPU {cpu:.2f} s, RSS {rss:.0f} MiB (peak {peak:.0f} MiB)"
     )
 
 
