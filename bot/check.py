@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Sequence
 from typing import TextIO
 
 import aiohttp
 
 from bot.config import Settings
+from bot.render.answer import Controls, Message, answer_message
+from bot.slack.values import UidRef
 from bot.taskapi.client import TaskApiClient, config_from_settings
 from bot.taskapi.errors import ApiUnavailable
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult
+from bot.watch.scheduler import done_already
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_UNUSABLE = 0, 1, 2
 
@@ -39,9 +43,7 @@ async def run_check(
         json.dump([_raw(r) for r in results], out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif output == "blocks":
-        from bot.render.answer import answer_message
-
-        json.dump(answer_message(results).as_payload(), out, indent=2, ensure_ascii=False)
+        json.dump(bot_answer(results).as_payload(), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         out.write(format_table(results))
@@ -53,6 +55,13 @@ async def run_check(
         )
     complete = all(isinstance(r, Found) for r in results)
     return EXIT_OK if complete else EXIT_INCOMPLETE
+
+
+def bot_answer(results: Sequence[TaskResult]) -> Message:
+    """The answer as the bot would post it, buttons included (their value inline)."""
+    value = UidRef(u=[r.uid for r in results]).model_dump_json(exclude_none=True)
+    controls = Controls(value, "none" if done_already(results) else "offer")
+    return answer_message(results, controls=controls, checked_at=time.time())
 
 
 def _raw(result: TaskResult) -> dict[str, object]:

@@ -46,6 +46,8 @@ async def test_blocks_output(fake_api: FakeTaskApi) -> None:
     payload = json.loads(out.getvalue())
     assert payload["text"] == "1 task: 1 Queuing"
     assert payload["blocks"][0]["type"] == "section"
+    kinds = [b["type"] for b in payload["blocks"]]
+    assert kinds[-2:] == ["context", "actions"]  # as posted: checked-at line and buttons
 
 
 def _free_port() -> int:

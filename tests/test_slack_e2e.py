@@ -210,3 +210,15 @@ async def test_healthz_and_metrics(harness: Harness) -> None:
     metrics = await (await harness.http.get("/metrics")).text()
     assert "taskstatus_slack_requests_total" in metrics
     assert HOME_TEAM not in metrics
+
+
+async def test_broken_picture_through_response_url_is_resent_without_previews(
+    harness: Harness,
+) -> None:
+    url = f"{harness.bot.deps.settings.task_api_url}pictures/ok-1/0.png"
+    harness.slack.broken_images.add(url)
+    _, key = await harness.command("ok-1")
+    refused, answer = await harness.answers(key, 2)
+    assert any(b["type"] == "image" for b in refused["blocks"])
+    assert not any(b["type"] == "image" for b in answer["blocks"])
+    assert url in text_of(answer)

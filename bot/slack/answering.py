@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
@@ -105,7 +105,7 @@ async def start_watch(deps: Deps, place: Place, uids: list[str], surface: str) -
         thread_ts=place.thread_ts,
     )
     live = deps.watcher.live_message(watch, results)
-    ts = await deliver(deps, Place(**{**place.__dict__, "post_first": True}), live, surface)
+    ts = await deliver(deps, replace(place, post_first=True), live, surface)
     if ts is None:
         watch.response_url = place.response_url
         watch.response_url_uses = 2  # the invite note and the answer

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
-from bot.render.answer import Message, completion_message
+from bot.render.answer import completion_message
 from bot.render.notes import note_message
 from bot.slack.deliver import Delivery, ResponseUrlError, slack_error
 from bot.taskapi.models import Found, TaskResult
@@ -185,6 +185,3 @@ def _is_notice(message: dict[str, Any], watch_id: str) -> bool:
     metadata = message.get("metadata") or {}
     payload = metadata.get("event_payload") or {}
     return metadata.get("event_type") == NOTICE_EVENT and payload.get("watch_id") == watch_id
-
-
-__all__ = ["Message", "SlackPublisher"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.store import Store
 from bot.taskapi.client import TaskApiClient
-from bot.taskapi.models import Failed, Found, TaskResult, is_done
+from bot.taskapi.models import Failed, TaskResult, is_done
 from bot.watch.fingerprint import fingerprint, slowdown
 from bot.watch.model import Watch
 from bot.watch.publisher import Publisher
@@ -61,6 +61,7 @@ class Watcher:
         self.ticks = 0
         self.open_watches = 0
         self._ticked = asyncio.Condition()
+        self._stopped: set[str] = set()
 
     # -- starting and stopping watches -------------------------------------------------------
 
@@ -116,8 +117,13 @@ class Watcher:
         if watch is None or watch.state != "active":
             return None
         watch.state, watch.end_reason = "done", "stopped"
+        self._stopped.add(watch.id)  # a tick holding an older copy must not revive it
         await self._store.save_watch(watch)
         return watch
+
+    async def _save(self, watch: Watch) -> None:
+        if watch.id not in self._stopped:
+            await self._store.save_watch(watch)
 
     def ended_message(
         self, watch: Watch, results: Sequence[TaskResult], note: LiveNote
@@ -190,6 +196,8 @@ class Watcher:
     async def _advance(
         self, watch: Watch, found: dict[str, TaskResult], now: float, *, may_update: bool
     ) -> tuple[int, int]:
+        if watch.id in self._stopped:
+            return 0, 0
         latest = [found[uid] for uid in watch.uids]
         failures = [r for r in latest if isinstance(r, Failed)]
         watch.remember(latest)
@@ -202,7 +210,7 @@ class Watcher:
             return 0, 1
         if not failures and all(is_done(r) for r in results):
             watch.state = "notifying"
-            await self._store.save_watch(watch)  # before the notice: see `Watch`
+            await self._save(watch)  # before the notice: see `Watch`
             await self._finish(watch, results, resumed=False)
             return 1, 1
         retrying = (
@@ -221,7 +229,7 @@ class Watcher:
             )
             if outcome.kind == "gone":
                 watch.state, watch.end_reason = "done", "gone"
-                await self._store.save_watch(watch)
+                await self._save(watch)
                 log.info("watch %s: its message is gone; watch ended", watch.id)
                 return 0, 1
             if outcome.kind == "rate_limited":
@@ -232,7 +240,7 @@ class Watcher:
                     watch.last_change_at = now
                 watch.last_hash, watch.last_shown_at = digest, now
         watch.next_poll_at = now + self._config.poll_interval * slowdown(now - watch.last_change_at)
-        await self._store.save_watch(watch)
+        await self._save(watch)
         return sent, 0
 
     async def _finish(self, watch: Watch, results: Sequence[TaskResult], *, resumed: bool) -> None:
@@ -249,12 +257,12 @@ class Watcher:
                 )
             await self.publisher.notify(watch, results)
         watch.state, watch.end_reason = "done", "done"
-        await self._store.save_watch(watch)
+        await self._save(watch)
 
     async def _expire(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         hours = f"{self._config.max_duration / 3600:g} h"
         watch.state, watch.end_reason = "done", "expired"
-        await self._store.save_watch(watch)
+        await self._save(watch)
         await self.publisher.update(
             watch, self.ended_message(watch, results, LiveNote("expired", hours)), final=True
         )
@@ -268,6 +276,3 @@ class Watcher:
 
 def done_already(results: Sequence[TaskResult]) -> bool:
     return all(is_done(r) for r in results) and not any(isinstance(r, Failed) for r in results)
-
-
-__all__ = ["Found", "WatchConfig", "WatchLimitError", "Watcher", "done_already"]
