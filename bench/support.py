@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -20,14 +19,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
+from bot.testing.net import free_port
 
 SECRET = "bench-signing-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:

@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from bot.check import EXIT_INCOMPLETE, EXIT_OK, run_check
 from bot.config import Settings
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
+from bot.testing.net import free_port
 
 
 def settings_for(url: str) -> Settings:
@@ -50,12 +50,6 @@ async def test_blocks_output(fake_api: FakeTaskApi) -> None:
     assert kinds[-2:] == ["context", "actions"]  # as posted: checked-at line and buttons
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _run(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -72,7 +66,7 @@ async def _run(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, st
 
 
 async def test_check_against_fake_api_process(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     fake = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

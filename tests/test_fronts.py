@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pytest_aiohttp import AiohttpServer
 from bot.slack.server import run_socket_mode, running_bot
 from bot.taskapi.fake import FakeTaskApi, Faults
 from bot.testing.fake_slack import HOME_TEAM
+from bot.testing.net import free_port
 from tests.slack_harness import SIGNING_SECRET, bot_settings, sign, start_fakes
 
 
@@ -80,18 +80,12 @@ async def test_socket_mode_serves_commands_and_mentions(
     assert slack.called("apps.connections.open")  # opened through SLACK_API_URL
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_sigterm_finishes_acknowledged_work_and_exits_0(
     aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:
     api = FakeTaskApi(step=0.0, faults=Faults(latency=1.0))
     slack, api_url = await start_fakes(aiohttp_server, api)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-secret-token-value",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,13 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.store import Store, open_store
+from bot.testing.net import free_port
 from bot.watch.model import Watch
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +21,7 @@ def redis_url() -> Iterator[str]:
     """A real redis-server on a free loopback port, for this test session only."""
     binary = shutil.which("redis-server")
     assert binary, "redis-server is needed (.ci/run installs it)"
-    port = _free_port()
+    port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     process = subprocess.Popen(args, stdout=subprocess.PIPE)  # noqa: S603 - our own fixed args
     assert process.stdout is not None

@@ -37,6 +37,16 @@ def live_message(slack: FakeSlack, channel: str = "C1") -> dict[str, Any]:
     return slack.messages[channel][0]
 
 
+def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
+    return next(
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == action_id
+    )
+
+
 @pytest.mark.parametrize("harness", [FAST], indirect=True)
 async def test_watch_updates_then_finishes_with_one_notice(harness: Harness) -> None:
     response, _ = await harness.command("watch ok-1 err-2")
@@ -92,23 +102,11 @@ async def test_watch_and_unwatch_buttons(harness: Harness) -> None:
     slack = harness.slack
     await slack.wait_for(lambda: slack.messages.get("C1"))
     answer = live_message(slack)
-    watch_button = next(
-        e
-        for b in answer["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "task_watch"
-    )
+    watch_button = button(answer, "task_watch")
     await harness.click("task_watch", watch_button["value"], answer)
     await slack.wait_for(lambda: "task_unwatch" in body(live_message(slack)))
     live = live_message(slack)
-    stop = next(
-        e
-        for b in live["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "task_unwatch"
-    )
+    stop = button(live, "task_unwatch")
     await harness.click("task_unwatch", stop["value"], live, user="U2")
     await slack.wait_for(lambda: "Stopped updating" in body(live_message(slack)))
     assert "<@U2>" in body(live_message(slack))
