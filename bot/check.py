@@ -11,12 +11,11 @@ from typing import TextIO
 import aiohttp
 
 from bot.config import Settings
-from bot.render.answer import Controls, Message, answer_message
+from bot.render.answer import Message, lookup_message
 from bot.slack.values import UidRef
 from bot.taskapi.client import TaskApiClient, config_from_settings
 from bot.taskapi.errors import ApiUnavailable
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult
-from bot.watch.scheduler import done_already
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_UNUSABLE = 0, 1, 2
 
@@ -60,8 +59,7 @@ async def run_check(
 def bot_answer(results: Sequence[TaskResult]) -> Message:
     """The answer as the bot would post it, buttons included (their value inline)."""
     value = UidRef(u=[r.uid for r in results]).model_dump_json(exclude_none=True)
-    controls = Controls(value, "none" if done_already(results) else "offer")
-    return answer_message(results, controls=controls, checked_at=time.time())
+    return lookup_message(results, value, time.time())
 
 
 def _raw(result: TaskResult) -> dict[str, object]:

@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import (
 
 from bot.render.status import counts, emoji_for, status_of, summary
 from bot.render.text import clip, code, escape, is_previewable, link, one_line
-from bot.taskapi.models import Failed, Found, NotFound, TaskResult
+from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
 
 MAX_BLOCKS = 50
 MAX_BLOCKS_CHARS = 11_000
@@ -117,6 +117,17 @@ def answer_message(
     blocks = [*head, DividerBlock(), *body, *tail] if body else [*head, *tail]
     text = summary(results)
     return Message(text, blocks, _continuations(budget.leftovers, text))
+
+
+def lookup_message(
+    results: Sequence[TaskResult],
+    value: str,
+    checked_at: float,
+    no_preview: frozenset[str] = frozenset(),
+) -> Message:
+    """A one-off answer: Refresh, and Watch while some task is still under way."""
+    controls = Controls(value, "none" if all_done(results) else "offer")
+    return answer_message(results, controls=controls, checked_at=checked_at, no_preview=no_preview)
 
 
 def completion_message(

@@ -16,7 +16,8 @@ from bot.slack.ids import Action
 from bot.slack.live import RESPONSE_URL_LIFETIME
 from bot.slack.payloads import channel_id, is_external, live_watch_id, message_thread, user_id
 from bot.slack.values import decode_uids
-from bot.watch.scheduler import WatchLimitError, done_already
+from bot.taskapi.models import all_done
+from bot.watch.scheduler import WatchLimitError
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -80,7 +81,7 @@ async def watch_button(
         await tell(deps, place, note_message(f":warning: {exc}"))
         return
     results = await deps.tasks.get_tasks(uids)
-    if done_already(results):
+    if all_done(results):
         _, build = await lookup(deps, uids)
         await _replace(deps, body, place, build)
         return

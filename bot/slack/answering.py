@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
-from bot.render.answer import Controls, Message, answer_message
+from bot.render.answer import Message, lookup_message
 from bot.render.notes import (
     failure_message,
     invite_message,
@@ -21,8 +21,8 @@ from bot.slack.context import Deps
 from bot.slack.deliver import NOT_POSTABLE, Build, ResponseUrlError, slack_error
 from bot.slack.live import RESPONSE_URL_LIFETIME
 from bot.slack.values import encode_uids
-from bot.taskapi.models import TaskResult
-from bot.watch.scheduler import WatchLimitError, done_already
+from bot.taskapi.models import TaskResult, all_done
+from bot.watch.scheduler import WatchLimitError
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,7 @@ async def lookup(deps: Deps, uids: list[str]) -> tuple[list[TaskResult], Build]:
     results = await deps.tasks.get_tasks(uids)
     value = await encode_uids(uids, deps.store)
     checked = time.time()
-    watchable = not done_already(results)
-    controls = Controls(value, "offer" if watchable else "none")
-
-    def build(no_preview: frozenset[str]) -> Message:
-        return answer_message(results, controls=controls, checked_at=checked, no_preview=no_preview)
-
-    return results, build
+    return results, lambda no_preview: lookup_message(results, value, checked, no_preview)
 
 
 async def answer(deps: Deps, place: Place, uids: list[str], surface: str) -> None:
@@ -93,7 +87,7 @@ async def start_watch(deps: Deps, place: Place, uids: list[str], surface: str) -
         await tell(deps, place, watch_limit_message(str(exc)))
         return
     results, build = await lookup(deps, uids)
-    if done_already(results):
+    if all_done(results):
         await deliver(deps, place, build, surface)
         return
     watch = deps.watcher.new_watch(

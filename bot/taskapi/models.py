@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,3 +111,8 @@ TaskResult = Found | NotFound | Failed
 def is_done(result: TaskResult) -> bool:
     """A result that will not change any more: a final task, or a UID the API does not know."""
     return isinstance(result, NotFound) or (isinstance(result, Found) and result.task.is_final)
+
+
+def all_done(results: Sequence[TaskResult]) -> bool:
+    """Nothing left to wait for: every result done and no lookup failed."""
+    return all(is_done(r) for r in results)

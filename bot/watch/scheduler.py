@@ -272,7 +272,3 @@ class Watcher:
             f":stopwatch: I stopped watching after {hours}; {waiting} of {len(results)} tasks "
             "were not done yet. Press *Watch* on the answer to follow them again.",
         )
-
-
-def done_already(results: Sequence[TaskResult]) -> bool:
-    return all(is_done(r) for r in results) and not any(isinstance(r, Failed) for r in results)
