@@ -288,3 +288,20 @@ async def test_a_failing_slack_call_does_not_kill_the_loop(harness: Harness) -> 
     assert "Every task is done" in body(live_message(slack))
     await _ticks(harness, 2)
     assert len(notices(slack, "C1")) == 1
+
+
+@pytest.mark.parametrize("harness", [{"step": 0.3, "watch_poll_interval": 0.05}], indirect=True)
+async def test_watch_button_where_the_bot_is_not_a_member(harness: Harness) -> None:
+    slack = harness.slack
+    slack.not_in_channel.add("GPRIV")
+    _, key = await harness.command("ok-7", channel="GPRIV")
+    [answer] = await harness.answers(key)
+    message = {"ts": "42.1", "bot_id": "BBOT", "blocks": answer["blocks"]}
+    _, click_key = await harness.click(
+        "task_watch", button(message, "task_watch")["value"], message, channel="GPRIV"
+    )
+    await slack.wait_for(lambda: notices(slack, "DU1"))
+    updates = slack.responses[click_key]
+    assert "Live" in json.dumps(updates[0])
+    assert all(u["replace_original"] for u in updates)
+    assert "Every task is done" in json.dumps(updates[-1])

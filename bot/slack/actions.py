@@ -12,6 +12,7 @@ from bot.render.answer import LiveNote
 from bot.render.notes import external_refused_message, note_message
 from bot.slack.answering import Place, guarded, lookup, tell
 from bot.slack.context import Deps
+from bot.slack.deliver import Build
 from bot.slack.ids import Action
 from bot.slack.live import RESPONSE_URL_LIFETIME
 from bot.slack.payloads import channel_id, is_external, live_watch_id, message_thread, user_id
@@ -96,14 +97,15 @@ async def watch_button(
         button_value=str(action.get("value") or ""),
         message_ts=message_ts,
         thread_ts=place.thread_ts,
+        response_url=place.response_url,
+        response_url_expires_at=time.time() + RESPONSE_URL_LIFETIME,
     )
-    if message_ts is None:
-        watch.response_url = place.response_url
-        watch.response_url_uses = 0
-        watch.response_url_expires_at = time.time() + RESPONSE_URL_LIFETIME
-    outcome = await deps.watcher.publisher.update(
-        watch, deps.watcher.live_message(watch, results), final=False
-    )
+    live = deps.watcher.live_message(watch, results)
+    outcome = await deps.watcher.publisher.update(watch, live, final=False)
+    if outcome.kind == "gone" and place.response_url:
+        # The bot cannot edit this message (not in the channel): keep it live via response_url.
+        watch.message_ts = None
+        outcome = await deps.watcher.publisher.update(watch, live, final=False)
     if outcome.kind != "sent":
         await tell(
             deps, place, note_message(":warning: I could not turn this answer into a live one.")
@@ -123,7 +125,7 @@ async def unwatch_button(
     await deps.watcher.publisher.update(watch, build, final=True)
 
 
-async def _replace(deps: Deps, body: dict[str, Any], place: Place, build: Any) -> None:
+async def _replace(deps: Deps, body: dict[str, Any], place: Place, build: Build) -> None:
     """Refresh where the answer is: chat.update for a bot message, else its response_url."""
     container = body.get("container") or {}
     ts = container.get("message_ts")

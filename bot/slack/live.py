@@ -23,7 +23,13 @@ log = logging.getLogger(__name__)
 
 NOTICE_EVENT = "task_watch_done"
 GONE_ERRORS = frozenset(
-    {"message_not_found", "channel_not_found", "is_archived", "cant_update_message"}
+    {
+        "message_not_found",
+        "channel_not_found",
+        "is_archived",
+        "cant_update_message",
+        "not_in_channel",
+    }
 )
 RESPONSE_URL_USES = 5  # Slack: up to 5 uses within 30 minutes
 RESPONSE_URL_LIFETIME = 30 * 60.0

@@ -153,6 +153,8 @@ class FakeSlack:
         return {"channel": channel, "ts": message["ts"], "message": message}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        if str(args.get("channel")) in self.not_in_channel:
+            return {"error": "not_in_channel"}
         problem = _check_blocks(args.get("blocks"), self.broken_images)
         if problem:
             return problem
