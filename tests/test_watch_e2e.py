@@ -305,3 +305,16 @@ async def test_watch_button_where_the_bot_is_not_a_member(harness: Harness) -> N
     assert "Live" in json.dumps(updates[0])
     assert all(u["replace_original"] for u in updates)
     assert "Every task is done" in json.dumps(updates[-1])
+
+
+@pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_a_notice_that_keeps_failing_is_given_up_after_a_few_tries(harness: Harness) -> None:
+    await harness.command("watch ok-1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    slack.fail("chat.postMessage", "is_archived", times=50)
+    harness.api.step = 0.0
+    await slack.wait_for(lambda: len(slack.called("chat.postMessage")) >= 7)
+    await _ticks(harness, 2)
+    assert await harness.bot.deps.store.open_watches() == []
+    assert len(slack.called("chat.postMessage")) == 7  # the live answer, 1 try, 5 retries

@@ -40,6 +40,7 @@ class Watch(BaseModel):
     last_change_at: float = 0.0
     last_shown_at: float = 0.0
     last_hash: str = ""
+    notice_attempts: int = 0
     snapshot: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @property

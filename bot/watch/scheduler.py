@@ -30,15 +30,11 @@ class WatchConfig:
     heartbeat: float = 300.0
 
 
+MAX_NOTICE_ATTEMPTS = 5
+
+
 class WatchLimitError(Exception):
     """Asked for more than the limits allow; the message says what and how to go on."""
-
-
-@dataclass(frozen=True)
-class TickReport:
-    polled_uids: int
-    updates: int
-    finished: int
 
 
 class Watcher:
@@ -166,18 +162,13 @@ class Watcher:
         self._stopping = True
         self._wake.set()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def tick(self) -> TickReport:
+    async def tick(self) -> None:
         self.ticks += 1
         now = self._clock()
         watches = await self._store.open_watches()
         self.open_watches = len(watches)
-        finished = 0
         for watch in [w for w in watches if w.state == "notifying"]:
-            await self._finish(watch, watch.last_known(), resumed=True)
-            finished += 1
+            await self._resume_notice(watch)
         due = [w for w in watches if w.state == "active" and w.next_poll_at <= now]
         uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
         found = dict(zip(uids, await self._tasks.get_tasks(uids), strict=True)) if uids else {}
@@ -185,19 +176,29 @@ class Watcher:
         updates = 0
         for watch in sorted(due, key=lambda w: w.last_shown_at):
             try:
-                sent, done = await self._advance(watch, found, now, may_update=updates < budget)
+                updates += await self._advance(watch, found, now, may_update=updates < budget)
             except Exception:
                 log.exception("watch %s: update failed; next tick tries again", watch.id)
-                continue
-            updates += sent
-            finished += done
-        return TickReport(len(uids), updates, finished)
+
+    async def _resume_notice(self, watch: Watch) -> None:
+        """A watch left between "notice due" and "done" by a crash or a failed send."""
+        try:
+            await self._finish(watch, watch.last_known(), resumed=True)
+        except Exception:
+            watch.notice_attempts += 1
+            if watch.notice_attempts >= MAX_NOTICE_ATTEMPTS:
+                watch.state, watch.end_reason = "done", "gone"
+                log.exception("watch %s: giving up on its notice", watch.id)
+            else:
+                log.exception("watch %s: notice failed; next tick tries again", watch.id)
+            await self._save(watch)
 
     async def _advance(
         self, watch: Watch, found: dict[str, TaskResult], now: float, *, may_update: bool
-    ) -> tuple[int, int]:
+    ) -> int:
+        """Poll results into one watch; returns how many live edits it sent (0 or 1)."""
         if watch.id in self._stopped:
-            return 0, 0
+            return 0
         latest = [found[uid] for uid in watch.uids]
         failures = [r for r in latest if isinstance(r, Failed)]
         watch.remember(latest)
@@ -207,12 +208,12 @@ class Watcher:
         ]
         if now >= watch.expires_at:
             await self._expire(watch, results)
-            return 0, 1
+            return 0
         if not failures and all(is_done(r) for r in results):
             watch.state = "notifying"
             await self._save(watch)  # before the notice: see `Watch`
             await self._finish(watch, results, resumed=False)
-            return 1, 1
+            return 1
         retrying = (
             f"{failures[0].error.detail}; ref {failures[0].error.request_uuid}" if failures else ""
         )
@@ -231,7 +232,7 @@ class Watcher:
                 watch.state, watch.end_reason = "done", "gone"
                 await self._save(watch)
                 log.info("watch %s: its message is gone; watch ended", watch.id)
-                return 0, 1
+                return 0
             if outcome.kind == "rate_limited":
                 self._paused_until[watch.team_id] = now + outcome.retry_after
             elif outcome.kind == "sent":
@@ -241,7 +242,7 @@ class Watcher:
                 watch.last_hash, watch.last_shown_at = digest, now
         watch.next_poll_at = now + self._config.poll_interval * slowdown(now - watch.last_change_at)
         await self._save(watch)
-        return sent, 0
+        return sent
 
     async def _finish(self, watch: Watch, results: Sequence[TaskResult], *, resumed: bool) -> None:
         if resumed and await self.publisher.notice_sent(watch):
