@@ -109,10 +109,9 @@ def answer_message(
     """The whole answer. `no_preview` lists picture URLs Slack could not download."""
     head: list[Block] = [SectionBlock(text=mrkdwn(headline or _decorated_summary(results)))]
     tail = _tail(results, controls, checked_at, live)
-    budget = _Budget(MAX_BLOCKS - len(head) - len(tail) - 2, MAX_BLOCKS_CHARS)
+    budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - 700)  # room: divider, "more tasks"
     budget.take(head)
     budget.take(tail)
-    budget.chars -= 700  # room for the "more tasks" line
     body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
     blocks = [*head, DividerBlock(), *body, *tail] if body else [*head, *tail]
     text = summary(results)
