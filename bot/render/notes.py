@@ -86,16 +86,6 @@ def watch_limit_message(what: str) -> Message:
     return _note(f":warning: {escape(what)}")
 
 
-def watch_started_note(count: int) -> Message:
-    noun = "task" if count == 1 else "tasks"
-    return _note(f":eyes: Watching {count} {noun}; the answer will update itself.")
-
-
-def watch_stopped_message(by_user: str) -> Message:
-    who = f" by <@{by_user}>" if by_user.isalnum() else ""
-    return _note(f":no_entry_sign: Stopped watching{who}.")
-
-
 def note_message(text: str) -> Message:
     """A line the bot composed itself (no outside text), posted as it is."""
     return _note(text)

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bot.render.text import clip, escape, one_line
-from bot.taskapi.models import Failed, Found, NotFound, TaskResult
+from bot.taskapi.models import Found, NotFound, TaskResult
 
 EMOJI = {
     "Queuing": ":hourglass_flowing_sand:",
@@ -49,7 +49,3 @@ def summary(results: Sequence[TaskResult]) -> str:
 
 def _word(status: str) -> str:
     return escape(clip(one_line(status), 40))
-
-
-def failed_errors(results: Sequence[TaskResult]) -> list[Failed]:
-    return [r for r in results if isinstance(r, Failed)]

@@ -167,13 +167,6 @@ class FakeSlack:
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"message_ts": self._next_ts()}
 
-    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel"))
-        self.messages[channel] = [
-            m for m in self.messages.get(channel, []) if m["ts"] != args.get("ts")
-        ]
-        return {}
-
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": {"id": "D" + str(args.get("users"))}}
 
