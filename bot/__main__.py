@@ -51,9 +51,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _fake_api(args: argparse.Namespace) -> int:
+    from bot.taskapi.fake import Faults
     from bot.taskapi.fake_server import serve_fake
 
-    return asyncio.run(serve_fake(args.host, args.port, args.step, args.latency))
+    faults = Faults(
+        latency=args.latency,
+        http_500=args.fail_5xx,
+        broken_json=args.broken_json,
+        ret_code=args.ret_code_errors,
+    )
+    return asyncio.run(serve_fake(args.host, args.port, args.step, faults))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument("--port", type=int, default=8765)
     fake.add_argument("--step", type=float, default=5.0, help="seconds each status lasts")
     fake.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+    fake.add_argument("--fail-5xx", type=int, default=0, metavar="N", help="next N answers: 500")
+    fake.add_argument("--broken-json", type=int, default=0, metavar="N", help="next N: bad JSON")
+    fake.add_argument(
+        "--ret-code-errors", type=int, default=0, metavar="N", help="next N: RetCode 500"
+    )
     fake.set_defaults(handler=_fake_api)
     return parser
 

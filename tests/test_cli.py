@@ -72,6 +72,8 @@ async def test_check_against_fake_api_process(tmp_path: Path) -> None:
         "-m",
         "bot",
         "fake-api",
+        "--ret-code-errors",
+        "1",
         "--port",
         str(port),
         "--step",
@@ -88,6 +90,9 @@ async def test_check_against_fake_api_process(tmp_path: Path) -> None:
             "TASK_API_PUBLIC_KEY": FAKE_PUBLIC_KEY,
             "TASK_API_PRIVATE_KEY": FAKE_PRIVATE_KEY,
         }
+        code, _, err = await _run("check", "ok-1", env=env, cwd=tmp_path)
+        assert code == EXIT_INCOMPLETE  # the injected RetCode error, not retried
+        assert "RetCode 500" in err
         code, out, _ = await _run("check", "ok-1,err-2", env=env, cwd=tmp_path)
         assert code == EXIT_OK
         assert "Finished" in out

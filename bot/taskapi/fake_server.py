@@ -10,8 +10,8 @@ from aiohttp import web
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi, Faults
 
 
-async def serve_fake(host: str, port: int, step: float, latency: float) -> int:
-    fake = FakeTaskApi(step=step, faults=Faults(latency=latency))
+async def serve_fake(host: str, port: int, step: float, faults: Faults) -> int:
+    fake = FakeTaskApi(step=step, faults=faults)
     runner = web.AppRunner(fake.app())
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
