@@ -5,13 +5,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fake-api check bench clean
+.PHONY: run test lint fake-api bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -32,6 +32,12 @@ bench: $(STAMP)
 	$(PY) bench/taskapi_lookups.py
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
+
+# After changing a pin in pyproject.toml: reinstall, then record every version again.
+lock: $(STAMP)
+	( echo "# Every package, transitive ones included, at the version CI tested. Used as pip constraints"; \
+	  echo "# by the Makefile and the Dockerfile. Refresh: make lock"; \
+	  $(PY) -m pip freeze --exclude-editable | sort -f ) > constraints.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
