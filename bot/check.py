@@ -27,11 +27,7 @@ async def run_check(
         client = TaskApiClient(session, config_from_settings(settings))
         results = await client.get_tasks(uids)
     failures = [r for r in results if isinstance(r, Failed)]
-    if (
-        failures
-        and all(isinstance(f.error, ApiUnavailable) for f in failures)
-        and (len(failures) == len(results))
-    ):
+    if len(failures) == len(results) and all(isinstance(f.error, ApiUnavailable) for f in failures):
         error = failures[0].error
         print(
             f"error: task API unreachable: {error.detail} [request_uuid={error.request_uuid}]",

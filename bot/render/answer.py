@@ -325,31 +325,17 @@ def _by(user: str) -> str:
 
 
 def _buttons(controls: Controls) -> ActionsBlock:
-    buttons = [
-        ButtonElement(
-            text=PlainTextObject(text="Refresh", emoji=False),
-            action_id=ACTION_REFRESH,
-            value=controls.value,
-        )
-    ]
+    buttons = [_button("Refresh", ACTION_REFRESH, controls.value)]
     if controls.watch == "offer":
-        buttons.append(
-            ButtonElement(
-                text=PlainTextObject(text="Watch", emoji=False),
-                action_id=ACTION_WATCH,
-                value=controls.value,
-                style="primary",
-            )
-        )
+        buttons.append(_button("Watch", ACTION_WATCH, controls.value, style="primary"))
     elif controls.watch == "live":
-        buttons.append(
-            ButtonElement(
-                text=PlainTextObject(text="Stop watching", emoji=False),
-                action_id=ACTION_UNWATCH,
-                value=controls.watch_id,
-            )
-        )
+        buttons.append(_button("Stop watching", ACTION_UNWATCH, controls.watch_id))
     return ActionsBlock(elements=buttons)
+
+
+def _button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    text = PlainTextObject(text=label, emoji=False)
+    return ButtonElement(text=text, action_id=action_id, value=value, style=style)
 
 
 def _continuations(leftovers: Sequence[tuple[str, int, str]], text: str) -> tuple[Message, ...]:

@@ -81,9 +81,8 @@ async def watch_button(
     except WatchLimitError as exc:
         await tell(deps, place, note_message(f":warning: {exc}"))
         return
-    results = await deps.tasks.get_tasks(uids)
+    results, build = await lookup(deps, uids)
     if all_done(results):
-        _, build = await lookup(deps, uids)
         await _replace(deps, body, place, build)
         return
     container = body.get("container") or {}

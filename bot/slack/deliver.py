@@ -115,7 +115,6 @@ class Delivery:
             session=self._session,
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
         )
-        message = build(frozenset())
         for previews in (frozenset(), ALL):
             message = build(previews)
             response = await webhook.send(

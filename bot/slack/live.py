@@ -55,6 +55,7 @@ class SlackPublisher:
         upload_max_bytes: int,
     ) -> None:
         self._delivery = delivery
+        self._live = Delivery(watch_client, session)  # edits that must not wait out limits
         self._metrics = metrics
         self._client = watch_client
         self._session = session
@@ -72,9 +73,7 @@ class SlackPublisher:
             return await self._update_via_response_url(watch, build, final=final)
         assert watch.message_ts is not None
         try:
-            await Delivery(self._client, self._session).update(
-                watch.channel_id, watch.message_ts, build
-            )
+            await self._live.update(watch.channel_id, watch.message_ts, build)
         except SlackApiError as exc:
             error = slack_error(exc)
             if error in {"ratelimited", "rate_limited"}:

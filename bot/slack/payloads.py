@@ -30,23 +30,13 @@ def is_external(body: dict[str, Any], home_team: str, allowed: list[str]) -> boo
 
 
 def user_id(body: dict[str, Any]) -> str:
-    user = body.get("user")
-    if isinstance(user, dict):
-        return str(user.get("id", ""))
-    event = body.get("event")
-    if isinstance(event, dict) and event.get("user"):
-        return str(event["user"])
-    return str(body.get("user_id") or user or "")
+    """Of an interactive payload (shortcut, button)."""
+    return str((body.get("user") or {}).get("id") or "")
 
 
 def channel_id(body: dict[str, Any]) -> str:
-    channel = body.get("channel")
-    if isinstance(channel, dict):
-        return str(channel.get("id", ""))
-    event = body.get("event")
-    if isinstance(event, dict) and event.get("channel"):
-        return str(event["channel"])
-    return str(body.get("channel_id") or "")
+    """Of an interactive payload (shortcut, button)."""
+    return str((body.get("channel") or {}).get("id") or "")
 
 
 def message_thread(message: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.store import Store
 from bot.taskapi.client import TaskApiClient
-from bot.taskapi.models import Failed, TaskResult, is_done
+from bot.taskapi.models import Failed, TaskResult, all_done, is_done
 from bot.watch.fingerprint import fingerprint, slowdown
 from bot.watch.model import Watch
 from bot.watch.publisher import Publisher
@@ -209,7 +209,7 @@ class Watcher:
         if now >= watch.expires_at:
             await self._expire(watch, results)
             return 0
-        if not failures and all(is_done(r) for r in results):
+        if all_done(latest):
             watch.state = "notifying"
             await self._save(watch)  # before the notice: see `Watch`
             await self._finish(watch, results, resumed=False)
