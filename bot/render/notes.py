@@ -42,6 +42,15 @@ def no_uids_message(where: str = "message") -> Message:
     )
 
 
+def mention_howto_message() -> Message:
+    return _note(
+        ":mag: I found no task UID in your message.\n"
+        "Mention me with the UIDs: `@Task Status UID UID`, or `@Task Status watch UID` for a "
+        "live answer. In a sentence, put each UID in `code` or after `TaskUid:`. "
+        "`@Task Status help` says more."
+    )
+
+
 def invalid_uids_message(invalid: Sequence[str]) -> Message:
     shown = ", ".join(code(clip(t, 40)) for t in invalid[:10])
     more = f" and {len(invalid) - 10} more" if len(invalid) > 10 else ""
