@@ -8,9 +8,10 @@ turned into mrkdwn here, so one set of rules (`bot.parse`) reads them all:
 - rich_text `code` runs come back in backticks (adjacent runs merged, so a UID split into
   several styled elements stays one), preformatted elements as fenced code blocks, links as
   `<url|text>`, user/channel mentions dropped; raw text is escaped as Slack escapes `text`;
-- an attachment field becomes `title: value`, so a field titled `TaskUid` reads as a label;
-- the top-level `text` of a message that has rich_text blocks is skipped: Slack derives it
-  from those blocks, and the blocks keep styling (italic, bold) apart from the characters.
+- an attachment field becomes `title: value`, so a field titled `TaskUid` reads as a label.
+
+The top-level `text` is read too, though Slack derives it from a person's rich_text: apps
+post texts and blocks that differ, and the same UID found twice is counted once.
 
 Slack's reference for these shapes: api.slack.com/reference/block-kit/blocks#rich_text and
 api.slack.com/reference/messaging/attachments.
@@ -22,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 _TEXT_OBJECT_TYPES = frozenset({"mrkdwn", "plain_text"})
+_FORMATTING = "*_~ "
 _ATTACHMENT_TEXTS = ("pretext", "author_name", "title", "text", "footer", "fallback")
 
 
@@ -31,10 +33,8 @@ def message_texts(message: Mapping[str, Any]) -> list[str]:
 
 
 def _message(message: Mapping[str, Any]) -> Iterator[str]:
-    blocks = _list(message.get("blocks"))
-    if not any(_dict(b).get("type") == "rich_text" for b in blocks):
-        yield _str(message.get("text"))
-    for block in blocks:
+    yield _str(message.get("text"))
+    for block in _list(message.get("blocks")):
         yield from _block(_dict(block))
     for attachment in _list(message.get("attachments")):
         yield from _attachment(_dict(attachment))
@@ -50,8 +50,9 @@ def _attachment(attachment: Mapping[str, Any]) -> Iterator[str]:
             yield f"<{_str(attachment.get(url_key))}>"
     for field in _list(attachment.get("fields")):
         field = _dict(field)
-        title, value = _str(field.get("title")).strip(), _str(field.get("value"))
-        yield f"{title.rstrip(':')}: {value}" if title else value
+        title = _str(field.get("title")).strip(_FORMATTING).rstrip(":").strip(_FORMATTING)
+        value = _str(field.get("value"))
+        yield f"{title}: {value}" if title else value
     for block in _list(attachment.get("blocks")):
         yield from _block(_dict(block))
     for shared in _list(attachment.get("message_blocks")):  # a message shared with its blocks
