@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
-from bot.parse import Command, message_uids, parse_command, parse_mention
+from bot.parse import (
+    EXPLICIT_UID,
+    Command,
+    message_uids,
+    parse_command,
+    parse_mention,
+    strip_pairs,
+)
 from bot.slack.event_filter import ignore_reason
 from tests.payloads import BOT_USER, CASES, Case
 
@@ -81,3 +91,19 @@ def test_commands_name_back_every_token_that_is_not_a_uid(
     text: str, uids: list[str], invalid: list[str]
 ) -> None:
     assert parse_command(text) == Command("lookup", uids, invalid)
+
+
+def test_every_command_token_is_looked_up_or_named_back() -> None:
+    alphabet = "ab1-_`*()\"'~[]{}/.!?<>:é "
+    rng = random.Random(9)
+    for _ in range(1000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30)))
+        parsed = parse_command(text)
+        if parsed.action == "help":
+            continue
+        tokens = [t for t in re.split(r"[\s,;]+", text) if t]
+        if parsed.action == "watch":
+            tokens = tokens[1:]
+        for token in tokens:
+            assert strip_pairs(token) in parsed.uids or token in parsed.invalid, (text, token)
+        assert all(EXPLICIT_UID.fullmatch(u) for u in parsed.uids)
