@@ -58,7 +58,7 @@ _COMMAND_PAIRS = {
 }
 _MRKDWN_PAIRS = {**_COMMAND_PAIRS, "_": "_"}
 _DIGIT = re.compile(r"[0-9]")
-_WORD = re.compile(r"[A-Za-z'’]+[.,!?:;…]*")  # "check", "me?", "thanks!", "I'm"
+_WORD = re.compile(r"(?:[^\W\d_]|['’])+[.,!?:;…]*")  # "check", "me?", "thanks!", "I'm", "prüfe"
 _LETTER = re.compile(r"[A-Za-z]")
 
 _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -229,9 +229,10 @@ def _code_uids(code: str) -> list[str]:
     if tokens and tokens[0].startswith("/"):
         tokens = tokens[1:]
     is_list = "," in code or ";" in code or all(len(line) <= 1 for line in lines)
+    pages = [uid for t in tokens for uid in _link_uids(t)]
     if len(tokens) == 1 or is_list:
-        return [t for t in tokens if EXPLICIT_UID.fullmatch(t)]
-    return [t for t in tokens if _uid_shaped(t)]
+        return [t for t in tokens if EXPLICIT_UID.fullmatch(t)] + pages
+    return [t for t in tokens if _uid_shaped(t)] + pages
 
 
 def _angle_uids(inner: str) -> Iterator[str]:

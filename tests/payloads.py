@@ -204,6 +204,14 @@ CASES = [
         ["tsk-99"],
     ),
     Case(
+        "link to a task page pasted in code",
+        user_message(
+            "`https://console.example.com/tasks/tsk-c9`",
+            rich(section(text("https://console.example.com/tasks/tsk-c9", code=True))),
+        ),
+        ["tsk-c9"],
+    ),
+    Case(
         "links by query, by route, and an unrelated one",
         user_message(
             "<https://console.example.com/task?uid=tsk-q7&amp;lang=en> "

@@ -58,6 +58,7 @@ def test_custom_pattern_reads_the_same_texts() -> None:
         ("watch this one: `tsk-8`", Command("watch", ["tsk-8"])),
         ("Task 2 of the banner set is stuck", Command("lookup", [])),
         ("hi there", Command("lookup", [])),
+        ("prüfe bitte `ok-1`", Command("lookup", ["ok-1"])),
         ("watch", Command("watch", [])),
     ],
 )
