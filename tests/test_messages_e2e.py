@@ -1,4 +1,5 @@
-"""Mentions end to end: sentences, how-tos, subtypes answered and events left alone."""
+"""Messages end to end: mentions as sentences, how-tos, subtypes answered, events left
+alone, and a shortcut on another bot's message."""
 
 from __future__ import annotations
 
@@ -136,3 +137,13 @@ async def test_edits_deletions_and_bots_are_left_alone_with_a_reason(
     [post] = await harness.slack.wait_for(lambda: posts(harness))
     assert post["thread_ts"] == "705.2"
     assert harness.api.calls == [["ok-2"]]
+
+
+async def test_shortcut_on_a_pipeline_bots_message_reads_its_fields(harness: Harness) -> None:
+    [case] = [c for c in CASES if c.name.startswith("another bot's attachment fields")]
+    message = {**case.event, "attachments": [dict(case.event["attachments"][0])]}
+    message["attachments"][0]["fields"] = [{"title": "TaskUid", "value": "ok-c0ffee"}]
+    await harness.shortcut("task_status_check", message)
+    [post] = await harness.slack.wait_for(lambda: posts(harness))
+    assert post["thread_ts"] == case.event["ts"]
+    assert harness.api.calls == [["ok-c0ffee"]]
