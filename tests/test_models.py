@@ -32,12 +32,20 @@ def test_field_leniency(item: dict[str, Any], field: str, expected: Any) -> None
 
 def test_extra_fields_are_kept() -> None:
     task = TaskDetail.model_validate({"TaskUid": "a", "Progress": 40, "TaskStatus": "Running"})
-    assert task.raw()["Progress"] == 40
+    assert task.raw() == {
+        "TaskUid": "a",
+        "TaskType": "",
+        "TaskStatus": "Running",
+        "FinalPictureUrls": [],
+        "TaskErrorMsg": "",
+        "TaskErrorCode": 0,
+        "Progress": 40,
+    }
 
 
 def test_envelope_skips_unusable_items() -> None:
     envelope = ListResponse.model_validate(
-        {"RetCode": 0, "TaskDetailList": [{"TaskUid": "a"}, {"NoUid": 1}, "junk", {"TaskUid": ""}]}
+        {"RetCode": 0, "TaskDetailList": [{"NoUid": 1}, "junk", {"TaskUid": ""}, {"TaskUid": "a"}]}
     )
     assert [t.task_uid for t in envelope.details()] == ["a"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,35 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.taskapi.errors import TaskApiError
 
 FINAL_STATUSES = frozenset({"Finished", "Error"})
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
+def as_text(value: Any) -> str:
+    """A text field: missing or null is empty, anything else is shown as the vendor sent it."""
+    return "" if value is None else str(value)
+
+
+def picture_urls(value: Any) -> tuple[str, ...]:
+    """Only non-empty strings from a list; anything else is no pictures."""
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(item for item in value if isinstance(item, str) and item)
+
+
+def error_code(value: Any) -> int | str:
+    """0 for none; whole numbers (also as text) as numbers; any other code as its text.
+
+    Only ASCII digits make a number: `"--5"` or `"²"` pass `isdigit` but not `int()`, and a
+    code that cannot be read must never make its whole task unreadable.
+    """
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else text
 
 
 class TaskDetail(BaseModel):
@@ -25,29 +55,21 @@ class TaskDetail(BaseModel):
     task_error_msg: str = Field("", alias="TaskErrorMsg")
     task_error_code: int | str = Field(0, alias="TaskErrorCode")
 
+    # The coercions are plain functions above: mutation testing skips decorated methods.
     @field_validator("task_type", "task_status", "task_error_msg", mode="before")
     @classmethod
     def _text(cls, value: Any) -> str:
-        return "" if value is None else str(value)
+        return as_text(value)
 
     @field_validator("final_picture_urls", mode="before")
     @classmethod
     def _urls(cls, value: Any) -> tuple[str, ...]:
-        if not isinstance(value, list | tuple):
-            return ()
-        return tuple(item for item in value if isinstance(item, str) and item)
+        return picture_urls(value)
 
     @field_validator("task_error_code", mode="before")
     @classmethod
     def _code(cls, value: Any) -> int | str:
-        if value is None or value == "":
-            return 0
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, int):
-            return value
-        text = str(value)
-        return int(text) if text.lstrip("-").isdigit() else text
+        return error_code(value)
 
     @property
     def is_final(self) -> bool:
@@ -70,7 +92,7 @@ class ListResponse(BaseModel):
     @field_validator("message", mode="before")
     @classmethod
     def _message(cls, value: Any) -> str:
-        return "" if value is None else str(value)
+        return as_text(value)
 
     @field_validator("task_detail_list", mode="before")
     @classmethod
