@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fake-api bench lock clean
+.PHONY: run test lint fake-api bench mutation lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -34,6 +34,14 @@ bench: $(STAMP)
 	$(PY) bench/watch_load.py
 	$(PY) bench/parse_messages.py
 
+# Mutation testing of the pure core (README: "Mutation testing"); not part of `make test`.
+# MUTATION_JOBS: mutants tested at once (default: one per core).
+mutation: $(STAMP)
+	rm -rf mutants && mkdir mutants
+	$(VENV)/bin/mutmut run $(if $(MUTATION_JOBS),--max-children $(MUTATION_JOBS)) \
+		> mutants/run.log 2>&1 || { tail -c 3000 mutants/run.log; exit 1; }
+	$(PY) bench/mutation_score.py --min 90
+
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)
 	( echo "# Every package, transitive ones included, at the version CI tested. Used as pip constraints"; \
@@ -41,4 +49,4 @@ lock: $(STAMP)
 	  $(PY) -m pip freeze --exclude-editable | sort -f ) > constraints.txt
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache mutants

@@ -2,10 +2,11 @@
 
 A mutant is *caught* when a test failed (or timed out) with it in place; it *survived* when
 every test still passed, and has *no tests* when no fast test runs its function at all. The
-score is caught / (caught + survived + no tests): a mutant no test reaches counts against the
-module. Mutants that are equivalent or wording-only are never generated: their lines carry
-`# pragma: no mutate` with the reason beside it. `--survivors` lists the mutants to look at
-(`mutmut show NAME` prints one as a diff); `--min P` exits 1 when a module scores under P %.
+score is caught / all mutants: one that no test reaches, or that was not tried (an
+interrupted run), counts against its module. Equivalent mutants are not generated: their
+lines carry `# pragma: no mutate` and the reason (docs/mutation-testing.md lists them).
+`--survivors` lists the mutants to look at (`mutmut show NAME` prints one as a diff);
+`--min P` exits 1 when a module scores under P %.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from pathlib import Path
 from mutmut.stats import status_by_exit_code
 
 CAUGHT = {"killed", "timeout", "caught by type check"}
-MISSED = {"survived", "no tests"}
 
 
 def load(root: Path) -> dict[str, dict[str, str]]:
@@ -43,7 +43,7 @@ def main() -> int:
     if not results:
         print("no mutation results: run `make mutation` first", file=sys.stderr)
         return 2
-    print(f"{'module':32} {'mutants':>7} {'caught':>7} {'survived':>8} {'no tests':>8} {'score':>7}")
+    print(f"{'module':28} {'mutants':>7} {'caught':>7} {'survived':>8} {'no tests':>8}  score")
     low = []
     totals: Counter[str] = Counter()
     for module, statuses in results.items():
@@ -56,7 +56,7 @@ def main() -> int:
     if args.survivors:
         for statuses in results.values():
             for name, status in statuses.items():
-                if status in MISSED or status not in CAUGHT:
+                if status not in CAUGHT:
                     print(f"  {status:10} {name}")
     if low:
         print(f"under {args.min:g} %: {', '.join(low)}", file=sys.stderr)
@@ -65,15 +65,14 @@ def main() -> int:
 
 
 def _score(count: Counter[str]) -> float:
-    caught = sum(count[s] for s in CAUGHT)
-    judged = caught + sum(count[s] for s in MISSED)
-    return 100.0 * caught / judged if judged else 100.0
+    total = sum(count.values())
+    return 100.0 * sum(count[s] for s in CAUGHT) / total if total else 100.0
 
 
 def _row(module: str, count: Counter[str], score: float) -> str:
     caught = sum(count[s] for s in CAUGHT)
     return (
-        f"{module:32} {sum(count.values()):7} {caught:7} {count['survived']:8} "
+        f"{module:28} {sum(count.values()):7} {caught:7} {count['survived']:8} "
         f"{count['no tests']:8} {score:6.1f}%"
     )
 

@@ -92,7 +92,7 @@ class Command:
 def parse_command(text: str) -> Command:
     """`help`, `watch UID...` or `UID...`; UIDs separated by spaces, commas or new lines."""
     tokens = _command_tokens(text)
-    if not tokens or tokens[0].lower() in _HELP_WORDS:
+    if not tokens or strip_pairs(tokens[0]).lower() in _HELP_WORDS:
         return Command("help")
     action: Literal["lookup", "watch"] = "lookup"
     if strip_pairs(tokens[0]).lower() == "watch":
@@ -111,7 +111,7 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     naming no task comes back as a lookup of nothing.
     """
     tokens = _command_tokens(text)
-    if not tokens or tokens[0].lower() in _HELP_WORDS:
+    if not tokens or strip_pairs(tokens[0]).lower() in _HELP_WORDS:
         return Command("help")
     action: Literal["lookup", "watch"] = "lookup"
     if strip_pairs(tokens[0]).lower() == "watch":
@@ -129,11 +129,11 @@ def split_valid(tokens: Iterable[str]) -> tuple[list[str], list[str]]:
     for token in tokens:
         stripped = strip_pairs(token)
         if EXPLICIT_UID.fullmatch(stripped):
-            uids[stripped] = None
+            uids[stripped] = None  # pragma: no mutate: an ordered set, the value is never read
         elif found := _link_uids(stripped):
             uids.update(dict.fromkeys(found))
         else:
-            invalid[token] = None
+            invalid[token] = None  # pragma: no mutate: an ordered set, the value is never read
     return list(uids), list(invalid)
 
 
@@ -174,7 +174,7 @@ def find_uids(texts: Iterable[str], pattern: str | None = None) -> list[str]:
     for text in texts:
         for uid in _custom(text, pattern) if pattern else _free_text(text):
             if 0 < len(uid) <= MAX_UID_LENGTH:
-                found[uid] = None
+                found[uid] = None  # pragma: no mutate: an ordered set, the value is never read
     return list(found)
 
 

@@ -8,11 +8,16 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import settings
 from pytest_aiohttp import AiohttpServer
 
 from bot.taskapi.client import ClientConfig, TaskApiClient
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
 from tests.slack_harness import Harness, start_harness
+
+# `make mutation` (`--hypothesis-profile=mutation`): a fixed seed, so a mutant is caught or not
+# the same way on every run, and fewer examples, so each of a thousand runs stays short.
+settings.register_profile("mutation", max_examples=25, derandomize=True, database=None)
 
 
 class ManualClock:

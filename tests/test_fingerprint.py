@@ -48,7 +48,11 @@ CHANGES: dict[str, list[TaskResult]] = {
 
 
 def test_same_results_same_fingerprint() -> None:
-    again = [found(), NotFound("nope-2"), Failed("f-3", ApiUnavailable("down", "r1"))]
+    again: list[TaskResult] = [
+        found(),
+        NotFound("nope-2"),
+        Failed("f-3", ApiUnavailable("down", "r1")),
+    ]
     assert fingerprint(again, "live") == fingerprint(BASE, "live")
     assert re.fullmatch(r"[0-9a-f]{32}", fingerprint(BASE, "live"))
 

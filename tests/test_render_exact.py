@@ -5,6 +5,7 @@ that may just as well come from the headline."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -460,10 +461,10 @@ def test_only_missing_uids_have_no_divider_and_no_task_lines() -> None:
 
 
 def test_not_found_names_forty_then_counts_the_rest() -> None:
-    message = answer_message([NotFound(f"n-{i}") for i in range(42)])
+    message = answer_message([NotFound(f"n-{i}") for i in range(41)])
     names = ", ".join(f"`n-{i}`" for i in range(40))
     assert sections(message)[1] == (
-        f":mag: *Not found:* {names} and 2 more\nThese 42 UIDs are unknown to the task API: "
+        f":mag: *Not found:* {names} and 1 more\nThese 41 UIDs are unknown to the task API: "
         "check for typos, or the task may be too old."
     )
     names = ", ".join(f"`n-{i}`" for i in range(40))
@@ -474,13 +475,13 @@ def test_not_found_names_forty_then_counts_the_rest() -> None:
 def test_failures_are_grouped_by_call_and_say_what_failed() -> None:
     rejected = ApiRejected("bad <key>", "r1", 5)
     results: list[TaskResult] = [
-        *[failed(f"u{i}", rejected) for i in range(12)],
+        *[failed(f"u{i}", rejected) for i in range(11)],
         failed("v", ApiUnreadable("junk", "")),
         failed("w", TaskApiError("odd", "r3")),
     ]
     names = ", ".join(f"`u{i}`" for i in range(10))
     assert sections(answer_message(results))[1].split("\n") == [
-        f":warning: *The task API refused the request* (bad &lt;key&gt;) for {names} and 2 more."
+        f":warning: *The task API refused the request* (bad &lt;key&gt;) for {names} and 1 more."
         " Try again in a moment with *Refresh*. Support reference: `r1`",
         ":warning: *The task API sent an answer the bot cannot read* (junk) for `v`. Try again in"
         " a moment with *Refresh*. Support reference: `none`",
@@ -554,9 +555,8 @@ def test_verbatim_is_on_every_mrkdwn_object_of_every_message() -> None:
 def test_the_block_budget_is_exactly_fifty() -> None:
     def blocks(count: int) -> list[dict[str, Any]]:
         results = [task(f"t-{n}") for n in range(count)]
-        return answer_message(results, controls=Controls("v"), checked_at=0.0).as_payload()[
-            "blocks"
-        ]
+        message = answer_message(results, controls=Controls("v"), checked_at=0.0)
+        return list(message.as_payload()["blocks"])
 
     # headline, divider, one section per task, footer, buttons
     assert len(blocks(45)) == 49
@@ -614,3 +614,100 @@ def test_a_link_too_long_for_its_section_says_how_many_follow() -> None:
     urls = [f"https://cdn.example/{'p' * 1000}/{n}.png" for n in range(4)]
     [line, _] = task_lines([task("a-1", FinalPictureUrls=urls), task("b-2")])
     assert line.endswith(f"<{urls[0]}|1> · <{urls[1]}|2> · +2 more below")
+
+
+def test_a_failure_detail_is_clipped_to_300() -> None:
+    for detail, shown in (("d" * 300, "d" * 300), ("d" * 301, "d" * 299 + "…")):
+        text = sections(answer_message([failed("a", ApiUnavailable(detail, "r"))]))[1]
+        assert text.startswith(f":warning: *The task API is not answering* ({shown}) for `a`.")
+
+
+def test_a_lookup_carries_its_value_and_its_time() -> None:
+    blocks = lookup_message([task("r-1", "Running")], "val-1", 0.0).as_payload()["blocks"]
+    assert blocks[-2]["elements"][0]["text"].startswith("Checked <!date^0^")
+    assert [b["value"] for b in blocks[-1]["elements"]] == ["val-1", "val-1"]
+
+
+def test_tasks_left_out_are_named_up_to_thirty() -> None:
+    def more(count: int) -> str:
+        results = [task(f"t-{n}") for n in range(count)]
+        blocks = answer_message(results, controls=Controls("v"), checked_at=0.0).as_payload()
+        return str(blocks["blocks"][-3]["text"]["text"])
+
+    names = ", ".join(f"`t-{n}`" for n in range(45, 75))
+    assert more(75) == (
+        f"…30 more tasks are counted above but not shown here: {names}. Ask about fewer at a "
+        "time to see each one."
+    )
+    assert more(76).endswith(f"{names} and 1 more. Ask about fewer at a time to see each one.")
+
+
+@pytest.fixture
+def utc_plus_3() -> Iterator[None]:
+    """A machine whose local time is not UTC (a POSIX rule: no time zone files needed)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "XYZ-3")
+        time.tzset()
+        yield
+    time.tzset()
+
+
+@pytest.mark.usefixtures("utc_plus_3")
+def test_the_fallback_time_is_utc_whatever_the_machines_zone() -> None:
+    last = answer_message([task()], checked_at=0.0).as_payload()["blocks"][-1]
+    assert last["elements"][0]["text"].endswith("|1970-01-01 00:00:00 UTC>")
+
+
+def url_of(length: int, name: str) -> str:
+    """A picture URL of exactly `length` characters that Slack would not preview."""
+    start = f"https://x/{name}/"
+    return start + "p" * (length - len(start) - 4) + ".pdf"
+
+
+@pytest.mark.parametrize(("spare", "both"), [(0, True), (1, False)])
+def test_links_fill_a_single_task_section_to_its_budget(spare: int, both: bool) -> None:
+    # "Pictures: " + "<url|1>" + " · " + "<url|2>", with room kept for one more separator
+    urls = [url_of(1238, "a"), url_of(2476 - 1238 + spare, "b")]
+    message = answer_message([task(FinalPictureUrls=urls)])
+    second = f"<{urls[1]}|2>" if both else "+1 more below"
+    assert sections(message)[2] == f"Pictures: <{urls[0]}|1> · {second}"
+    assert len(message.continuations) == (0 if both else 1)
+
+
+@pytest.mark.parametrize(("spare", "both"), [(0, True), (1, False)])
+def test_links_fill_a_task_line_to_fifty_short_of_a_section(spare: int, both: bool) -> None:
+    line = task_lines([task("a-1"), task("b-2")])[0]
+    total = 3000 - 50 - len(line) - len("\nPictures: ") - 2 * len(" · ") - 8 + spare
+    urls = [url_of(total // 2, "a"), url_of(total - total // 2, "b")]
+    [first, _] = task_lines([task("a-1", FinalPictureUrls=urls), task("b-2")])
+    second = f"<{urls[1]}|2>" if both else "+1 more below"
+    assert first == f"{line}\nPictures: <{urls[0]}|1> · {second}"
+
+
+def test_one_leftover_link_follows_alone() -> None:
+    urls = [url_of(900, str(n)) for n in range(3)]
+    message = answer_message([task(FinalPictureUrls=urls)])
+    assert sections(message)[2].endswith(" · +1 more below")
+    [more] = message.continuations
+    assert sections(more) == [f"Pictures of `ok-1`: <{urls[2]}|3>"]
+
+
+def test_links_too_long_to_share_a_section_each_get_their_own() -> None:
+    urls = [url_of(2000, str(n)) for n in range(4)]
+    message = answer_message([task(FinalPictureUrls=urls)])
+    assert sections(message)[2] == f"Pictures: <{urls[0]}|1> · +3 more below"
+    [more] = message.continuations
+    assert sections(more) == [
+        f"Pictures of `ok-1`: <{urls[1]}|2> · +2 more below",
+        f"Pictures of `ok-1`: <{urls[2]}|3> · +1 more below",
+        f"Pictures of `ok-1`: <{urls[3]}|4>",
+    ]
+
+
+def test_alt_text_stays_within_slacks_2000() -> None:
+    uid = "u" * 2000
+    single = answer_message([task(uid, FinalPictureUrls=["https://x/1.png"])]).as_payload()
+    alt = f"Picture 1 of task {uid}"[:1999] + "…"
+    assert single["blocks"][3]["alt_text"] == alt
+    several = answer_message([task(uid, FinalPictureUrls=["https://x/1.png"]), task("b-2")])
+    assert several.as_payload()["blocks"][2]["accessory"]["alt_text"] == alt

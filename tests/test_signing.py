@@ -71,12 +71,13 @@ def test_flatten(value: Any, flat: str) -> None:
 
 
 def test_names_sort_by_bytes_upper_case_first() -> None:
-    assert sign({"b": "1", "A": "2"}, "k") == sign({"A": "2", "b": "1"}, "k")
+    # Byte order, not case-insensitive ("a" < "B"), locale ("é" < "z") or UTF-16 order
+    # (U+1F600 < U+FFFD): B < a < z < é < U+FFFD < U+1F600.
+    fields = {"\U0001f600": "6", "a": "2", "\ufffd": "5", "é": "4", "z": "3", "B": "1"}
     import hashlib
 
-    assert (
-        sign({"b": "1", "A": "2"}, "k") == hashlib.sha1(b"A2b1k", usedforsecurity=False).hexdigest()
-    )
+    expected = "B1a2z3é4\ufffd5\U0001f6006k".encode()
+    assert sign(fields, "k") == hashlib.sha1(expected, usedforsecurity=False).hexdigest()
 
 
 json_values = st.recursive(
@@ -108,5 +109,5 @@ def test_text_is_hashed_as_utf8(value: str, key: str) -> None:
 
 
 def test_rejects_non_json_values() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^not a JSON value: object$"):
         flatten(object())

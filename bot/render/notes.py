@@ -17,7 +17,7 @@ def _note(text: str) -> Message:
 
 
 def _plain(text: str) -> str:
-    return clip(text.split("\n", 1)[0].replace("*", ""), 300)
+    return clip(text.partition("\n")[0].replace("*", ""), 300)
 
 
 def help_message() -> Message:

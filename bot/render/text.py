@@ -47,7 +47,7 @@ def is_previewable(url: str) -> bool:
         return False
     path = urlsplit(url).path.lower()
     return not path.endswith(_NO_PREVIEW_EXTENSIONS) and (
-        path.endswith(_PREVIEW_EXTENSIONS) or "." not in path.rsplit("/", 1)[-1]
+        path.endswith(_PREVIEW_EXTENSIONS) or "." not in path.rpartition("/")[2]
     )
 
 

@@ -27,7 +27,9 @@ def flatten(value: Any) -> str:
 
 
 def _sorted_keys(fields: Mapping[str, Any]) -> list[str]:
-    return sorted(fields, key=lambda key: key.encode("utf-8"))
+    # UTF-8 byte order is code-point order: without the key, or with any other spelling of
+    # UTF-8, the order is the same, so this line's mutants are all equivalent.
+    return sorted(fields, key=lambda key: key.encode())  # pragma: no mutate
 
 
 def sign(fields: Mapping[str, Any], private_key: str) -> str:
@@ -35,4 +37,6 @@ def sign(fields: Mapping[str, Any], private_key: str) -> str:
     payload = "".join(
         f"{key}{flatten(fields[key])}" for key in _sorted_keys(fields) if key != "Signature"
     )
-    return hashlib.sha1((payload + private_key).encode("utf-8"), usedforsecurity=False).hexdigest()
+    data = (payload + private_key).encode()
+    # Only FIPS builds read `usedforsecurity`: its mutants change nothing elsewhere.
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()  # pragma: no mutate
