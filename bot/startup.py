@@ -41,6 +41,7 @@ class StartupError(SettingsError):
 
 async def step(what: str, work: Awaitable[T], hint: str, timeout: float = STEP_TIMEOUT) -> T:
     """Run one start-up step within `timeout`; any failure becomes a `StartupError`."""
+    log.debug("start-up: %s", what)
     try:
         return await asyncio.wait_for(work, timeout)
     except StartupError:

@@ -106,7 +106,10 @@ async def test_check_against_fake_api_process(tmp_path: Path) -> None:
         assert "TASK_API_PRIVATE_KEY" in err
         assert "wrong-key" not in err
         code, _, err = await _run(
-            "check", "ok-1", env={**env, "TASK_API_URL": f"http://127.0.0.1:{port}/v2/"}, cwd=tmp_path
+            "check",
+            "ok-1",
+            env={**env, "TASK_API_URL": f"http://127.0.0.1:{port}/v2/"},
+            cwd=tmp_path,
         )
         assert code == EXIT_UNUSABLE
         assert "HTTP 404" in err
