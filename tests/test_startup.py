@@ -74,6 +74,7 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
         {"SLACK_API_URL": "http://127.0.0.1:{free}/api/"},
         "Slack API (auth.test): ClientConnectorError",
     ),
+    "port in use": ({"PORT": "{silent}"}, "HOST/PORT: cannot listen on 127.0.0.1:"),
     "silent Slack": (
         {"SLACK_API_URL": "http://127.0.0.1:{silent}/api/"},
         "Slack API (auth.test): no answer within 5s",

@@ -31,6 +31,7 @@ from bot.slack.tracker import Tracker
 from bot.startup import (
     SLACK_HINT,
     STORE_HINT,
+    StartupError,
     step,
     verify_app_token,
     verify_bot_token,
@@ -42,6 +43,7 @@ from bot.watch.scheduler import WatchConfig, Watcher
 log = logging.getLogger(__name__)
 
 CANCEL_MARGIN = 1.5  # seconds kept after cancelling late answers: notes, closes, exit
+UNWIND = 0.5  # seconds a cancelled task gets to unwind
 
 
 @dataclass
@@ -54,24 +56,26 @@ class Bot:
     async def drain(self) -> None:
         """Everything after SIGTERM within one `SHUTDOWN_GRACE` deadline, not one per step.
 
-        New work is refused at once (readiness turns 503); the watcher finishes its tick
-        under way and hands its watches back while acknowledged answers finish; what is left
-        near the deadline is cancelled (its asker is told to ask again), and upstream batches
-        still in flight are cancelled last.
+        New work is refused at once (readiness turns 503). Acknowledged answers and the
+        watcher's tick under way finish side by side; the watcher's `shutdown` is where it
+        hands back what it holds. What is still running shortly before the deadline is
+        cancelled (an asker cut off is told to ask again), then upstream batches still out.
         """
         deps, loop = self.deps, asyncio.get_running_loop()
         grace = deps.settings.shutdown_grace
         deadline = loop.time() + grace
         deps.tracker.accepting = False
         deps.watcher.shutdown()
-        # The tracker cancels late answers this long before the deadline, so their
-        # "restarting" notes and the last closes still fit inside it.
-        margin = min(CANCEL_MARGIN, grace / 4)
-        left = await deps.tracker.drain(max(0.0, deadline - margin - loop.time()))
+        # Cancelling this long before the deadline leaves room for the "restarting" notes
+        # (under a second) and the last closes.
+        cancel_in = max(0.0, grace - min(CANCEL_MARGIN, grace / 4))
+        answers = asyncio.ensure_future(deps.tracker.drain(cancel_in))
+        await _within(self.watcher_task, cancel_in)
+        left = await answers
         if left:
             log.warning("%d answers did not finish within the grace period", left)
-        await _within(self.watcher_task, deadline - loop.time())
-        await _within(asyncio.ensure_future(deps.tasks.aclose()), deadline - loop.time())
+        upstream = asyncio.ensure_future(deps.tasks.aclose())
+        await _within(upstream, deadline - loop.time() - UNWIND)
 
 
 async def _within(task: asyncio.Future[None], seconds: float) -> None:
@@ -81,7 +85,7 @@ async def _within(task: asyncio.Future[None], seconds: float) -> None:
     if not task.done():
         task.cancel()
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 0.5)
+            await asyncio.wait_for(task, UNWIND)
 
 
 def web_client(
@@ -259,9 +263,17 @@ async def run_http(bot: Bot, stop: asyncio.Event) -> None:
 
 
 async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
-    runner = web.AppRunner(app, handle_signals=False)
+    # Requests still open when the drain is over get a second, not aiohttp's default minute.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise StartupError(
+            f"HOST/PORT: cannot listen on {settings.host}:{settings.port} ({exc.strerror}). "
+            "Set PORT to a free port, or stop what holds this one."
+        ) from None
     log.info(
         "listening on http://%s:%d/ (%s)",
         settings.host,
