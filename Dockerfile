@@ -5,8 +5,10 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
+# pip and setuptools are only needed to install: removed, they would be a third of the copy.
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt .
+    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt . \
+    && /opt/venv/bin/pip uninstall --yes pip setuptools
 
 FROM python:3.11-slim
 # The data directory must exist in the image, owned by the bot's user: Docker creates a

@@ -95,7 +95,9 @@ async def test_bad_setting_exits_2_with_one_message(
     code, err, seconds = await (await BotProcess.start(env, tmp_path)).finish()
     assert code == 2, err
     assert_one_message(err, words)
-    assert seconds < (9.0 if case == "silent Slack" else 6.0), seconds
+    # A few seconds, most of them Python's imports (slower on a busy two-core machine);
+    # the silent case also waits out the 5 s step timeout.
+    assert seconds < (14.0 if case == "silent Slack" else 10.0), seconds
     assert "bad-token-value" not in err  # never the token's value
 
 
@@ -118,7 +120,7 @@ async def test_unfilled_env_file_from_the_example(tmp_path: Path) -> None:
     assert "SLACK_BOT_TOKEN (still the example value from .env.example)" in err
     assert "SLACK_SIGNING_SECRET (HTTP mode" in err  # the example does not turn Socket Mode on
     assert_one_message(err, "Missing settings")
-    assert seconds < 6.0
+    assert seconds < 10.0
 
 
 async def test_sigterm_during_a_start_up_step(
