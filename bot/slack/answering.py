@@ -126,6 +126,11 @@ def guarded(
     async def run() -> None:
         try:
             await work()
+        except ResponseUrlError as exc:
+            # The note would take the same way out and fail the same way: one line, no retry.
+            reason = f"answered {exc.status}" if exc.status else exc.body
+            log.warning("%s: answer not delivered through response_url: %s", surface, reason)
+            deps.metrics.answers.labels(surface, "failed").inc()
         except Exception as exc:
             reference = uuid.uuid4().hex[:12]
             detail = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__

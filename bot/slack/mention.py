@@ -15,7 +15,7 @@ from bot.render.notes import (
 )
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.context import Deps
-from bot.slack.payloads import is_external, message_thread
+from bot.slack.payloads import is_external, message_thread, text
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -25,9 +25,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return  # never answer bots (loops) nor edits
         place = Place(
-            channel=str(event.get("channel") or ""),
-            user=str(event.get("user") or ""),
-            team=str(body.get("team_id") or ""),
+            channel=text(event, "channel"),
+            user=text(event, "user"),
+            team=text(body, "team_id"),
             thread_ts=message_thread(event),
         )
 
@@ -37,7 +37,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
                 await tell(deps, place, external_refused_message())
                 return
-            parsed = parse_command(str(event.get("text") or ""))
+            parsed = parse_command(text(event, "text"))
             limit = deps.settings.watch_max_uids if parsed.action == "watch" else MAX_LOOKUP_UIDS
             if parsed.invalid:
                 await tell(deps, place, invalid_uids_message(parsed.invalid))
@@ -60,6 +60,6 @@ async def first_delivery(deps: Deps, body: dict[str, Any], event: dict[str, Any]
 
     Both keys are claimed (no short-circuit), so a retry of a duplicate is known too.
     """
-    by_event = await deps.store.claim(f"event:{body.get('event_id')}")
-    by_message = await deps.store.claim(f"message:{event.get('channel')}:{event.get('ts')}")
+    by_event = await deps.store.claim(f"event:{text(body, 'event_id')}")
+    by_message = await deps.store.claim(f"message:{text(event, 'channel')}:{text(event, 'ts')}")
     return by_event and by_message
