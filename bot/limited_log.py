@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 
 class LimitedLog:
@@ -62,13 +63,19 @@ class QuietParseErrors(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, RequestPayloadError) and exc.__cause__ is not None:
+            exc = exc.__cause__  # a bad body found while aiohttp drained it
         if not isinstance(exc, HttpProcessingError):
             return True
         if not self._limiter.allow():
             return False
-        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-        record.msg = "malformed HTTP request from %s refused (%s)%s"
-        record.args = (remote, type(exc).__name__, self._limiter.take_suppressed())
+        peer = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        record.msg = "malformed HTTP request%s refused (%s)%s"
+        record.args = (
+            f" from {peer}" if peer else "",
+            type(exc).__name__,
+            self._limiter.take_suppressed(),
+        )
         record.exc_info = None
         record.exc_text = None
         if record.levelno > logging.WARNING:

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
@@ -64,7 +65,7 @@ class FrontDoor:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._refuse(request, 413, "body over the size limit")
-        except (HttpProcessingError, aiohttp.ClientError, ConnectionError, TimeoutError):
+        except (HttpProcessingError, RequestPayloadError, aiohttp.ClientError, OSError):
             return self._refuse(request, 400, "body could not be read")
         if not signature_matches(self._secret, timestamp, signature, raw):
             return self._refuse(request, 401, "bad signature")
@@ -100,7 +101,7 @@ def quiet_unhandled(app: AsyncApp) -> None:
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         if isinstance(error, BoltUnhandledRequestError):
             kind = body.get("type") or body.get("command") or "?"
-            unhandled.warning("no handler for a signed request (%.40s)", str(kind))
+            unhandled.warning("no handler for this request (%.40s)", str(kind))
             return
         log.error("request handler failed: %s", type(error).__name__, exc_info=error)
 

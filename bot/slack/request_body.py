@@ -176,9 +176,9 @@ def command(fields: dict[str, Any], api_base: str) -> dict[str, Any]:
     return fields
 
 
-def events(body: dict[str, Any]) -> dict[str, Any]:
+def events(body: dict[str, Any], what: str = "body") -> dict[str, Any]:
     """An Events API body (`event_callback`, `url_verification`, ...)."""
-    return _checked(_EventsBody, body, "body")
+    return _checked(_EventsBody, body, what)
 
 
 def socket_envelope(text: str, api_base: str) -> dict[str, Any]:
@@ -263,7 +263,7 @@ def _checked(model: type[_Shape], value: dict[str, Any], what: str) -> dict[str,
 
 
 _PAYLOAD_CHECKS: dict[str, Any] = {
-    "events_api": lambda payload, _: events(payload),
+    "events_api": lambda payload, _: events(payload, "payload"),
     "interactive": interactive,
     "slash_commands": command,
 }
