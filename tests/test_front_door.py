@@ -249,6 +249,22 @@ async def test_signed_requests_nobody_handles_are_one_short_line(
     await answers_a_real_command(harness)
 
 
+async def test_url_verification_and_ssl_check_still_work(harness: Harness) -> None:
+    challenge = b'{"type": "url_verification", "challenge": "c-123", "token": "t"}'
+    response = await harness.http.post(
+        "/slack/events",
+        data=challenge,
+        headers={"Content-Type": JSON, **signed_headers(challenge)},
+    )
+    assert response.status == 200
+    assert (await response.json())["challenge"] == "c-123"
+    ssl_check = b"ssl_check=1&token=t"
+    response = await harness.http.post(
+        "/slack/events", data=ssl_check, headers={"Content-Type": FORM, **signed_headers(ssl_check)}
+    )
+    assert response.status == 200
+
+
 async def test_wrong_methods_and_paths_are_not_errors(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:

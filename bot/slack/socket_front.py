@@ -66,4 +66,5 @@ class StrictSocketModeHandler(AsyncBaseSocketModeHandler):
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time.time()
         response = await run_async_bolt_app(self.app, req)
-        await send_async_response(client, req, response, start)
+        if response.status == 200:  # otherwise the app's error handler has said why, once
+            await send_async_response(client, req, response, start)
