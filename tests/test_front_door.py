@@ -228,6 +228,18 @@ async def test_hostile_bodies_signed_and_unsigned(
     await answers_a_real_command(harness)
 
 
+async def test_a_body_over_the_limit_is_refused_unread_or_with_a_413(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = LogWatch(caplog)
+    body = b"command=/taskstatus&text=" + b"x" * 1_100_000
+    assert await post(harness, body, FORM, {}) == 401
+    logs.assert_at_most_one_short_line("unsigned, too big", body)
+    assert await post(harness, body, FORM, signed_headers(body)) == 413
+    logs.assert_at_most_one_short_line("signed, too big", body)
+    await answers_a_real_command(harness)
+
+
 async def test_signed_requests_nobody_handles_are_one_short_line(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -101,7 +101,7 @@ def quiet_unhandled(app: AsyncApp) -> None:
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         if isinstance(error, BoltUnhandledRequestError):
             kind = body.get("type") or body.get("command") or "?"
-            unhandled.warning("no handler for this request (%.40s)", str(kind))
+            unhandled.warning("no handler for this request (%.40r)", kind)  # repr: one line
             return
         log.error("request handler failed: %s", type(error).__name__, exc_info=error)
 
