@@ -52,6 +52,19 @@ def block_actions(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+def message_action(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "type": "message_action",
+        "callback_id": "task_status_check",
+        "user": {"id": "U1", "team_id": HOME_TEAM},
+        "channel": {"id": "C1"},
+        "message": {"ts": "1.1", "text": "ok-1"},
+        "response_url": "https://hooks.slack.com/app/T1/1/x",
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
 def command_form(**overrides: str) -> bytes:
     form = {
         "command": "/taskstatus",
@@ -106,7 +119,9 @@ BAD_BODIES: list[tuple[str, bytes, str]] = [
     ("team as list", payload_form(block_actions(team=["T1"])), FORM),
     ("user as string", payload_form(block_actions(user="U1")), FORM),
     ("channel a number", payload_form(block_actions(channel=7)), FORM),
-    ("shortcut without callback_id", payload_form({"type": "message_action"}), FORM),
+    ("shortcut without callback_id", payload_form(message_action(callback_id=None)), FORM),
+    ("shortcut without a channel", payload_form(message_action(channel=None)), FORM),
+    ("shortcut message a string", payload_form(message_action(message="x")), FORM),
     ("payload without type", payload_form({"actions": []}), FORM),
     (
         "file: response_url",
@@ -246,7 +261,7 @@ async def test_signed_requests_nobody_handles_are_one_short_line(
     logs = LogWatch(caplog)
     unknown = [
         payload_form(block_actions(actions=[{"action_id": "nope"}])),
-        payload_form({"type": "message_action", "callback_id": "nope"}),
+        payload_form(message_action(callback_id="nope")),
         payload_form({"type": "something_new"}),
         command_form(command="/other"),
     ]

@@ -107,6 +107,12 @@ class _Interactive(_Shape):
             raise ValueError("block_actions without actions")
         if self.type in {"shortcut", "message_action"} and self.callback_id is None:
             raise ValueError(f"{self.type} without a callback_id")
+        if self.type == "message_action" and None in (
+            self.channel,
+            self.message,
+            self.response_url,
+        ):
+            raise ValueError("message_action without its channel, message or response_url")
         if self.type in {"view_submission", "view_closed"} and (
             self.view is None or self.view.callback_id is None
         ):
