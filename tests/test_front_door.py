@@ -106,6 +106,11 @@ BAD_BODIES: list[tuple[str, bytes, str]] = [
     ("team as list", mention_event(APP_MENTION, team=["T1"]), JSON),
     ("authorizations a string", mention_event(APP_MENTION, authorizations="x"), JSON),
     ("type a number", b'{"type": 5}', JSON),
+    ("an action sent as an event", json.dumps(block_actions()).encode(), JSON),
+    ("an unknown payload type", payload_form({"type": "something_new"}), FORM),
+    ("an event sent as a payload", payload_form({"type": "event_callback", "event": {}}), FORM),
+    ("a command with a type", command_form(type="block_actions", actions="[]"), FORM),
+    ("ssl_check with more", b"ssl_check=1&type=block_actions", FORM),
     ("url_verification without challenge", b'{"type": "url_verification"}', JSON),
     ("invalid UTF-8 in a form", b"command=/taskstatus&text=\xff\xfe", FORM),
     ("percent-encoded invalid UTF-8", b"command=%2Ftaskstatus&text=%FF%FE", FORM),
@@ -262,7 +267,6 @@ async def test_signed_requests_nobody_handles_are_one_short_line(
     unknown = [
         payload_form(block_actions(actions=[{"action_id": "nope"}])),
         payload_form(message_action(callback_id="nope")),
-        payload_form({"type": "something_new"}),
         command_form(command="/other"),
     ]
     for body in unknown:

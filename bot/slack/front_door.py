@@ -84,12 +84,25 @@ class FrontDoor:
 
 
 def bolt_request(request: web.Request, body: dict[str, Any]) -> AsyncBoltRequest:
-    """Bolt takes a decoded dict only in its Socket Mode shape; nothing else differs but its
-    own signature check, which is off."""
     headers = {name.lower(): value for name, value in request.headers.items()}
-    bolt = AsyncBoltRequest(body=body, headers=headers, mode="socket_mode")  # type: ignore[arg-type]
-    bolt.mode = "http"
+    return to_bolt(body, headers, "http")
+
+
+def to_bolt(body: dict[str, Any], headers: dict[str, Any], mode: str) -> AsyncBoltRequest:
+    """A Bolt request from a checked body.
+
+    Bolt takes a decoded dict only in its Socket Mode shape; nothing else differs but its own
+    signature check (off) and lazy listeners (unused). The logger is given up front: Bolt's
+    context building logs when a payload has several `response_urls`, and without one it
+    raises before its own error handling starts.
+    """
+    context = {"logger": bolt_logger}
+    bolt = AsyncBoltRequest(body=body, headers=headers, context=context, mode="socket_mode")
+    bolt.mode = mode
     return bolt
+
+
+bolt_logger = logging.getLogger("bot.slack.bolt")
 
 
 def quiet_unhandled(app: AsyncApp) -> None:

@@ -11,10 +11,10 @@ bounded, and the fields Bolt's routing and the handlers rely on of the types Sla
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.slack.response_url import response_url_allowed
 
@@ -38,6 +38,10 @@ class _Shape(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow")
 
 
+class _ResponseUrl(_Shape):
+    response_url: str
+
+
 class _Ctx(_Shape):
     """The fields Bolt reads to build its context, wherever it looks for them."""
 
@@ -52,12 +56,22 @@ class _Ctx(_Shape):
     assistant_thread: _Ctx | None = None
 
 
+class _Top(_Ctx):
+    """What Bolt reads at the top of any body, whatever came in: it routes on `type` alone
+    (a JSON body of type `block_actions` is an action to Bolt), so each kind of body names
+    only the types it may carry."""
+
+    response_url: str | None = None
+    response_urls: list[_ResponseUrl] = Field(default_factory=list)  # Bolt takes len() of it
+
+
 class _Event(_Ctx):
     type: str
+    text: str = ""  # Bolt's message matching runs a regular expression over it
 
 
-class _EventsBody(_Ctx):
-    type: str
+class _EventsBody(_Top):
+    type: Literal["event_callback", "url_verification", "app_rate_limited"]
     event: _Event | None = None
     challenge: str | None = None
 
@@ -81,12 +95,15 @@ class _View(_Shape):
     app_installed_team_id: str | None = None
 
 
-class _ResponseUrl(_Shape):
-    response_url: str
-
-
-class _Interactive(_Shape):
-    type: str
+class _Interactive(_Top):
+    type: Literal[
+        "block_actions",
+        "block_suggestion",
+        "message_action",
+        "shortcut",
+        "view_submission",
+        "view_closed",
+    ]
     enterprise: Obj | None = None
     team: Obj | None = None
     user: Obj | None = None
@@ -95,16 +112,16 @@ class _Interactive(_Shape):
     message: _Ctx | None = None
     view: _View | None = None
     actions: list[_Action] | None = None
+    action_id: str | None = None  # block_suggestion
     callback_id: str | None = None
     trigger_id: str | None = None
-    response_url: str | None = None
-    response_urls: list[_ResponseUrl] | None = None
-    authorizations: list[_Ctx] | None = None
 
     @model_validator(mode="after")
     def _needs(self) -> _Interactive:
         if self.type == "block_actions" and not self.actions:
             raise ValueError("block_actions without actions")
+        if self.type == "block_suggestion" and self.action_id is None:
+            raise ValueError("block_suggestion without an action_id")
         if self.type in {"shortcut", "message_action"} and self.callback_id is None:
             raise ValueError(f"{self.type} without a callback_id")
         if self.type == "message_action" and None in (
@@ -121,6 +138,7 @@ class _Interactive(_Shape):
 
 
 class _Command(_Shape):
+    type: None = None  # Bolt would route a form with a `type` as something else
     command: str
     text: str | None = None
     response_url: str | None = None
@@ -155,8 +173,8 @@ def decode(raw: bytes, content_type: str, charset: str | None, api_base: str) ->
         return interactive(json_object(form["payload"], "payload"), api_base)
     if "command" in form:
         return command(form, api_base)
-    if "ssl_check" in form:
-        return dict(form)
+    if form.get("ssl_check") == "1" and set(form) <= {"ssl_check", "token"}:
+        return dict(form)  # answered by Bolt before any routing
     raise Malformed("form is neither a command nor an interactive payload")
 
 

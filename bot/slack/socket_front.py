@@ -14,13 +14,15 @@ import time
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_base_handler import AsyncBaseSocketModeHandler
-from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.limited_log import LimitedLog
+from bot.slack.front_door import to_bolt
 from bot.slack.request_body import Malformed, socket_envelope
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class StrictSocketModeHandler(AsyncBaseSocketModeHandler):
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time.time()
-        response = await run_async_bolt_app(self.app, req)
+        request = to_bolt(req.payload, build_headers(req) or {}, "socket_mode")
+        response = await self.app.async_dispatch(request)
         if response.status == 200:  # otherwise the app's error handler has said why, once
             await send_async_response(client, req, response, start)
