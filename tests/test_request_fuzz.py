@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
 from bot.slack.front_door import to_bolt
-from bot.slack.request_body import Malformed, decode
+from bot.slack.request_body import Malformed, decode, socket_envelope
 
 API = "http://127.0.0.1:8000/api/"
 KEYS = [
@@ -125,3 +125,19 @@ async def test_forms_are_refused_or_safe_for_bolt(fields: dict[str, str]) -> Non
     decoded = accepted(urlencode(fields).encode(), "application/x-www-form-urlencoded")
     if decoded is not None:
         await survives_bolt(decoded)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["slash_commands", "interactive", "events_api"]), bodies)
+async def test_socket_envelopes_are_refused_or_safe_for_bolt(
+    kind: str, body: dict[str, Any]
+) -> None:
+    if kind == "slash_commands":
+        body = {**body, "command": "/taskstatus", "response_url": URLS[0]}
+        body.pop("type")
+    envelope = json.dumps({"envelope_id": "e1", "type": kind, "payload": body})
+    try:
+        checked = socket_envelope(envelope, API)
+    except Malformed:
+        return
+    await survives_bolt(checked["payload"])

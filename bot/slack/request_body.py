@@ -137,7 +137,7 @@ class _Interactive(_Top):
         return self
 
 
-class _Command(_Shape):
+class _Command(_Top):
     type: None = None  # Bolt would route a form with a `type` as something else
     command: str
     text: str | None = None
