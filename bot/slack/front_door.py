@@ -41,13 +41,12 @@ class FrontDoor:
         api_base: str,
         *,
         clock: Callable[[], float] = time.time,
-        refusals: LimitedLog | None = None,
     ) -> None:
         self._app = app
         self._secret = signing_secret.encode()
         self._api_base = api_base
         self._clock = clock
-        self._refusals = refusals or LimitedLog(log)
+        self._refusals = LimitedLog(log)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
