@@ -231,7 +231,7 @@ async def test_hostile_bodies_signed_and_unsigned(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     await answers_a_real_command(harness)  # Bolt's first-request set-up is done
-    await harness.slack.wait_for(lambda: harness.bot.deps.tracker.idle.is_set())
+    await asyncio.wait_for(harness.bot.deps.tracker.idle.wait(), 10)
     api_calls, slack_calls = len(harness.api.calls), len(harness.slack.calls)
     logs = LogWatch(caplog)
     logs.new()
