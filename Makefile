@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
 	$(PY) bench/parse_messages.py
+	$(PY) bench/front_door_flood.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

@@ -47,6 +47,7 @@ class FakeSlack:
     broken_images: set[str] = field(default_factory=set)
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rejected_tokens: set[str] = field(default_factory=set)  # answered `invalid_auth`
+    expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -88,6 +89,11 @@ class FakeSlack:
         """Close every Socket Mode connection, as Slack does when it rotates them."""
         for ws in list(self._sockets):
             await ws.close()
+
+    async def socket_send_raw(self, text: str, timeout: float = 10.0) -> None:
+        """Push any text frame, well-formed or not, to the bot (no ack to wait for)."""
+        await self.wait_for(lambda: self._sockets, timeout)
+        await self._sockets[-1].send_str(text)
 
     # -- the server --------------------------------------------------------------------
 
@@ -211,6 +217,8 @@ class FakeSlack:
         self.responses.setdefault(key, []).append(body)
         self.calls.append(Call("response_url", {"key": key, **body}))
         await self._notify()
+        if key in self.expired_responses:
+            return web.Response(status=404, text="expired_url")
         problem = _check_blocks(body.get("blocks"), self.broken_images)
         if problem:  # named like the Web API's, so the one broken picture can be found
             return web.json_response({"ok": False, **problem}, status=400)
