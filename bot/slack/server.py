@@ -227,8 +227,8 @@ async def serve(settings: Settings) -> int:
 
 
 async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
-    """Until `stop`: the SDK keeps the websocket open and reconnects on its own (every few
-    seconds while Slack cannot be reached); readiness reports the connection meanwhile."""
+    """Until `stop`: the SDK keeps the websocket open and reconnects on its own, with backoff
+    (`bot.slack.reconnect`); readiness reports the connection meanwhile."""
     settings = bot.deps.settings
     token = settings.slack_app_token
     assert token is not None
