@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+FAKE_API_PORT ?= 8765
 
 .PHONY: run test lint fake-api bench mutation lock clean
 
@@ -21,18 +22,20 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/hadolint Dockerfile
 
 test: lint
 	$(PY) -m pytest
 
 fake-api: $(STAMP)
-	$(PY) -m bot fake-api
+	$(PY) -m bot fake-api --port $(FAKE_API_PORT)
 
 bench: $(STAMP)
 	$(PY) bench/taskapi_lookups.py
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
 	$(PY) bench/parse_messages.py
+	$(PY) bench/front_door_flood.py
 
 # Mutation testing of the pure core (README: "Mutation testing"); not part of `make test`.
 # MUTATION_JOBS: mutants tested at once (default: one per core).
