@@ -14,6 +14,7 @@ from bot.render.notes import (
     mention_howto_message,
     no_uids_message,
     note_message,
+    restarting_message,
     too_many_uids_message,
     watch_limit_message,
 )
@@ -159,4 +160,17 @@ def test_a_composed_note_keeps_its_markup_and_its_text_loses_the_stars() -> None
     assert shown(note_message("*Done* in <#C1>\nsecond line")) == (
         "Done in <#C1>",
         "*Done* in <#C1>\nsecond line",
+    )
+
+
+def test_restarting() -> None:
+    assert (
+        shown(restarting_message())
+        == (
+            (
+                ":arrows_counterclockwise: The bot is restarting and could not finish this answer;"
+                " please ask again in a minute."
+            ),
+        )
+        * 2
     )

@@ -142,14 +142,16 @@ async def test_refresh_updates_the_message_in_place(harness: Harness) -> None:
     harness.api.step = 60.0
     await harness.mention("ok-1", ts="400.1")
     [post] = await harness.slack.wait_for(lambda: harness.slack.called("chat.postMessage"))
-    assert "Queuing" in text_of(post)
+    assert post["blocks"][2]["text"]["text"].startswith(
+        ":hourglass_flowing_sand: *Queuing*  `ok-1`"
+    )
     harness.api.step = 0.0
     message = harness.slack.messages["C1"][-1]
     value = [b for b in message["blocks"] if b["type"] == "actions"][0]["elements"][0]["value"]
     await harness.click("task_refresh", value, message)
     [update] = await harness.slack.wait_for(lambda: harness.slack.called("chat.update"))
     assert update["ts"] == message["ts"]
-    assert "Finished" in text_of(update)
+    assert update["blocks"][2]["text"]["text"].startswith(":white_check_mark: *Finished*  `ok-1`")
 
 
 async def test_button_value_stays_small_for_many_uids(harness: Harness) -> None:

@@ -63,8 +63,9 @@ async def test_watch_updates_then_finishes_with_one_notice(harness: Harness) -> 
     [notice] = notices(slack, "C1")
     assert notice["thread_ts"] == first["ts"]
     assert "<@U1>" in body(notice)
-    assert "Finished" in body(notice)
-    assert "Error" in body(notice)
+    lines = [b["text"]["text"] for b in notice["blocks"] if b["type"] == "section"]
+    assert any(line.startswith(":white_check_mark: *Finished*  `ok-1`") for line in lines)
+    assert any(line.startswith(":x: *Error*  `err-2`") for line in lines)
     updates = slack.called("chat.update")
     assert 1 <= len(updates) <= 4  # Queuing -> Running -> final; only on change
     calls = len(harness.api.calls)
@@ -195,7 +196,9 @@ async def test_private_channel_watch_uses_response_url_and_a_dm(harness: Harness
     assert "/invite" in json.dumps(answers[0])
     assert len(answers) <= 5
     assert any("Every task is done" in json.dumps(a) for a in answers[1:])
-    assert all(a.get("replace_original") for a in answers[2:])
+    edits = answers[2:]  # after the invite note and the first live answer
+    assert edits
+    assert all(a.get("replace_original") for a in edits)
 
 
 @pytest.mark.parametrize("harness", [{**FAST, "watch_upload_pictures": True}], indirect=True)
