@@ -96,6 +96,7 @@ def test_links_in_commands(text: str, command: Command) -> None:
     ("text", "uids"),
     [
         ("see https://c.example/tasks/tsk-9.", ["tsk-9"]),
+        ("https://c.example/tasks/tsk-1X", ["tsk-1X"]),
         ("(https://c.example/task?uid=q-1)!", ["q-1"]),
         ("<https://c.example/tasks/tsk-1|the task>", ["tsk-1"]),
         ("<https://c.example/task?x=1&amp;uid=q-7|x>", ["q-7"]),

@@ -711,3 +711,10 @@ def test_alt_text_stays_within_slacks_2000() -> None:
     assert single["blocks"][3]["alt_text"] == alt
     several = answer_message([task(uid, FinalPictureUrls=["https://x/1.png"]), task("b-2")])
     assert several.as_payload()["blocks"][2]["accessory"]["alt_text"] == alt
+
+
+def test_links_of_tasks_left_out_follow_in_messages_of_at_most_49_sections() -> None:
+    results = [task(f"t-{n}", FinalPictureUrls=[f"https://x/{n}.png"]) for n in range(100)]
+    message = answer_message(results)
+    assert [len(m.blocks) for m in message.continuations] == [49, 14]
+    assert sections(message.continuations[1])[-1] == "Pictures of `t-99`: <https://x/99.png|1>"
