@@ -12,6 +12,7 @@ CPU per answer is the server process's CPU time over the measured window divided
 answers; on a shared machine it is the steadier figure, answers/s and latency move with the
 neighbours' load.
 Usage: python bench/answer_cost.py [--commands N] [--rounds N] [--concurrency N]
+       [--profile FILE]   (needs `pip install py-spy`; the figures of a profiled run are slower)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -170,15 +172,31 @@ async def measure(
         try:
             common = (session, answers, server.url, slack_url)
             await load(*common, f"{name}{round_no}w", WARMUP, args.concurrency)
+            profiler = await _profile(server, args.profile) if name == "bot" else None
             cpu = server.cpu_seconds()
             seconds, latencies = await load(
                 *common, f"{name}{round_no}", args.commands, args.concurrency
             )
             cpu = server.cpu_seconds() - cpu
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                await profiler.wait()
         except (TimeoutError, AssertionError):
             print(log.read_text()[-3000:], file=sys.stderr)
             raise
     return Figures(name, args.commands, seconds, cpu, latencies)
+
+
+async def _profile(server: BotProcess, path: str | None) -> asyncio.subprocess.Process | None:
+    """py-spy sampling the bot over the measured window (collapsed stacks, busy samples)."""
+    if not path:
+        return None
+    return await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("py-spy")),
+        *("record", "--pid", str(server.process.pid), "--format", "raw", "--nonblocking"),
+        *("--rate", "250", "--output", path),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
 
 
 def line(f: Figures) -> str:
@@ -246,4 +264,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--profile", metavar="FILE", help="sample the bot with py-spy (collapsed stacks to FILE)"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -4,13 +4,17 @@ Whatever the API returned, the result stays inside Slack's limits (`SLACK.md`): 
 blocks and well under the ~13,000 characters of blocks where Slack starts refusing a message.
 Tasks that do not fit are summarised; picture links that do not fit go to continuation
 messages, so every picture stays reachable.
+
+Each block is converted with slack_sdk's `to_dict()` (which validates it) exactly once, as it
+is made: the same dict gives its size to the budget and goes into the payload, so an answer
+is never converted again however often it is measured, posted or retried.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -51,9 +55,36 @@ class Message:
     text: str
     blocks: list[Block]
     continuations: tuple[Message, ...] = ()
+    # `blocks` as `to_dict()` made them, when the builder already converted them.
+    block_dicts: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
 
     def as_payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks]}
+        if self.block_dicts is None:
+            return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks]}
+        return {"text": self.text, "blocks": list(self.block_dicts)}
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A block with its dict and that dict's JSON length, made once."""
+
+    block: Block
+    data: dict[str, Any]
+    size: int
+
+
+def _part(block: Block) -> _Part:
+    data = block.to_dict()
+    return _Part(block, data, len(json.dumps(data, ensure_ascii=False)))
+
+
+def _parts(blocks: Sequence[Block]) -> list[_Part]:
+    return [_part(b) for b in blocks]
+
+
+def _message(text: str, parts: Sequence[_Part], continuations: tuple[Message, ...] = ()) -> Message:
+    blocks = [p.block for p in parts]
+    return Message(text, blocks, continuations, tuple(p.data for p in parts))
 
 
 @dataclass(frozen=True)
@@ -80,16 +111,16 @@ class _Budget:
     chars: int
     leftovers: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def fits(self, blocks: Sequence[Block]) -> bool:
-        return len(blocks) <= self.blocks and _size(blocks) <= self.chars
+    def fits(self, parts: Sequence[_Part]) -> bool:
+        return len(parts) <= self.blocks and _size(parts) <= self.chars
 
-    def take(self, blocks: Sequence[Block]) -> None:
-        self.blocks -= len(blocks)
-        self.chars -= _size(blocks)
+    def take(self, parts: Sequence[_Part]) -> None:
+        self.blocks -= len(parts)
+        self.chars -= _size(parts)
 
 
-def _size(blocks: Sequence[Block]) -> int:
-    return sum(len(json.dumps(b.to_dict(), ensure_ascii=False)) for b in blocks)
+def _size(parts: Sequence[_Part]) -> int:
+    return sum(p.size for p in parts)
 
 
 def mrkdwn(text: str) -> MarkdownTextObject:
@@ -107,15 +138,15 @@ def answer_message(
     headline: str | None = None,
 ) -> Message:
     """The whole answer. `no_preview` lists picture URLs Slack could not download."""
-    head: list[Block] = [SectionBlock(text=mrkdwn(headline or _decorated_summary(results)))]
-    tail = _tail(results, controls, checked_at, live)
+    head = [_part(SectionBlock(text=mrkdwn(headline or _decorated_summary(results))))]
+    tail = _parts(_tail(results, controls, checked_at, live))
     budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - 700)  # room: divider, "more tasks"
     budget.take(head)
     budget.take(tail)
     body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
-    blocks = [*head, DividerBlock(), *body, *tail] if body else [*head, *tail]
+    parts = [*head, _part(DividerBlock()), *body, *tail] if body else [*head, *tail]
     text = summary(results)
-    return Message(text, blocks, _continuations(budget.leftovers, text))
+    return _message(text, parts, _continuations(budget.leftovers, text))
 
 
 def lookup_message(
@@ -136,7 +167,7 @@ def completion_message(
     mention = f"<@{user_id}> " if user_id.isalnum() else ""
     headline = f":checkered_flag: {mention}all done. {_decorated_summary(results)}"
     message = answer_message(results, no_preview=no_preview, headline=headline)
-    return Message(f"All done: {message.text}", message.blocks, message.continuations)
+    return replace(message, text=f"All done: {message.text}")
 
 
 def _decorated_summary(results: Sequence[TaskResult]) -> str:
@@ -149,9 +180,9 @@ def _decorated_summary(results: Sequence[TaskResult]) -> str:
 
 def _task_blocks(
     found: Sequence[Found], budget: _Budget, no_preview: frozenset[str]
-) -> list[Block]:
+) -> list[_Part]:
     single = len(found) == 1
-    body: list[Block] = []
+    body: list[_Part] = []
     for index, result in enumerate(found):
         blocks, leftovers = (
             _single_task(result, no_preview) if single else _compact_task(result, no_preview)
@@ -160,7 +191,7 @@ def _task_blocks(
             rest = found[index:]
             for skipped in rest:
                 budget.leftovers += _numbered(skipped)
-            body.append(SectionBlock(text=mrkdwn(_more_tasks(rest))))
+            body.append(_part(SectionBlock(text=mrkdwn(_more_tasks(rest)))))
             break
         budget.take(blocks)
         budget.leftovers += leftovers
@@ -189,7 +220,7 @@ def _task_line(result: Found, error_chars: int) -> str:
     return line
 
 
-def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block], list[Any]]:
+def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[list[_Part], list[Any]]:
     blocks: list[Block] = [SectionBlock(text=mrkdwn(_task_line(result, SINGLE_ERROR_CHARS)))]
     urls = _numbered(result)
     previews = [u for u in urls if _may_preview(u[2], no_preview)]
@@ -202,10 +233,10 @@ def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block]
     text, leftovers = _links("More pictures: " if shown else "Pictures: ", rest)
     if text:
         blocks.append(SectionBlock(text=mrkdwn(text)))
-    return blocks, leftovers
+    return _parts(blocks), leftovers
 
 
-def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block], list[Any]]:
+def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[list[_Part], list[Any]]:
     urls = _numbered(result)
     line = _task_line(result, MULTI_ERROR_CHARS)
     text, leftovers = _links("\nPictures: ", urls, budget=SECTION_TEXT - len(line) - 50)
@@ -215,7 +246,7 @@ def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block
         if thumb
         else None
     )
-    return [SectionBlock(text=mrkdwn(line + text), accessory=accessory)], leftovers
+    return [_part(SectionBlock(text=mrkdwn(line + text), accessory=accessory))], leftovers
 
 
 def _links(
@@ -340,22 +371,22 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
 
 def _continuations(leftovers: Sequence[tuple[str, int, str]], text: str) -> tuple[Message, ...]:
     """Picture links that did not fit, grouped by task, in as few extra messages as needed."""
-    sections: list[Block] = []
+    sections: list[_Part] = []
     pending = list(leftovers)
     while pending:
         uid = pending[0][0]
         group = [p for p in pending if p[0] == uid]
         line, rest = _links(f"Pictures of {code(uid)}: ", group, budget=SECTION_TEXT - 100)
-        sections.append(SectionBlock(text=mrkdwn(line)))
+        sections.append(_part(SectionBlock(text=mrkdwn(line))))
         taken = {id(p) for p in group[: max(len(group) - len(rest), 1)]}
         pending = [p for p in pending if id(p) not in taken]
     messages: list[Message] = []
-    blocks: list[Block] = []
+    blocks: list[_Part] = []
     for section in sections:
-        if len(blocks) >= MAX_BLOCKS - 1 or _size([*blocks, section]) > MAX_BLOCKS_CHARS:
-            messages.append(Message(f"More pictures ({text})", blocks))
+        if len(blocks) >= MAX_BLOCKS - 1 or _size(blocks) + section.size > MAX_BLOCKS_CHARS:
+            messages.append(_message(f"More pictures ({text})", blocks))
             blocks = []
         blocks.append(section)
     if blocks:
-        messages.append(Message(f"More pictures ({text})", blocks))
+        messages.append(_message(f"More pictures ({text})", blocks))
     return tuple(messages[:MAX_CONTINUATIONS])
