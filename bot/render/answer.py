@@ -5,9 +5,9 @@ blocks and well under the ~13,000 characters of blocks where Slack starts refusi
 Tasks that do not fit are summarised; picture links that do not fit go to continuation
 messages, so every picture stays reachable.
 
-Each block is converted with slack_sdk's `to_dict()` (which validates it) exactly once, as it
-is made: the same dict gives its size to the budget and goes into the payload, so an answer
-is never converted again however often it is measured, posted or retried.
+Each block is converted to its dict (the dict slack_sdk's `to_dict()` makes, validation
+included: `blocks.py`) exactly once, as it is made: that dict gives its size to the budget and
+goes into the payload, however often the answer is measured, posted or retried.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.render.blocks import block_dict
 from bot.render.status import counts, emoji_for, status_of, summary
 from bot.render.text import clip, code, escape, is_previewable, link, one_line
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
@@ -55,36 +56,38 @@ class Message:
     text: str
     blocks: list[Block]
     continuations: tuple[Message, ...] = ()
-    # `blocks` as `to_dict()` made them, when the builder already converted them.
+    # `blocks` as dicts, when the builder already converted them.
     block_dicts: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
 
     def as_payload(self) -> dict[str, Any]:
         if self.block_dicts is None:
-            return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks]}
+            return {"text": self.text, "blocks": [block_dict(b) for b in self.blocks]}
         return {"text": self.text, "blocks": list(self.block_dicts)}
 
 
 @dataclass(frozen=True)
-class _Part:
-    """A block with its dict and that dict's JSON length, made once."""
+class _Blocks:
+    """Blocks, their dicts, and the sum of each dict's JSON length: what the budget counts."""
 
-    block: Block
-    data: dict[str, Any]
-    size: int
+    blocks: tuple[Block, ...] = ()
+    dicts: tuple[dict[str, Any], ...] = ()
+    size: int = 0
 
-
-def _part(block: Block) -> _Part:
-    data = block.to_dict()
-    return _Part(block, data, len(json.dumps(data, ensure_ascii=False)))
+    def __add__(self, other: _Blocks) -> _Blocks:
+        return _Blocks(self.blocks + other.blocks, self.dicts + other.dicts, self.size + other.size)
 
 
-def _parts(blocks: Sequence[Block]) -> list[_Part]:
-    return [_part(b) for b in blocks]
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _message(text: str, parts: Sequence[_Part], continuations: tuple[Message, ...] = ()) -> Message:
-    blocks = [p.block for p in parts]
-    return Message(text, blocks, continuations, tuple(p.data for p in parts))
+def _made(*blocks: Block) -> _Blocks:
+    """Each block converted once; one encoding measures them all ("[a, b]" is a + b + 4)."""
+    dicts = tuple(block_dict(b) for b in blocks)
+    return _Blocks(blocks, dicts, len(_encode(dicts)) - 2 * len(dicts) if dicts else 0)
+
+
+def _message(text: str, made: _Blocks, continuations: tuple[Message, ...] = ()) -> Message:
+    return Message(text, list(made.blocks), continuations, made.dicts)
 
 
 @dataclass(frozen=True)
@@ -111,16 +114,12 @@ class _Budget:
     chars: int
     leftovers: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def fits(self, parts: Sequence[_Part]) -> bool:
-        return len(parts) <= self.blocks and _size(parts) <= self.chars
+    def fits(self, made: _Blocks) -> bool:
+        return len(made.blocks) <= self.blocks and made.size <= self.chars
 
-    def take(self, parts: Sequence[_Part]) -> None:
-        self.blocks -= len(parts)
-        self.chars -= _size(parts)
-
-
-def _size(parts: Sequence[_Part]) -> int:
-    return sum(p.size for p in parts)
+    def take(self, made: _Blocks) -> None:
+        self.blocks -= len(made.blocks)
+        self.chars -= made.size
 
 
 def mrkdwn(text: str) -> MarkdownTextObject:
@@ -138,15 +137,15 @@ def answer_message(
     headline: str | None = None,
 ) -> Message:
     """The whole answer. `no_preview` lists picture URLs Slack could not download."""
-    head = [_part(SectionBlock(text=mrkdwn(headline or _decorated_summary(results))))]
-    tail = _parts(_tail(results, controls, checked_at, live))
+    head = _made(SectionBlock(text=mrkdwn(headline or _decorated_summary(results))))
+    tail = _made(*_tail(results, controls, checked_at, live))
     budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - 700)  # room: divider, "more tasks"
     budget.take(head)
     budget.take(tail)
     body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
-    parts = [*head, _part(DividerBlock()), *body, *tail] if body else [*head, *tail]
+    made = head + _made(DividerBlock()) + body + tail if body.blocks else head + tail
     text = summary(results)
-    return _message(text, parts, _continuations(budget.leftovers, text))
+    return _message(text, made, _continuations(budget.leftovers, text))
 
 
 def lookup_message(
@@ -178,11 +177,9 @@ def _decorated_summary(results: Sequence[TaskResult]) -> str:
     return f"*{total} {'task' if total == 1 else 'tasks'}*  {parts}"
 
 
-def _task_blocks(
-    found: Sequence[Found], budget: _Budget, no_preview: frozenset[str]
-) -> list[_Part]:
+def _task_blocks(found: Sequence[Found], budget: _Budget, no_preview: frozenset[str]) -> _Blocks:
     single = len(found) == 1
-    body: list[_Part] = []
+    body = _Blocks()
     for index, result in enumerate(found):
         blocks, leftovers = (
             _single_task(result, no_preview) if single else _compact_task(result, no_preview)
@@ -191,7 +188,7 @@ def _task_blocks(
             rest = found[index:]
             for skipped in rest:
                 budget.leftovers += _numbered(skipped)
-            body.append(_part(SectionBlock(text=mrkdwn(_more_tasks(rest)))))
+            body += _made(SectionBlock(text=mrkdwn(_more_tasks(rest))))
             break
         budget.take(blocks)
         budget.leftovers += leftovers
@@ -220,7 +217,7 @@ def _task_line(result: Found, error_chars: int) -> str:
     return line
 
 
-def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[list[_Part], list[Any]]:
+def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, list[Any]]:
     blocks: list[Block] = [SectionBlock(text=mrkdwn(_task_line(result, SINGLE_ERROR_CHARS)))]
     urls = _numbered(result)
     previews = [u for u in urls if _may_preview(u[2], no_preview)]
@@ -233,10 +230,10 @@ def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[list[_Part]
     text, leftovers = _links("More pictures: " if shown else "Pictures: ", rest)
     if text:
         blocks.append(SectionBlock(text=mrkdwn(text)))
-    return _parts(blocks), leftovers
+    return _made(*blocks), leftovers
 
 
-def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[list[_Part], list[Any]]:
+def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, list[Any]]:
     urls = _numbered(result)
     line = _task_line(result, MULTI_ERROR_CHARS)
     text, leftovers = _links("\nPictures: ", urls, budget=SECTION_TEXT - len(line) - 50)
@@ -246,7 +243,7 @@ def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[list[_Part
         if thumb
         else None
     )
-    return [_part(SectionBlock(text=mrkdwn(line + text), accessory=accessory))], leftovers
+    return _made(SectionBlock(text=mrkdwn(line + text), accessory=accessory)), leftovers
 
 
 def _links(
@@ -371,22 +368,22 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
 
 def _continuations(leftovers: Sequence[tuple[str, int, str]], text: str) -> tuple[Message, ...]:
     """Picture links that did not fit, grouped by task, in as few extra messages as needed."""
-    sections: list[_Part] = []
+    sections: list[_Blocks] = []
     pending = list(leftovers)
     while pending:
         uid = pending[0][0]
         group = [p for p in pending if p[0] == uid]
         line, rest = _links(f"Pictures of {code(uid)}: ", group, budget=SECTION_TEXT - 100)
-        sections.append(_part(SectionBlock(text=mrkdwn(line))))
+        sections.append(_made(SectionBlock(text=mrkdwn(line))))
         taken = {id(p) for p in group[: max(len(group) - len(rest), 1)]}
         pending = [p for p in pending if id(p) not in taken]
     messages: list[Message] = []
-    blocks: list[_Part] = []
+    blocks = _Blocks()
     for section in sections:
-        if len(blocks) >= MAX_BLOCKS - 1 or _size(blocks) + section.size > MAX_BLOCKS_CHARS:
+        if len(blocks.blocks) >= MAX_BLOCKS - 1 or blocks.size + section.size > MAX_BLOCKS_CHARS:
             messages.append(_message(f"More pictures ({text})", blocks))
-            blocks = []
-        blocks.append(section)
-    if blocks:
+            blocks = _Blocks()
+        blocks += section
+    if blocks.blocks:
         messages.append(_message(f"More pictures ({text})", blocks))
     return tuple(messages[:MAX_CONTINUATIONS])
