@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -15,9 +16,10 @@ from typing import Any, Literal, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
+from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
 
@@ -47,6 +49,11 @@ class Delivery:
     def __init__(self, client: AsyncWebClient, session: aiohttp.ClientSession) -> None:
         self.client = client
         self._session = session
+        self._json_headers = {
+            "Content-Type": "application/json;charset=utf-8",
+            "User-Agent": get_user_agent(),
+        }
+        self._response_retries = AsyncRateLimitErrorRetryHandler(max_retry_count=3)
 
     async def post(
         self,
@@ -110,26 +117,47 @@ class Delivery:
         continuations: int = 2,
     ) -> None:
         """Answer through a request's `response_url` (works where the bot is not a member)."""
-        webhook = AsyncWebhookClient(
-            response_url,
-            session=self._session,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
-        )
         for previews in (frozenset(), ALL):
             message = build(previews)
-            response = await webhook.send(
-                text=message.text,
-                blocks=message.as_payload()["blocks"],
-                response_type=response_type,
-                replace_original=replace_original,
+            status, body = await self._send_response(
+                response_url,
+                {
+                    **message.as_payload(),
+                    "response_type": response_type,
+                    "replace_original": replace_original,
+                },
             )
-            if response.status_code == 200:
+            if status == 200:
                 break
-            if "invalid_blocks" not in (response.body or "") or previews == ALL:
-                raise ResponseUrlError(response.status_code, response.body or "")
+            if "invalid_blocks" not in body or previews == ALL:
+                raise ResponseUrlError(status, body)
         for more in message.continuations[:continuations]:
-            await webhook.send(
-                text=more.text, blocks=more.as_payload()["blocks"], response_type=response_type
+            await self._send_response(
+                response_url, {**more.as_payload(), "response_type": response_type}
+            )
+
+    async def _send_response(self, url: str, payload: dict[str, Any]) -> tuple[int, str]:
+        """POST one JSON answer to a `response_url`; a 429 is waited out by slack_sdk's handler.
+
+        What slack_sdk's `AsyncWebhookClient.send` does (same body, headers and 429 policy),
+        on the shared session. That client is bound to one URL, so one had to be built per
+        answer, and building it (user agent, proxy settings read from the environment) with
+        its generic request path was a twentieth of a busy bot's CPU.
+        """
+        data = json.dumps(payload).encode()
+        retries = self._response_retries
+        state = RetryState()
+        while True:
+            async with self._session.post(url, data=data, headers=self._json_headers) as resp:
+                body = await resp.text()
+                if resp.status != 429:
+                    return resp.status, body
+                response = HttpResponse(status_code=429, headers=dict(resp.headers))
+            request = HttpRequest(method="POST", url=url, headers=self._json_headers, data=data)
+            if not await retries.can_retry_async(state=state, request=request, response=response):
+                return 429, body
+            await retries.prepare_for_next_attempt_async(
+                state=state, request=request, response=response
             )
 
     async def _with_image_fallback(
