@@ -50,6 +50,7 @@ class Figures:
     answers: int
     seconds: float
     cpu: float
+    system: float  # of which in the kernel (syscalls: sockets, epoll)
     latencies: list[float]
 
     @property
@@ -173,18 +174,23 @@ async def measure(
             common = (session, answers, server.url, slack_url)
             await load(*common, f"{name}{round_no}w", WARMUP, args.concurrency)
             profiler = await _profile(server, args.profile) if name == "bot" else None
-            cpu = server.cpu_seconds()
+            cpu, system = server.cpu_seconds(), _system_seconds(server)
             seconds, latencies = await load(
                 *common, f"{name}{round_no}", args.commands, args.concurrency
             )
-            cpu = server.cpu_seconds() - cpu
+            cpu, system = server.cpu_seconds() - cpu, _system_seconds(server) - system
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 await profiler.wait()
         except (TimeoutError, AssertionError):
             print(log.read_text()[-3000:], file=sys.stderr)
             raise
-    return Figures(name, args.commands, seconds, cpu, latencies)
+    return Figures(name, args.commands, seconds, cpu, system, latencies)
+
+
+def _system_seconds(server: BotProcess) -> float:
+    stat = Path(f"/proc/{server.process.pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[12]) / os.sysconf("SC_CLK_TCK")
 
 
 async def _profile(server: BotProcess, path: str | None) -> asyncio.subprocess.Process | None:
@@ -201,7 +207,8 @@ async def _profile(server: BotProcess, path: str | None) -> asyncio.subprocess.P
 
 def line(f: Figures) -> str:
     return (
-        f"  {f.server:8} {f.rate:6.0f} answers/s  CPU {f.cpu_ms:5.2f} ms/answer  "
+        f"  {f.server:8} {f.rate:6.0f} answers/s  CPU {f.cpu_ms:5.2f} ms/answer "
+        f"({100 * f.system / f.cpu:2.0f}% system)  "
         f"latency p50 {f.p(0.5):6.1f} ms  p99 {f.p(0.99):6.1f} ms"
     )
 
