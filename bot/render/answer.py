@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from slack_sdk.models.blocks import (
@@ -86,6 +87,24 @@ def _made(*blocks: Block) -> _Blocks:
     return _Blocks(blocks, dicts, len(_encode(dicts)) - 2 * len(dicts) if dicts else 0)
 
 
+@lru_cache(maxsize=256)
+def _section(text: str) -> _Blocks:
+    """A section of mrkdwn, made once per text: headlines repeat from answer to answer.
+
+    Made blocks and their dicts are shared between messages; nothing changes them once made.
+    """
+    return _made(SectionBlock(text=mrkdwn(text)))
+
+
+@lru_cache(maxsize=256)
+def _context(parts: tuple[str, ...]) -> _Blocks:
+    """A footer, made once per text: every answer within the same second has the same one."""
+    return _made(ContextBlock(elements=[mrkdwn(part) for part in parts]))
+
+
+_DIVIDER = _made(DividerBlock())
+
+
 def _message(text: str, made: _Blocks, continuations: tuple[Message, ...] = ()) -> Message:
     return Message(text, list(made.blocks), continuations, made.dicts)
 
@@ -137,13 +156,13 @@ def answer_message(
     headline: str | None = None,
 ) -> Message:
     """The whole answer. `no_preview` lists picture URLs Slack could not download."""
-    head = _made(SectionBlock(text=mrkdwn(headline or _decorated_summary(results))))
-    tail = _made(*_tail(results, controls, checked_at, live))
+    head = _section(headline or _decorated_summary(results))
+    tail = _tail(results, controls, checked_at, live)
     budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - 700)  # room: divider, "more tasks"
     budget.take(head)
     budget.take(tail)
     body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
-    made = head + _made(DividerBlock()) + body + tail if body.blocks else head + tail
+    made = head + _DIVIDER + body + tail if body.blocks else head + tail
     text = summary(results)
     return _message(text, made, _continuations(budget.leftovers, text))
 
@@ -280,7 +299,7 @@ def _tail(
     controls: Controls | None,
     checked_at: float | None,
     live: LiveNote | None,
-) -> list[Block]:
+) -> _Blocks:
     blocks: list[Block] = []
     missing = [r.uid for r in results if isinstance(r, NotFound)]
     if missing:
@@ -288,12 +307,13 @@ def _tail(
     failed = [r for r in results if isinstance(r, Failed)]
     if failed:
         blocks.append(SectionBlock(text=mrkdwn(_failures(failed))))
+    made = _made(*blocks)
     footer = _footer(checked_at, live)
     if footer:
-        blocks.append(ContextBlock(elements=[mrkdwn(part) for part in footer]))
+        made += _context(tuple(footer))
     if controls is not None:
-        blocks.append(_buttons(controls))
-    return blocks
+        made += _made(_buttons(controls))
+    return made
 
 
 def _not_found(uids: Sequence[str]) -> str:
@@ -331,9 +351,7 @@ def _failures(failed: Sequence[Failed]) -> str:
 def _footer(checked_at: float | None, live: LiveNote | None) -> list[str]:
     parts = []
     if checked_at is not None:
-        stamp = int(checked_at)
-        fallback = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        parts.append(f"Checked <!date^{stamp}^{{date_short_pretty}} at {{time_secs}}|{fallback}>")
+        parts.append(_checked(int(checked_at)))
     if live is not None:
         detail = escape(clip(one_line(live.detail), 300))
         parts.append(
@@ -346,6 +364,12 @@ def _footer(checked_at: float | None, live: LiveNote | None) -> list[str]:
             }[live.kind]
         )
     return parts
+
+
+@lru_cache(maxsize=16)
+def _checked(stamp: int) -> str:
+    fallback = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"Checked <!date^{stamp}^{{date_short_pretty}} at {{time_secs}}|{fallback}>"
 
 
 def _by(user: str) -> str:
