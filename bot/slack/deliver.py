@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -22,6 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
+from bot.slack.response_url import TIMEOUT, response_url_allowed
+from bot.slack.response_url import ResponseUrlError as ResponseUrlError  # its old home
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +35,6 @@ _POINTER = re.compile(r"downloading image failed.*?json-pointer:(/blocks/[\w/]+)
 NOT_POSTABLE = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "access_denied"}
 )
-
-
-class ResponseUrlError(Exception):
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"response_url answered {status}: {body[:200]}")
-        self.status = status
-        self.body = body
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -117,8 +113,9 @@ class Delivery:
         continuations: int = 2,
     ) -> None:
         """Answer through a request's `response_url` (works where the bot is not a member)."""
-        for previews in (frozenset(), ALL):
-            message = build(previews)
+        no_preview: frozenset[str] = frozenset()
+        while True:  # as _with_image_fallback: the named pictures as links, then none
+            message = build(no_preview)
             status, body = await self._send_response(
                 response_url,
                 {
@@ -129,8 +126,11 @@ class Delivery:
             )
             if status == 200:
                 break
-            if "invalid_blocks" not in body or previews == ALL:
+            if "invalid_blocks" not in body or no_preview == ALL:
                 raise ResponseUrlError(status, body)
+            failing = failed_image_urls(_webhook_error(body), message)
+            log.warning("Slack could not download %d picture(s); sending links", len(failing))
+            no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
             await self._send_response(
                 response_url, {**more.as_payload(), "response_type": response_type}
@@ -140,11 +140,21 @@ class Delivery:
         """POST one JSON answer to a `response_url`; a 429 is waited out by slack_sdk's handler.
 
         What slack_sdk's `AsyncWebhookClient.send` does (same body, headers and 429 policy),
-        on the shared session. That client is bound to one URL, so one had to be built per
-        answer, and building it (user agent, proxy settings read from the environment) with
-        its generic request path was a twentieth of a busy bot's CPU.
+        on the shared session, with `GuardedWebhook`'s rules: a URL off Slack is refused
+        without a request, a failure to reach it (or TIMEOUT) is a `ResponseUrlError`. That
+        client is bound to one URL, so one had to be built per answer, and building it (user
+        agent, proxy settings read from the environment) with its generic request path was a
+        twentieth of a busy bot's CPU.
         """
-        data = json.dumps(payload).encode()
+        if not response_url_allowed(url, self.client.base_url):
+            raise ResponseUrlError(0, "refused: not a Slack response_url")
+        try:
+            async with asyncio.timeout(TIMEOUT):  # the shared session has no short timeout
+                return await self._post_json(url, json.dumps(payload).encode())
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ResponseUrlError(0, f"unreachable ({type(exc).__name__})") from None
+
+    async def _post_json(self, url: str, data: bytes) -> tuple[int, str]:
         retries = self._response_retries
         state = RetryState()
         while True:
@@ -194,6 +204,14 @@ def failed_image_urls(error: Any, message: Message) -> set[str]:
             if isinstance(value, str):
                 urls.add(value)
     return urls
+
+
+def _webhook_error(body: str) -> Any:
+    """A `response_url` error: JSON like the Web API's, or the bare text of its error."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"errors": [body]}
 
 
 def _resolve(document: Any, pointer: str) -> Any:
