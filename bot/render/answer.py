@@ -57,7 +57,7 @@ class Message:
     text: str
     blocks: list[Block]
     continuations: tuple[Message, ...] = ()
-    # `blocks` as dicts, when the builder already converted them.
+    # `blocks` as dicts, when the builder already converted them (shared: read them only).
     block_dicts: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
 
     def as_payload(self) -> dict[str, Any]:
@@ -83,7 +83,7 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 def _made(*blocks: Block) -> _Blocks:
     """Each block converted once; one encoding measures them all ("[a, b]" is a + b + 4)."""
-    dicts = tuple(block_dict(b) for b in blocks)
+    dicts = tuple([block_dict(b) for b in blocks])
     return _Blocks(blocks, dicts, len(_encode(dicts)) - 2 * len(dicts) if dicts else 0)
 
 
