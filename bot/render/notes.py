@@ -99,3 +99,10 @@ def watch_limit_message(what: str) -> Message:
 def note_message(text: str) -> Message:
     """A line the bot composed itself (no outside text), posted as it is."""
     return _note(text)
+
+
+def restarting_message() -> Message:
+    return _note(
+        ":arrows_counterclockwise: The bot is restarting and could not finish this answer; "
+        "please ask again in a minute."
+    )

@@ -55,6 +55,7 @@ class Watcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self.ticks = 0
+        self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
         self.open_watches = 0
         self._ticked = asyncio.Condition()
         self._stopped: set[str] = set()
@@ -142,6 +143,7 @@ class Watcher:
             except Exception:
                 log.exception("watch tick failed; going on in %.0fs", backoff)
                 backoff = min(backoff * 2, 60.0)
+            self.ticked_at = time.monotonic()
             async with self._ticked:
                 self._ticked.notify_all()
             if self._stopping:
