@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/watch_load.py
 	$(PY) bench/parse_messages.py
 	$(PY) bench/front_door_flood.py
+	$(PY) bench/answer_cost.py
 
 # Mutation testing of the pure core (README: "Mutation testing"); not part of `make test`.
 # MUTATION_JOBS: mutants tested at once (default: one per core).
