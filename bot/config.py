@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     watch_upload_max_files: int = Field(4, ge=0, le=10)
     watch_upload_max_bytes: int = Field(5_000_000, ge=1)
 
+    follow_max_per_minute: int = Field(20, ge=1)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -30,6 +30,9 @@ def help_message() -> Message:
         "• Mention me in a thread: `@bot UID ...`, `@bot watch UID ...`\n"
         "• On any message that names tasks: *More actions* (⋮) → *Check task status* or "
         "*Watch task status*; I answer in its thread\n"
+        f"• `{COMMAND} follow` in a channel: every new message there naming tasks gets a live "
+        f"answer in its thread (`{COMMAND} unfollow`, `{COMMAND} following`)\n"
+        "• *Look up tasks* (the shortcuts menu, or my Home tab): look tasks up in a window\n"
         "A UID is letters, digits, `-` and `_`, up to 128 characters."
     )
 

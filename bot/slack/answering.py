@@ -79,10 +79,17 @@ async def deliver(deps: Deps, place: Place, build: Build, surface: str) -> str |
     return None
 
 
-async def start_watch(deps: Deps, place: Place, uids: list[str], surface: str) -> None:
-    """Post a live answer and hand it to the scheduler."""
+async def start_watch(
+    deps: Deps, place: Place, uids: list[str], surface: str, *, limit_person: bool = True
+) -> None:
+    """Post a live answer and hand it to the scheduler.
+
+    `limit_person=False`: an answer in a followed channel, which nobody asked for in person;
+    it is bounded per channel (`FOLLOW_MAX_PER_MINUTE`) instead of per person.
+    """
     try:
-        await deps.watcher.check_limits(place.user, uids)
+        if limit_person:
+            await deps.watcher.check_limits(place.user, uids)
     except WatchLimitError as exc:
         await tell(deps, place, watch_limit_message(str(exc)))
         return

@@ -7,7 +7,7 @@ import logging
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import actions, command, mention, shortcut
+from bot.slack import actions, command, follow, home, mention, modal, shortcut
 from bot.slack.context import Deps
 
 
@@ -22,6 +22,6 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
         process_before_response=False,
         logger=logging.getLogger("bot.slack.bolt"),
     )
-    for surface in (command, shortcut, mention, actions):
+    for surface in (command, shortcut, mention, actions, follow, home, modal):
         surface.register(app, deps)
     return app

@@ -15,6 +15,7 @@ from bot.render.notes import (
 )
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, ack_payload, answer, guarded, start_watch
 from bot.slack.context import Deps
+from bot.slack.follow import follow_command, follow_word
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import is_external
 
@@ -25,6 +26,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.metrics.requests.labels("command").inc()
         if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**ack_payload(external_refused_message()))
+            return
+        word = follow_word(str(command.get("text") or ""))
+        if word:
+            await ack()
+            deps.tracker.spawn(follow_command(deps, command, word), "follow_command")
             return
         parsed = parse_command(str(command.get("text") or ""))
         watch = parsed.action == "watch"

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -25,6 +26,7 @@ from bot.metrics import Metrics
 from bot.slack.app import build_app
 from bot.slack.context import Deps
 from bot.slack.deliver import Delivery
+from bot.slack.home_tab import HomeTab, RefreshingPublisher
 from bot.slack.live import SlackPublisher
 from bot.slack.tracker import Tracker
 from bot.store import open_store
@@ -57,7 +59,9 @@ def web_client(
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
+async def running_bot(
+    settings: Settings, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Bot]:
     """Everything the bot needs, started in order and stopped in reverse, gracefully."""
     metrics = Metrics()
     store = await open_store(settings.state_url)
@@ -78,7 +82,10 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             upload_max_files=settings.watch_upload_max_files,
             upload_max_bytes=settings.watch_upload_max_bytes,
         )
-        watcher = Watcher(store, tasks, publisher, watch_config(settings))
+        tracker = Tracker()
+        home = HomeTab(client, store, tracker)
+        refreshing = RefreshingPublisher(publisher, home)
+        watcher = Watcher(store, tasks, refreshing, watch_config(settings))
         metrics.watches.set_function(lambda: watcher.open_watches)
         identity = await client.auth_test()
         deps = Deps(
@@ -86,12 +93,15 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             tasks=tasks,
             store=store,
             delivery=delivery,
-            tracker=Tracker(),
+            tracker=tracker,
             metrics=metrics,
             watcher=watcher,
             home_team=str(identity.get("team_id") or ""),
             bot_user_id=str(identity.get("user_id") or ""),
+            home=home,
+            clock=clock,
         )
+        home.team_id, home.workspace_url = deps.home_team, str(identity.get("url") or "")
         app = build_app(deps, client)
         watcher_task = asyncio.create_task(watcher.run(), name="watcher")
         try:

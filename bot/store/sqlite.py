@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.base import UID_SET_TTL, uid_set_key
+from bot.store.base import UID_SET_TTL, Follow, uid_set_key
 from bot.watch.model import Watch
 
 _SCHEMA = """
@@ -33,6 +33,7 @@ class SqliteStore:
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.executescript(_SCHEMA)
+        await db.executescript(_FOLLOW_SCHEMA)
         await db.commit()
         return cls(db)
 
@@ -78,3 +79,63 @@ class SqliteStore:
 
     async def close(self) -> None:
         await self._db.close()
+
+    # -- followed channels and per-channel counters -------------------------------------------
+
+    async def follow(self, follow: Follow) -> bool:
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO follows (team_id, channel_id, data) VALUES (?, ?, ?)",
+            (follow.team_id, follow.channel_id, follow.model_dump_json()),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def unfollow(self, team_id: str, channel_id: str) -> Follow | None:
+        # Fetched in the same step as the statement: a RETURNING cursor left open would
+        # block another task's commit ("SQL statements in progress").
+        rows = list(
+            await self._db.execute_fetchall(
+                "DELETE FROM follows WHERE team_id = ? AND channel_id = ? RETURNING data",
+                (team_id, channel_id),
+            )
+        )
+        await self._db.commit()
+        return Follow.model_validate_json(rows[0][0]) if rows else None
+
+    async def get_follow(self, team_id: str, channel_id: str) -> Follow | None:
+        async with self._db.execute(
+            "SELECT data FROM follows WHERE team_id = ? AND channel_id = ?", (team_id, channel_id)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Follow.model_validate_json(row[0]) if row else None
+
+    async def follows(self, team_id: str) -> list[Follow]:
+        async with self._db.execute(
+            "SELECT data FROM follows WHERE team_id = ?", (team_id,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return sorted((Follow.model_validate_json(r[0]) for r in rows), key=lambda f: f.since)
+
+    async def add(self, key: str, ttl: float, amount: int = 1) -> int:
+        now = time.time()
+        await self._db.execute("DELETE FROM counters WHERE key = ? AND expires_at < ?", (key, now))
+        rows = list(
+            await self._db.execute_fetchall(
+                "INSERT INTO counters (key, value, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value RETURNING value",
+                (key, amount, now + ttl),
+            )
+        )
+        await self._db.commit()
+        return int(rows[0][0])
+
+
+_FOLLOW_SCHEMA = """
+CREATE TABLE IF NOT EXISTS follows (
+    team_id TEXT NOT NULL, channel_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (team_id, channel_id)
+);
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at REAL NOT NULL
+);
+"""
