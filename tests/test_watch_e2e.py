@@ -124,7 +124,7 @@ async def test_limits_get_a_clear_message(harness: Harness) -> None:
     harness.api.step = 30.0
     await harness.command("watch slow-1")
     await harness.slack.wait_for(lambda: harness.slack.messages.get("C1"))
-    await harness.slack.wait_for(lambda: harness.bot.deps.tracker.idle.is_set())
+    await harness.bot.deps.tracker.idle.wait()
     _, key = await harness.command("watch slow-2")
     [note] = await harness.answers(key)
     assert "already have 1 live watch" in json.dumps(note)
@@ -234,7 +234,7 @@ async def test_restart_resumes_and_notifies_once(
         async with TestClient(TestServer(http_app(bot))) as http:
             await H(bot, slack, api, http).command("watch ok-1 ok-2")
             await slack.wait_for(lambda: slack.messages.get("C1"))
-            await slack.wait_for(lambda: bot.deps.tracker.idle.is_set())
+            await bot.deps.tracker.idle.wait()
     assert notices(slack, "C1") == []
     api.step = 0.0  # the tasks finish while the bot is down
     async with running_bot(settings) as bot:

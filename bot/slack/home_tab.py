@@ -8,7 +8,6 @@ spaced to at most `PUBLISHES_PER_MINUTE` for the whole process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -19,7 +18,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.home import FollowedChannel, HomeWatch, home_view
-from bot.slack.tracker import Tracker
 from bot.store import Store
 from bot.taskapi.models import TaskResult
 from bot.watch.model import Watch
@@ -32,10 +30,12 @@ PUBLISHES_PER_MINUTE = 60
 
 
 class HomeTab:
-    def __init__(self, client: AsyncWebClient, store: Store, tracker: Tracker) -> None:
+    def __init__(self, client: AsyncWebClient, store: Store) -> None:
         self._client = client
         self._store = store
-        self._tracker = tracker
+        # Its own tasks, not the request tracker's: a refresh is upkeep, not acknowledged work;
+        # one dropped at shutdown is redone the next time the person opens the tab.
+        self._tasks: set[asyncio.Task[None]] = set()
         self.team_id = ""
         self.workspace_url = ""  # from auth.test: links to live messages without an API call
         self._pending: set[str] = set()
@@ -47,13 +47,21 @@ class HomeTab:
         if not user_id.startswith(("U", "W")) or user_id in self._pending:
             return
         self._pending.add(user_id)
-        self._tracker.spawn(self._later(user_id), "home")
+        task = asyncio.create_task(self._later(user_id), name="home")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _later(self, user_id: str) -> None:
-        with contextlib.suppress(TimeoutError):  # at shutdown: publish now, not after the wait
-            await asyncio.wait_for(self._tracker.stopping.wait(), DEBOUNCE)
+        await asyncio.sleep(DEBOUNCE)  # merging a burst of changes into one publish
         self._pending.discard(user_id)
-        await self.publish(user_id)
+        try:
+            await self.publish(user_id)
+        except Exception:
+            log.exception("Home tab refresh failed")
+
+    def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
 
     async def publish(self, user_id: str) -> None:
         await self._slot()

@@ -83,7 +83,7 @@ async def running_bot(
             upload_max_bytes=settings.watch_upload_max_bytes,
         )
         tracker = Tracker()
-        home = HomeTab(client, store, tracker)
+        home = HomeTab(client, store)
         refreshing = RefreshingPublisher(publisher, home)
         watcher = Watcher(store, tasks, refreshing, watch_config(settings))
         metrics.watches.set_function(lambda: watcher.open_watches)
@@ -114,6 +114,7 @@ async def running_bot(
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(watcher_task), settings.shutdown_grace)
             watcher_task.cancel()
+            home.close()
             await tasks.aclose()
             await store.close()
 
