@@ -136,6 +136,7 @@ async def test_own_messages_edits_deletions_and_unfollowed_channels_get_nothing(
         message("task: ok-5", channel="C2", ts="300.5"),  # not followed
         message("task: ok-6", channel="D9", ts="300.6", channel_type="im"),
         message("no task named here", ts="300.7"),
+        {**bot_message("task: ok-8", ts="300.8"), "thread_ts": "300.0"},  # a bot in a thread
     ]
     for event in ignored:
         await send_event(harness, event)

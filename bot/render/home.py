@@ -31,6 +31,7 @@ HOME_UNWATCH = "home_unwatch"
 MAX_WATCHES_SHOWN = 40  # 2 blocks each: within the tab's 100 blocks with room for the rest
 MAX_CHANNELS_SHOWN = 50
 MAX_UIDS_SHOWN = 8
+FOLLOWED_CHARS = 2800  # one section's 3,000 characters, with room for "…and N more"
 
 
 @dataclass(frozen=True)
@@ -127,14 +128,18 @@ def _followed_text(followed: Sequence[FollowedChannel]) -> str:
             "None yet. Type `/taskstatus follow` in a channel: every new message there that "
             "names tasks then gets a live answer in its thread."
         )
-    lines = [
-        f"• <#{f.channel_id}>, turned on by <@{f.user_id}> {_date(f.since)}"
-        if f.channel_id.isalnum() and f.user_id.isalnum()
-        else "• a channel"
-        for f in followed[:MAX_CHANNELS_SHOWN]
-    ]
-    if len(followed) > MAX_CHANNELS_SHOWN:
-        lines.append(f"…and {len(followed) - MAX_CHANNELS_SHOWN} more")
+    lines: list[str] = []
+    for f in followed[:MAX_CHANNELS_SHOWN]:
+        line = (
+            f"• <#{f.channel_id}>, turned on by <@{f.user_id}> {_date(f.since)}"
+            if f.channel_id.isalnum() and f.user_id.isalnum()
+            else "• a channel"
+        )
+        if sum(len(x) + 1 for x in lines) + len(line) > FOLLOWED_CHARS:
+            break
+        lines.append(line)
+    if len(followed) > len(lines):
+        lines.append(f"…and {len(followed) - len(lines)} more")
     return "\n".join(lines)
 
 

@@ -88,8 +88,12 @@ def is_answerable(event: dict[str, Any], bot_user_id: str, app_id: str) -> bool:
     )
     if own:
         return False
+    if is_bot_message(event):
+        # Bots' top-level posts only: a bot replying in threads to what names tasks (as this
+        # one does) could otherwise answer back and forth with it for ever.
+        return str(event.get("thread_ts") or event.get("ts")) == str(event.get("ts"))
     mentions_bot = bool(bot_user_id) and f"<@{bot_user_id}" in str(event.get("text") or "")
-    return not (mentions_bot and not is_bot_message(event))
+    return not mentions_bot
 
 
 def is_bot_message(event: dict[str, Any]) -> bool:
