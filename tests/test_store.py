@@ -114,6 +114,6 @@ async def test_counters_add_atomically_and_expire(store: Store) -> None:
     assert sorted(values) == list(range(1, 31))
     assert await store.add("burst:C1", 60, 0) == 30
     assert await store.add("burst:C2", 60, 5) == 5
-    assert await store.add("short", 0.001) == 1
-    await asyncio.sleep(1.1 if "Redis" in type(store).__name__ else 0.01)  # let the TTL pass
-    assert await store.add("short", 0.001) == 1
+    assert await store.add("short", 0.05) == 1
+    await asyncio.sleep(0.1)  # the counter's own expiry is what is tested
+    assert await store.add("short", 0.05) == 1

@@ -19,7 +19,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.metrics.requests.labels("home").inc()
         if event.get("tab") != "home" or deps.home is None:
             return  # the Messages tab
-        deps.tracker.spawn(deps.home.publish(str(event.get("user") or "")), "home")
+        deps.tracker.spawn(deps.home.opened(str(event.get("user") or "")), "home")
 
     @app.action(HomeAction.UNWATCH.value)
     async def on_stop(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

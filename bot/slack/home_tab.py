@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE = 2.0
 PUBLISHES_PER_MINUTE = 60
+SEEN_TTL = 30 * 24 * 3600.0  # a person who opened the tab this long ago still gets refreshes
 
 
 class HomeTab:
@@ -55,9 +56,19 @@ class HomeTab:
         await asyncio.sleep(DEBOUNCE)  # merging a burst of changes into one publish
         self._pending.discard(user_id)
         try:
-            await self.publish(user_id)
+            if await self._store.add(self._seen_key(user_id), SEEN_TTL, 0):
+                await self.publish(user_id)
         except Exception:
             log.exception("Home tab refresh failed")
+
+    async def opened(self, user_id: str) -> None:
+        """The person opened the tab: publish now, and refresh it from now on. People who
+        never open it (authors in followed channels, say) cost no `views.publish` at all."""
+        await self._store.add(self._seen_key(user_id), SEEN_TTL)
+        await self.publish(user_id)
+
+    def _seen_key(self, user_id: str) -> str:
+        return f"home-seen:{self.team_id}:{user_id}"
 
     def close(self) -> None:
         for task in self._tasks:

@@ -84,7 +84,7 @@ class RedisStore:
     async def add(self, key: str, ttl: float, amount: int = 1) -> int:
         full = _PREFIX + "count:" + key
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(full, 0, nx=True, ex=max(int(ttl), 1))
+            pipe.set(full, 0, nx=True, px=max(int(ttl * 1000), 1))
             pipe.incrby(full, amount)
             _, value = await pipe.execute()
         return int(value)
