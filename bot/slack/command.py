@@ -30,7 +30,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
         word = follow_word(str(command.get("text") or ""))
         if word:
             await ack()
-            deps.tracker.spawn(follow_command(deps, command, word), "follow_command")
+            asker = Place(
+                channel=str(command.get("channel_id") or ""),
+                user=str(command.get("user_id") or ""),
+                team=str(command.get("team_id") or ""),
+                response_url=str(command.get("response_url") or ""),
+            )
+            deps.tracker.spawn(
+                guarded(deps, asker, "follow", lambda: follow_command(deps, command, word)),
+                "follow_command",
+            )
             return
         parsed = parse_command(str(command.get("text") or ""))
         watch = parsed.action == "watch"

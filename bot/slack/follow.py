@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -45,6 +46,7 @@ COUNTER_TTL = 2 * WINDOW
 # Messages people and bots post; edits, deletions, joins and the like have other subtypes.
 ANSWERED_SUBTYPES = frozenset({"", "bot_message", "file_share", "thread_broadcast", "me_message"})
 FOLLOWABLE_CHANNELS = ("C", "G")  # public and private channels; not DMs
+Tell = Callable[[Message], Awaitable[None]]
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -197,7 +199,7 @@ async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None
         await _unfollow(deps, team, channel, user, tell)
 
 
-async def _follow(deps: Deps, follow: Follow, tell: Any) -> None:
+async def _follow(deps: Deps, follow: Follow, tell: Tell) -> None:
     if not await deps.store.follow(follow):
         existing = await deps.store.get_follow(follow.team_id, follow.channel_id)
         await tell(
@@ -218,7 +220,7 @@ async def _follow(deps: Deps, follow: Follow, tell: Any) -> None:
         await tell(follow_needs_invite_message(follow.channel_id))
 
 
-async def _unfollow(deps: Deps, team: str, channel: str, user: str, tell: Any) -> None:
+async def _unfollow(deps: Deps, team: str, channel: str, user: str, tell: Tell) -> None:
     if await deps.store.unfollow(team, channel) is None:
         await tell(not_followed_message())
         return
