@@ -19,7 +19,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.parse import find_uids, message_texts
+from bot.parse import message_uids
 from bot.render.answer import Message
 from bot.render.follow import (
     already_followed_message,
@@ -108,8 +108,8 @@ def author(event: dict[str, Any]) -> str:
 
 
 def uids_in(deps: Deps, event: dict[str, Any]) -> list[str]:
-    """The one place follows read UIDs off a message: the message shortcut's own rule."""
-    return find_uids(message_texts(event), deps.settings.task_uid_pattern)
+    """The one place follows read UIDs off a message: the message shortcut's own reader."""
+    return message_uids(event, deps.settings.task_uid_pattern)
 
 
 def follow_word(text: str) -> str | None:
