@@ -42,7 +42,7 @@ def test_skipped_or_rate_limited_edits_are_retried_next_poll() -> None:
     w, effect = poll(watch(), task("a", "Running"))
     assert isinstance(effect, Edit)
     for outcome in ("skipped", "rate_limited"):
-        kept = machine.edited(w, outcome, effect.digest)  # type: ignore[arg-type]
+        kept = machine.edited(w, outcome, effect.digest)
         assert isinstance(poll(kept, task("a", "Running"))[1], Edit)
 
 

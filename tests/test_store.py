@@ -220,3 +220,8 @@ async def test_open_watches_use_an_index(tmp_path: Path) -> None:
     ):
         plan = " ".join(str(row[-1]) for row in await cur.fetchall())
     assert "USING INDEX watches_open" in plan
+
+
+async def test_a_budget_is_shared_by_every_process(pair: list[Store]) -> None:
+    results = await asyncio.gather(*(pair[n % 2].spend("edits", 3, 60.0) for n in range(10)))
+    assert results.count(True) == 3

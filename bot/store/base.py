@@ -73,6 +73,11 @@ class Store(Protocol):
 
     async def paused_teams(self, team_ids: list[str]) -> set[str]: ...
 
+    async def spend(self, name: str, limit: int, window: float) -> bool:
+        """Take one unit of a fleet-wide budget of `limit` per `window` seconds (windows
+        aligned on the store's clock); False when this window's budget is used up."""
+        ...
+
     async def purge(self) -> int:
         """Delete whatever is past its time; returns how many items went."""
         ...

@@ -101,6 +101,18 @@ end
     + "return 1\n"
 )
 
+# KEYS: none. ARGV: prefix + name, limit, window ms.
+_SPEND = (
+    "local t = redis.call('TIME')\n"
+    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local key = ARGV[1] .. ':' .. math.floor(ms / tonumber(ARGV[3]))\n"
+    "local used = tonumber(redis.call('GET', key) or '0')\n"
+    "if used >= tonumber(ARGV[2]) then return 0 end\n"
+    "redis.call('INCR', key)\n"
+    "redis.call('PEXPIRE', key, 2 * tonumber(ARGV[3]))\n"
+    "return 1\n"
+)
+
 
 class RedisStore:
     def __init__(self, client: aioredis.Redis, retention: float = DEFAULT_RETENTION) -> None:
@@ -111,6 +123,7 @@ class RedisStore:
         self._create = client.register_script(_CREATE)
         self._update = client.register_script(_UPDATE)
         self._reserve = client.register_script(_RESERVE)
+        self._spend = client.register_script(_SPEND)
 
     @classmethod
     async def open(cls, url: str, retention: float = DEFAULT_RETENTION) -> RedisStore:
@@ -199,6 +212,10 @@ class RedisStore:
             return set()
         marks = await self._redis.mget([_PREFIX + "pause:" + t for t in team_ids])
         return {team for team, mark in zip(team_ids, marks, strict=True) if mark}
+
+    async def spend(self, name: str, limit: int, window: float) -> bool:
+        args: list[str | int] = [_PREFIX + "budget:" + name, limit, max(1, int(window * 1000))]
+        return bool(await self._spend(keys=[], args=args))
 
     async def purge(self) -> int:
         """Nothing to do: every key carries its own TTL, or leaves with its watch."""

@@ -30,6 +30,8 @@ _TABLES = [
     "CREATE TABLE IF NOT EXISTS slots (token TEXT PRIMARY KEY, user_id TEXT NOT NULL,"
     " expires_at REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS pauses (team TEXT PRIMARY KEY, until REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, used INTEGER NOT NULL,"
+    " expires_at REAL NOT NULL)",
 ]
 # Columns added since the first release; an older file gets them on open.
 _WATCH_COLUMNS = {
@@ -264,6 +266,20 @@ class SqliteStore:
         ) as cursor:
             return {str(row[0]) for row in await cursor.fetchall()}
 
+    async def spend(self, name: str, limit: int, window: float) -> bool:
+        now = self._clock()
+        slot = f"{name}:{int(now // window)}"
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO budgets (name, used, expires_at) VALUES (?, 0, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (slot, now + 2 * window),
+            )
+            cursor = await self._db.execute(
+                "UPDATE budgets SET used = used + 1 WHERE name = ? AND used < ?", (slot, limit)
+            )
+        return cursor.rowcount == 1
+
     # -- retention -------------------------------------------------------------------------------
 
     async def purge(self) -> int:
@@ -275,6 +291,7 @@ class SqliteStore:
                 ("DELETE FROM uid_sets WHERE expires_at < ?", (now,)),
                 ("DELETE FROM slots WHERE expires_at < ?", (now,)),
                 ("DELETE FROM pauses WHERE until < ?", (now,)),
+                ("DELETE FROM budgets WHERE expires_at < ?", (now,)),
                 (
                     "DELETE FROM watches WHERE is_open IS NULL AND updated_at < ?",
                     (now - self.retention,),
@@ -286,7 +303,7 @@ class SqliteStore:
 
     async def size(self) -> int:
         total = 0
-        for table in ("claims", "uid_sets", "watches", "slots", "pauses"):
+        for table in ("claims", "uid_sets", "watches", "slots", "pauses", "budgets"):
             async with self._db.execute(f"SELECT COUNT(*) FROM {table}") as cursor:  # noqa: S608
                 row = await cursor.fetchone()
             total += int(row[0]) if row else 0

@@ -43,6 +43,7 @@ class WatchConfig:
 
 
 MAX_NOTICE_ATTEMPTS = machine.MAX_NOTICE_ATTEMPTS
+SAVE_AGE_EVERY = 60.0  # seconds of watching that may go unsaved (a takeover recounts them)
 MAX_RATE_LIMIT_WAIT = 30.0
 
 
@@ -80,6 +81,7 @@ class Watcher:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(config.completions)
         self._last_purge = monotonic()
+        self._budget_spent = False  # the fleet's edit budget said no during this tick
 
     @property
     def lease_ttl(self) -> float:
@@ -186,6 +188,7 @@ class Watcher:
         backoff = 1.0
         try:
             while not self._stopping:
+                began = self._monotonic()
                 try:
                     await self.tick()
                     backoff = 1.0
@@ -197,7 +200,9 @@ class Watcher:
                 if self._stopping:
                     break
                 self._wake.clear()
-                delay = self._config.poll_interval if backoff == 1.0 else backoff
+                # A fixed cadence: a slow tick shortens the wait instead of adding to it.
+                spent = self._monotonic() - began
+                delay = max(0.0, self._config.poll_interval - spent) if backoff == 1.0 else backoff
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=delay)
         finally:
@@ -251,12 +256,10 @@ class Watcher:
         uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
         found = dict(zip(uids, await self._tasks.get_tasks(uids), strict=True))
         paused = await self._store.paused_teams(sorted({w.team_id for w in due}))
-        budget = max(1, round(self._config.updates_per_minute * self._config.poll_interval / 60))
-        edits = 0
+        self._budget_spent = False
         for watch in sorted(due, key=lambda w: w.last_shown_age - w.age):
-            may_edit = edits < budget and watch.team_id not in paused
             try:
-                edits += await self._advance(watch, found, mono, now, may_edit=may_edit)
+                await self._advance(watch, found, mono, now, may_edit=watch.team_id not in paused)
             except Exception:
                 log.exception("watch %s: update failed; next tick tries again", watch.id)
 
@@ -289,8 +292,7 @@ class Watcher:
         self, watch: Watch, found: dict[str, TaskResult], mono: float, now: float, *, may_edit: bool
     ) -> int:
         """Poll results into one watch; returns how many live edits it sent (0 or 1)."""
-        elapsed = mono - self._seen.get(watch.id, mono)
-        self._seen[watch.id] = mono
+        elapsed = mono - self._seen.setdefault(watch.id, mono)  # since its age was saved
         latest = [found[uid] for uid in watch.uids]
         new, effect = machine.poll(
             watch, latest, elapsed=elapsed, now=now, rules=self.rules, may_edit=may_edit
@@ -306,21 +308,35 @@ class Watcher:
                 )
             return 0
         sent = 0
-        if isinstance(effect, Edit):
+        if isinstance(effect, Edit) and await self._may_edit():
             build = self.live_message(new, effect.results, retrying=effect.retrying)
             outcome = await self.publisher.update(new, build, final=False)
             if outcome.kind == "rate_limited":
                 await self._store.pause_team(new.team_id, outcome.retry_after)
             sent = int(outcome.kind == "sent")
             new = machine.edited(new, outcome.kind, effect.digest)
+        elif isinstance(effect, Edit):
+            effect = None  # no budget left this interval: shown on a later poll
             if new.state == "done":
                 log.info("watch %s: its message is gone; watch ended", watch.id)
+        self._due[new.id] = mono + machine.next_delay(new, self.rules)
+        if effect is None and not _worth_saving(watch, new):
+            return 0  # only its age moved: saved later, one write per watch per minute at most
         if not await self._store.update_watch(new):
             if sent:
                 await self._repair(new.id)
             return sent
-        self._due[new.id] = mono + machine.next_delay(new, self.rules)
+        self._seen[new.id] = mono
         return sent
+
+    async def _may_edit(self) -> bool:
+        """Live edits share one budget across the fleet, so replicas add no Slack traffic."""
+        if self._budget_spent:
+            return False  # asked once this tick already: no round trip per waiting watch
+        per_tick = max(1, round(self._config.updates_per_minute * self._config.poll_interval / 60))
+        allowed = await self._store.spend("edits", per_tick, self._config.poll_interval)
+        self._budget_spent = not allowed
+        return allowed
 
     async def _repair(self, watch_id: str) -> None:
         """Our edit raced a Stop sent through another process: show the stopped form again."""
@@ -376,3 +392,10 @@ class Watcher:
                 )
             except Exception:
                 log.exception("watch %s: could not show that it expired", watch.id)
+
+
+def _worth_saving(old: Watch, new: Watch) -> bool:
+    """A poll that changed nothing but the age need not cost a store write."""
+    if new.age - old.age >= SAVE_AGE_EVERY:
+        return True
+    return bool(new.model_dump(exclude={"age"}) != old.model_dump(exclude={"age"}))
