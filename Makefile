@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(PY) bench/taskapi_lookups.py
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
+	$(PY) bench/fleet_load.py
+	$(PY) bench/retention.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

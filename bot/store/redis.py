@@ -127,7 +127,12 @@ class RedisStore:
 
     @classmethod
     async def open(cls, url: str, retention: float = DEFAULT_RETENTION) -> RedisStore:
-        client = aioredis.from_url(url, decode_responses=True)
+        # A bounded pool that waits for a free connection, rather than failing a burst of
+        # requests with "Too many connections" (the default pool's behaviour at 100).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=64, timeout=10
+        )
+        client = aioredis.Redis.from_pool(pool)
         await client.ping()
         return cls(client, retention)
 

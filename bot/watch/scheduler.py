@@ -323,6 +323,7 @@ class Watcher:
         if effect is None and not _worth_saving(watch, new):
             return 0  # only its age moved: saved later, one write per watch per minute at most
         if not await self._store.update_watch(new):
+            log.info("watch %s: changed elsewhere; this poll's copy is dropped", watch.id)
             if sent:
                 await self._repair(new.id)
             return sent
