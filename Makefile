@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(PY) bench/watch_load.py
 	$(PY) bench/follow_burst.py
 	$(PY) bench/parse_messages.py
+	$(PY) bench/fleet_load.py
+	$(PY) bench/retention.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     task_uid_pattern: str | None = None
 
     state_url: str = "sqlite:///./data/bot.sqlite3"
+    state_retention: Seconds = 7 * 86_400.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -19,7 +19,6 @@ from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from tests.conftest import ManualClock
 from tests.follow_events import envelope, message, text_of
 from tests.slack_harness import Harness, bot_settings, start_fakes
-from tests.test_store import redis_url  # noqa: F401 - the real redis-server fixture
 
 
 @contextlib.asynccontextmanager
@@ -35,7 +34,7 @@ async def replica(
 async def test_two_replicas_on_redis_answer_each_message_once_and_share_the_cap(
     aiohttp_server: AiohttpServer,
     tmp_path: Path,
-    redis_url: str,  # noqa: F811
+    redis_url: str,
 ) -> None:
     async with aioredis.from_url(redis_url) as fresh:
         await fresh.flushdb()

@@ -15,6 +15,7 @@ from bot.slack.server import running_bot
 from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import FakeSlack
+from bot.watch.machine import MISSING_POLLS
 from bot.watch.model import Watch
 from tests.slack_harness import Harness, bot_settings, start_fakes
 
@@ -124,7 +125,7 @@ async def test_limits_get_a_clear_message(harness: Harness) -> None:
     harness.api.step = 30.0
     await harness.command("watch slow-1")
     await harness.slack.wait_for(lambda: harness.slack.messages.get("C1"))
-    await harness.bot.deps.tracker.idle.wait()
+    await asyncio.wait_for(harness.bot.deps.tracker.idle.wait(), 10)
     _, key = await harness.command("watch slow-2")
     [note] = await harness.answers(key)
     assert "already have 1 live watch" in json.dumps(note)
@@ -234,7 +235,7 @@ async def test_restart_resumes_and_notifies_once(
         async with TestClient(TestServer(http_app(bot))) as http:
             await H(bot, slack, api, http).command("watch ok-1 ok-2")
             await slack.wait_for(lambda: slack.messages.get("C1"))
-            await bot.deps.tracker.idle.wait()
+            await asyncio.wait_for(bot.deps.tracker.idle.wait(), 10)
     assert notices(slack, "C1") == []
     api.step = 0.0  # the tasks finish while the bot is down
     async with running_bot(settings) as bot:
@@ -264,7 +265,7 @@ async def test_crash_between_notice_and_close_never_double_notifies(
         snapshot={"ok-1": {"TaskUid": "ok-1", "TaskStatus": "Finished"}},
     )
     store = await open_store(settings.state_url)
-    await store.save_watch(watch)
+    assert await store.create_watch(watch, 60)
     await store.close()
     if already_sent:  # the notice went out, then the process died before closing the watch
         slack.add_message(
@@ -314,7 +315,55 @@ async def test_a_notice_that_keeps_failing_is_given_up_after_a_few_tries(harness
     await slack.wait_for(lambda: slack.messages.get("C1"))
     slack.fail("chat.postMessage", "is_archived", times=50)
     harness.api.step = 0.0
-    await slack.wait_for(lambda: len(slack.called("chat.postMessage")) >= 7)
+    await slack.wait_for(lambda: len(slack.called("chat.postMessage")) >= 6)
     await _ticks(harness, 2)
     assert await harness.bot.deps.store.open_watches() == []
-    assert len(slack.called("chat.postMessage")) == 7  # the live answer, 1 try, 5 retries
+    assert len(slack.called("chat.postMessage")) == 6  # the live answer, then 5 tries
+
+
+@pytest.mark.parametrize("harness", [{"step": 3600.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_a_task_left_out_of_a_few_answers_is_not_done(harness: Harness) -> None:
+    await harness.command("watch ok-1")
+    slack, api = harness.slack, harness.api
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    api.faults.omit = MISSING_POLLS - 1  # left out, but fewer times than it takes to give up
+    await _ticks(harness, MISSING_POLLS + 2)
+    assert api.faults.omit == 0
+    assert notices(slack, "C1") == []
+    assert "ok-1" in body(live_message(slack))
+    assert "not found" not in body(live_message(slack)).lower()
+    [open_watch] = await harness.bot.deps.store.open_watches()
+    assert open_watch.missing == {}  # seen again: the count starts over
+    api.step = 0.0
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    assert "Finished" in body(notices(slack, "C1")[0])
+
+
+@pytest.mark.parametrize("harness", [{"step": 3600.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_a_task_missing_for_good_ends_as_not_found(harness: Harness) -> None:
+    await harness.command("watch ok-1")
+    slack, api = harness.slack, harness.api
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    api.faults.omit = 10_000
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    assert api.faults.omit <= 10_000 - MISSING_POLLS
+    assert "not found" in body(notices(slack, "C1")[0]).lower()
+
+
+@pytest.mark.parametrize(
+    "harness",
+    [{"step": 0.2, "watch_poll_interval": 0.05, "watch_upload_pictures": True}],
+    indirect=True,
+)
+async def test_a_slow_completion_never_holds_other_watches(harness: Harness) -> None:
+    slack, api = harness.slack, harness.api
+    api.faults.picture_latency = 3.0  # each picture download of the finishing watch is slow
+    await harness.command("watch ok-1")
+    await slack.wait_for(lambda: notices(slack, "C1"), 10)
+    started = asyncio.get_running_loop().time()
+    await harness.command("watch slow-2")  # Queuing now, Running 0.2 s later
+    await slack.wait_for(lambda: len(slack.messages["C1"]) >= 3)
+    second = next(m for m in slack.messages["C1"] if "slow-2" in body(m))
+    await slack.wait_for(lambda: "Running" in body(second), 5)
+    assert asyncio.get_running_loop().time() - started < 2.5
+    assert slack.called("files.completeUploadExternal") == []  # still downloading pictures

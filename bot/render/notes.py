@@ -102,3 +102,17 @@ def watch_limit_message(what: str) -> Message:
 def note_message(text: str) -> Message:
     """A line the bot composed itself (no outside text), posted as it is."""
     return _note(text)
+
+
+def already_live_message() -> Message:
+    return _note(
+        ":eyes: This answer is already live: it updates by itself and says in its thread "
+        "when every task is done."
+    )
+
+
+def too_old_message(action: str) -> Message:
+    return _note(
+        f":hourglass: This answer is too old to {action}: I no longer keep what it was about. "
+        f"Ask again with `{COMMAND} UID`."
+    )

@@ -64,7 +64,7 @@ async def running_bot(
 ) -> AsyncIterator[Bot]:
     """Everything the bot needs, started in order and stopped in reverse, gracefully."""
     metrics = Metrics()
-    store = await open_store(settings.state_url)
+    store = await open_store(settings.state_url, settings.state_retention)
     async with aiohttp.ClientSession() as session:
         tasks = TaskApiClient(
             session,
@@ -110,9 +110,7 @@ async def running_bot(
             left = await deps.tracker.drain(settings.shutdown_grace)
             if left:
                 log.warning("%d answers did not finish within the grace period", left)
-            watcher.shutdown()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(watcher_task), settings.shutdown_grace)
+            await watcher.shutdown(settings.shutdown_grace)  # hands its leases back
             watcher_task.cancel()
             home.close()
             await tasks.aclose()

@@ -182,10 +182,15 @@ class FakeSlack:
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
         found = [m for m in self.messages.get(channel, []) if ts in (m["ts"], m.get("thread_ts"))]
-        return {"messages": found}
+        return _page(found, args)
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"messages": list(reversed(self.messages.get(str(args.get("channel")), [])))}
+        found = [
+            m
+            for m in self.messages.get(str(args.get("channel")), [])
+            if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]
+        ]
+        return _page(list(reversed(found)), args)
 
     def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel")), str(args.get("message_ts"))
@@ -284,6 +289,20 @@ async def _args(request: web.Request) -> dict[str, Any]:
         else:
             args.update(await request.post())
     return args
+
+
+def _page(messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+    """Slack's paging: `oldest` filter, `limit` per page (100 by default), opaque cursor."""
+    if args.get("oldest"):
+        messages = [m for m in messages if float(m["ts"]) > float(args["oldest"])]
+    start = int(args.get("cursor") or 0)
+    limit = int(args.get("limit") or 100)
+    rest = start + limit < len(messages)
+    return {
+        "messages": messages[start : start + limit],
+        "has_more": rest,
+        "response_metadata": {"next_cursor": str(start + limit) if rest else ""},
+    }
 
 
 def _blocks(raw: Any) -> list[dict[str, Any]]:
