@@ -31,18 +31,18 @@ async def replica(
         yield Harness(bot, slack, api, http)
 
 
-async def test_two_replicas_on_redis_answer_each_message_once_and_share_the_cap(
+async def test_two_replicas_on_redis_answer_and_notify_each_message_once_and_share_the_cap(
     aiohttp_server: AiohttpServer,
     tmp_path: Path,
     redis_url: str,
 ) -> None:
     async with aioredis.from_url(redis_url) as fresh:
         await fresh.flushdb()
-    api = FakeTaskApi(step=0.0)
+    api = FakeTaskApi(step=0.2)  # live answers: both replicas poll, one notice each
     slack, api_url = await start_fakes(aiohttp_server, api)
     clock = ManualClock()
     clock.now = 60 * 2000 - 0.5  # one minute window for the whole test, ending soon
-    options = {"follow_max_per_minute": 4, "clock": clock}
+    options = {"follow_max_per_minute": 4, "clock": clock, "watch_poll_interval": 0.05}
     async with (
         replica(slack, api, api_url, tmp_path, redis_url, **options) as one,
         replica(slack, api, api_url, tmp_path, redis_url, **options) as two,
@@ -70,11 +70,19 @@ async def test_two_replicas_on_redis_answer_each_message_once_and_share_the_cap(
         await slack.wait_for(lambda: any("skipped" in text_of(m) for m in slack.messages["C1"]))
         for harness in (one, two):
             await harness.bot.deps.tracker.idle.wait()
-        assert len(slack.thread("C1", "10.1")) == 1
+        assert len([m for m in slack.thread("C1", "10.1") if not m.get("metadata")]) == 1
         answered = [n for n in range(1, 9) if slack.thread("C1", f"20.{n}")]
         assert len(answered) == 3  # the cap of 4, shared: one went to the first message
         notes = [m for m in slack.messages["C1"] if "skipped" in text_of(m)]
         assert len(notes) == 1
+
+        def notices() -> list[dict[str, Any]]:
+            return [m for m in slack.messages["C1"] if m.get("metadata")]
+
+        await slack.wait_for(lambda: len(notices()) >= 4)
+        await asyncio.gather(*(h.bot.deps.watcher.wait_ticks(3) for h in (one, two)))
+        threads = sorted(m["thread_ts"] for m in notices())
+        assert threads == sorted(["10.1", *(f"20.{n}" for n in answered)])  # once each
 
 
 async def test_socket_mode_follows_publishes_home_and_answers_the_modal(
