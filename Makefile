@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/parse_messages.py
 	$(PY) bench/fleet_load.py
 	$(PY) bench/retention.py
+	$(PY) bench/front_door_flood.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

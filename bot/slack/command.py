@@ -17,7 +17,7 @@ from bot.slack.answering import MAX_LOOKUP_UIDS, Place, ack_payload, answer, gua
 from bot.slack.context import Deps
 from bot.slack.follow import follow_command, follow_word
 from bot.slack.ids import COMMAND
-from bot.slack.payloads import is_external
+from bot.slack.payloads import is_external, text
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -27,21 +27,21 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**ack_payload(external_refused_message()))
             return
-        word = follow_word(str(command.get("text") or ""))
+        word = follow_word(text(command, "text"))
         if word:
             await ack()
             asker = Place(
-                channel=str(command.get("channel_id") or ""),
-                user=str(command.get("user_id") or ""),
-                team=str(command.get("team_id") or ""),
-                response_url=str(command.get("response_url") or ""),
+                channel=text(command, "channel_id"),
+                user=text(command, "user_id"),
+                team=text(command, "team_id"),
+                response_url=text(command, "response_url"),
             )
             deps.tracker.spawn(
                 guarded(deps, asker, "follow", lambda: follow_command(deps, command, word)),
                 "follow_command",
             )
             return
-        parsed = parse_command(str(command.get("text") or ""))
+        parsed = parse_command(text(command, "text"))
         watch = parsed.action == "watch"
         limit = deps.settings.watch_max_uids if watch else MAX_LOOKUP_UIDS
         if parsed.invalid:
@@ -53,10 +53,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         else:
             await ack()
             place = Place(
-                channel=str(command.get("channel_id") or ""),
-                user=str(command.get("user_id") or ""),
-                team=str(command.get("team_id") or ""),
-                response_url=str(command.get("response_url") or ""),
+                channel=text(command, "channel_id"),
+                user=text(command, "user_id"),
+                team=text(command, "team_id"),
+                response_url=text(command, "response_url"),
                 response_type=deps.settings.slash_response_type,
                 post_first=False,
             )

@@ -47,6 +47,7 @@ class FakeSlack:
     not_in_channel: set[str] = field(default_factory=set)
     broken_images: set[str] = field(default_factory=set)
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
     views: dict[str, dict[str, Any]] = field(default_factory=dict)  # by view id
     homes: dict[str, dict[str, Any]] = field(default_factory=dict)  # published, by user
     _changed: asyncio.Condition | None = None
@@ -85,6 +86,11 @@ class FakeSlack:
         await self._sockets[-1].send_json(envelope)
         envelope_id = envelope["envelope_id"]
         return dict(await self.wait_for(lambda: self.socket_acks.get(envelope_id), timeout))
+
+    async def socket_send_raw(self, text: str, timeout: float = 10.0) -> None:
+        """Push any text frame, well-formed or not, to the bot (no ack to wait for)."""
+        await self.wait_for(lambda: self._sockets, timeout)
+        await self._sockets[-1].send_str(text)
 
     # -- the server --------------------------------------------------------------------
 
@@ -257,6 +263,8 @@ class FakeSlack:
         self.responses.setdefault(key, []).append(body)
         self.calls.append(Call("response_url", {"key": key, **body}))
         await self._notify()
+        if key in self.expired_responses:
+            return web.Response(status=404, text="expired_url")
         problem = _check_blocks(body.get("blocks"), self.broken_images)
         if problem:  # named like the Web API's, so the one broken picture can be found
             return web.json_response({"ok": False, **problem}, status=400)
