@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.testing.fake_slack import HOME_TEAM, WORKSPACE_URL
+from bot.testing.fake_slack import HOME_TEAM, WORKSPACE_URL, _check_view
 from tests.follow_events import send_event, text_of
 from tests.slack_harness import Harness
 
@@ -153,6 +153,7 @@ async def test_modal_answers_in_itself_and_refuses_bad_uids_on_the_field(harness
     ack = await response.json()
     assert ack["response_action"] == "update"
     assert "Looking up 3 tasks" in json.dumps(ack["view"])
+    assert _check_view(ack["view"], set()) is None  # a view in an ack is checked like any
     [update] = await slack.wait_for(lambda: slack.called("views.update"))
     shown = slack.views[update["view_id"]]
     body = json.dumps(shown)
@@ -174,6 +175,7 @@ async def test_modal_can_send_a_live_answer_by_direct_message(harness: Harness) 
     ack = await (await submit(harness, view, "ok-7", dm=True)).json()
     assert ack["response_action"] == "update"
     assert "direct message" in json.dumps(ack["view"])
+    assert _check_view(ack["view"], set()) is None
     await slack.wait_for(
         lambda: any(
             (m.get("metadata") or {}).get("event_type") for m in slack.messages.get("DU1", [])
