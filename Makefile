@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/watch_load.py
 	$(PY) bench/fleet_load.py
 	$(PY) bench/retention.py
+	$(PY) bench/parse_messages.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

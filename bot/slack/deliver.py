@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -115,8 +116,9 @@ class Delivery:
             session=self._session,
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
         )
-        for previews in (frozenset(), ALL):
-            message = build(previews)
+        no_preview: frozenset[str] = frozenset()
+        while True:  # as _with_image_fallback: the named pictures as links, then none
+            message = build(no_preview)
             response = await webhook.send(
                 text=message.text,
                 blocks=message.as_payload()["blocks"],
@@ -125,8 +127,11 @@ class Delivery:
             )
             if response.status_code == 200:
                 break
-            if "invalid_blocks" not in (response.body or "") or previews == ALL:
+            if "invalid_blocks" not in (response.body or "") or no_preview == ALL:
                 raise ResponseUrlError(response.status_code, response.body or "")
+            failing = failed_image_urls(_webhook_error(response.body or ""), message)
+            log.warning("Slack could not download %d picture(s); sending links", len(failing))
+            no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
             await webhook.send(
                 text=more.text, blocks=more.as_payload()["blocks"], response_type=response_type
@@ -166,6 +171,14 @@ def failed_image_urls(error: Any, message: Message) -> set[str]:
             if isinstance(value, str):
                 urls.add(value)
     return urls
+
+
+def _webhook_error(body: str) -> Any:
+    """A `response_url` error: JSON like the Web API's, or the bare text of its error."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"errors": [body]}
 
 
 def _resolve(document: Any, pointer: str) -> Any:
