@@ -82,6 +82,9 @@ class Watcher:
         self._slots = asyncio.Semaphore(config.completions)
         self._last_purge = monotonic()
         self._budget_spent = False  # the fleet's edit budget said no during this tick
+        self._held: set[str] = set()  # watches leased here as of the last tick
+        self._created: set[str] = set()  # created here, lease not yet taken
+        self.takeovers = 0  # watches taken from another process (or from before a restart)
 
     @property
     def lease_ttl(self) -> float:
@@ -143,6 +146,7 @@ class Watcher:
         if not await self._store.create_watch(started, slot_seconds=hold):
             return None
         self._due[started.id] = self._monotonic() + self._config.poll_interval
+        self._created.add(started.id)  # not a takeover when its lease is first taken
         self._wake.set()
         return started
 
@@ -246,7 +250,10 @@ class Watcher:
         await self._purge_when_due(mono)
         watches = await self._store.take_leases(self.owner, self.lease_ttl)
         self.open_watches = len(watches)
-        self._forget({w.id for w in watches})
+        mine = {w.id for w in watches}
+        self.takeovers += len(mine - self._held - self._created)
+        self._held, self._created = mine, self._created - mine
+        self._forget(mine)
         for watch in watches:
             if watch.state == "notifying" and watch.id not in self._inflight:
                 self._spawn(watch.id, self._complete(watch, watch.last_known(), resumed=True))
