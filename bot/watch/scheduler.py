@@ -252,7 +252,10 @@ class Watcher:
         self.open_watches = len(watches)
         mine = {w.id for w in watches}
         self.takeovers += len(mine - self._held - self._created)
-        self._held, self._created = mine, self._created - mine
+        self._held, self._created = (
+            mine,
+            (self._created - mine) if len(self._created) < 10_000 else set(),
+        )
         self._forget(mine)
         for watch in watches:
             if watch.state == "notifying" and watch.id not in self._inflight:
@@ -322,12 +325,11 @@ class Watcher:
                 await self._store.pause_team(new.team_id, outcome.retry_after)
             sent = int(outcome.kind == "sent")
             new = machine.edited(new, outcome.kind, effect.digest)
-        elif isinstance(effect, Edit):
-            effect = None  # no budget left this interval: shown on a later poll
             if new.state == "done":
                 log.info("watch %s: its message is gone; watch ended", watch.id)
+        # else: no edit budget left this interval; shown on a later poll
         self._due[new.id] = mono + machine.next_delay(new, self.rules)
-        if effect is None and not _worth_saving(watch, new):
+        if not _worth_saving(watch, new):
             return 0  # only its age moved: saved later, one write per watch per minute at most
         if not await self._store.update_watch(new):
             log.info("watch %s: changed elsewhere; this poll's copy is dropped", watch.id)
