@@ -384,3 +384,32 @@ async def test_a_notice_whose_answer_was_lost_is_not_sent_again(harness: Harness
     assert len(notices(slack, "C1")) == 1
     assert len(slack.called("chat.postMessage")) == 2  # the live answer and one notice
     assert slack.called("conversations.replies")  # looked for it before trying again
+
+
+@pytest.mark.parametrize(
+    "harness",
+    [{"step": 3600.0, "watch_poll_interval": 0.05, "watch_max_per_user": 1}],
+    indirect=True,
+)
+async def test_a_live_answer_whose_watch_cannot_be_saved_stops_saying_live(
+    harness: Harness,
+) -> None:
+    import aiosqlite
+
+    path = harness.bot.deps.settings.state_url.removeprefix("sqlite:///")
+    async with aiosqlite.connect(path) as db:  # the store refuses new watches from now on
+        await db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON watches BEGIN SELECT RAISE(ABORT, 'full'); END"
+        )
+        await db.commit()
+    slack = harness.slack
+    await harness.command("watch slow-1")
+    await slack.wait_for(lambda: slack.called("chat.update"))
+    assert "task_unwatch" not in body(live_message(slack))  # the answer stays, not "Live"
+    assert await harness.bot.deps.store.open_watches() == []
+    async with aiosqlite.connect(path) as db:
+        await db.execute("DROP TRIGGER refuse")
+        await db.commit()
+    await harness.command("watch slow-2")  # the slot was given back: the limit of 1 allows it
+    await slack.wait_for(lambda: len(slack.messages["C1"]) == 2)
+    assert "task_unwatch" in body(slack.messages["C1"][1])
