@@ -24,6 +24,7 @@ from tests.slack_harness import start_fakes
 
 INTERVAL = 0.2
 LEASE_MARGIN = 10.0
+WAIT = 30.0  # generous: real processes on a loaded machine
 Start = Callable[[], Awaitable[Replica]]
 
 
@@ -68,7 +69,7 @@ def polls(api: FakeTaskApi, uid: str) -> int:
     return sum(uid in call for call in api.calls)
 
 
-async def until(check: Callable[[], Any], timeout: float = 15.0) -> None:
+async def until(check: Callable[[], Any], timeout: float = WAIT) -> None:
     """For state in other processes or in Redis, which send no event here: look again
     every 50 ms until `check()` (sync or async) is true."""
     deadline = time.monotonic() + timeout
@@ -101,7 +102,7 @@ async def test_an_event_retried_to_another_replica_is_answered_once(
         def answered(ts: str) -> int:
             return sum(1 for m in slack.called("chat.postMessage") if m.get("thread_ts") == ts)
 
-        await slack.wait_for(lambda: answered("100.000002") and answered("100.000003"))
+        await slack.wait_for(lambda: answered("100.000002") and answered("100.000003"), WAIT)
         assert answered("100.000001") == 1
 
 
@@ -120,13 +121,13 @@ async def test_two_replicas_poll_each_watch_once_and_notify_once(
         replicas = [await start(), await start()]
         for n in range(4):
             await replicas[n % 2].command(slack, f"watch ok-f{n}")
-        await slack.wait_for(lambda: len(notices(slack)) == 4, 20)
+        await slack.wait_for(lambda: len(notices(slack)) == 4, WAIT)
         # One process polls a UID about 2 s / 0.2 s = 10 times; two unleased ones, twice that.
         counts = [polls(api, f"ok-f{n}") for n in range(4)]
         assert max(counts) <= 14, counts
         assert sorted(set(notices(slack))) == sorted(notices(slack))
         await replicas[0].command(slack, "watch ok-late")  # more ticks on both, no late copies
-        await slack.wait_for(lambda: len(notices(slack)) == 5, 20)
+        await slack.wait_for(lambda: len(notices(slack)) == 5, WAIT)
         assert len(set(notices(slack))) == 5
 
 
@@ -137,7 +138,7 @@ async def _owned_by_first(
     first = await start()
     for n in range(count):
         await first.command(slack, f"watch ok-{prefix}{n}")
-    await slack.wait_for(lambda: len(live_answers(slack)) == count)
+    await slack.wait_for(lambda: len(live_answers(slack)) == count, WAIT)
     await until(lambda: all(polls(api, f"ok-{prefix}{n}") >= 2 for n in range(count)))
     return first, await start()
 
@@ -156,7 +157,7 @@ async def test_a_killed_replicas_watches_finish_elsewhere_with_one_notice_each(
         assert took <= 2 * INTERVAL + LEASE_MARGIN + 3, took
         api.step = 0.3
         await second.command(slack, "watch ok-after")
-        await slack.wait_for(lambda: len(notices(slack)) == 4)
+        await slack.wait_for(lambda: len(notices(slack)) == 4, WAIT)
         assert len(set(notices(slack))) == 4
 
         async def all_closed() -> bool:
@@ -191,10 +192,10 @@ async def test_stop_through_another_replica_is_final(
         def stopped() -> bool:
             return "Stopped updating" in json.dumps(slack.messages["C1"][0])
 
-        await slack.wait_for(stopped)
+        await slack.wait_for(stopped, WAIT)
         api.step = 0.3  # the stopped watch's task is finished now: it must not notify
         await first.command(slack, "watch ok-other")  # its notice means later ticks ran
-        await slack.wait_for(lambda: len(notices(slack)) == 1, 20)
+        await slack.wait_for(lambda: len(notices(slack)) == 1, WAIT)
         assert notices(slack) != [watch_id]
         assert stopped()
         record = await shared.get_watch(watch_id)
@@ -209,7 +210,7 @@ async def test_two_concurrent_watch_presses_make_one_watch(
     async with fleet(tmp_path, slack, api_url, redis_url) as start:
         a, b = await start(), await start()
         await a.mention("slow-p1", "200.000001", "EvP")
-        await slack.wait_for(lambda: slack.messages.get("C1"))
+        await slack.wait_for(lambda: slack.messages.get("C1"), WAIT)
         answer = slack.messages["C1"][0]
         value = button(answer, "task_watch")
         keys = await asyncio.gather(
@@ -220,7 +221,7 @@ async def test_two_concurrent_watch_presses_make_one_watch(
         def said_live() -> bool:
             return any("already live" in json.dumps(slack.responses.get(k)) for k in keys)
 
-        await slack.wait_for(said_live)
+        await slack.wait_for(said_live, WAIT)
         await until(lambda: "task_unwatch" in json.dumps(slack.messages["C1"][0]))
         assert len(await shared.open_watches()) == 1
         await a.click(slack, "task_watch", value, answer, "U3")  # later press: same answer
@@ -242,7 +243,7 @@ async def test_the_per_person_limit_holds_under_concurrent_requests(
                 "already have 1 live watch" in json.dumps(slack.responses.get(k)) for k in keys
             )
 
-        await slack.wait_for(lambda: refused() == 5 and live_answers(slack))
+        await slack.wait_for(lambda: refused() == 5 and live_answers(slack), WAIT)
 
         async def one_open() -> bool:
             return len(await shared.open_watches()) == 1

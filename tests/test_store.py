@@ -4,6 +4,7 @@ compare-and-set, leases, slots, pauses, retention."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -226,6 +227,53 @@ async def test_open_watches_use_an_index(tmp_path: Path) -> None:
 async def test_a_budget_is_shared_by_every_process(pair: list[Store]) -> None:
     results = await asyncio.gather(*(pair[n % 2].spend("edits", 3, 60.0) for n in range(10)))
     assert results.count(True) == 3
+
+
+LEGACY = {
+    "id": "old1",
+    "user_id": "U1",
+    "channel_id": "C1",
+    "uids": ["a"],
+    "state": "active",
+    "created_at": 1,
+    "expires_at": 2,
+    "next_poll_at": 5,
+    "last_shown_at": 3,
+    "snapshot": {"a": {"TaskUid": "a", "TaskStatus": "Running", "VendorExtra": 1}},
+}
+
+
+async def test_an_older_sqlite_file_is_migrated(tmp_path: Path) -> None:
+    import aiosqlite
+
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        await db.execute("CREATE TABLE watches (id TEXT PRIMARY KEY, state TEXT, data TEXT)")
+        await db.execute(
+            "INSERT INTO watches VALUES (?, ?, ?)", ("old1", "active", json.dumps(LEGACY))
+        )
+        await db.commit()
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        [taken] = await store.take_leases("me", ttl=5)
+        assert taken.id == "old1"
+        assert await store.update_watch(taken)
+    finally:
+        await store.close()
+
+
+async def test_an_older_redis_record_is_migrated(redis_url: str) -> None:
+    async with aioredis.from_url(redis_url) as raw:
+        await raw.flushdb()
+        await raw.set("taskstatus:watch:old1", json.dumps(LEGACY))
+        await raw.sadd("taskstatus:watches:open", "old1")
+    store = await open_store(redis_url)
+    try:
+        [taken] = await store.take_leases("me", ttl=5)
+        assert taken.id == "old1"
+        assert await store.update_watch(taken)
+    finally:
+        await store.close()
 
 
 async def test_follows_are_per_workspace_and_toggle_once(store: Store) -> None:

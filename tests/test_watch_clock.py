@@ -51,6 +51,7 @@ async def test_a_wall_clock_step_neither_stalls_polling_nor_expires_watches(
     runner = asyncio.create_task(watcher.run())
     try:
         await watcher.wait_ticks(2)
+        assert watcher.takeovers == 0  # its own new watch
         wall.advance(2 * 86_400.0)  # two days ahead: far past WATCH_MAX_DURATION on the wall
         await watcher.wait_ticks(5)
         stored = await store.get_watch(watch.id)

@@ -130,10 +130,13 @@ async def _start_watch(
         watch.thread_ts = place.thread_ts or ts
         watch.message_key = message_key(place.channel, ts)
     try:
-        return await deps.watcher.begin(watch, results) is not None
+        started = await deps.watcher.begin(watch, results)
     except Exception:
         await _unlive(deps, watch, build)  # a "Live" answer must have its watch behind it
         raise
+    if started is None:
+        await _unlive(deps, watch, build)
+    return started is not None
 
 
 async def _unlive(deps: Deps, watch: Watch, build: Build) -> None:

@@ -113,6 +113,17 @@ _SPEND = (
     "return 1\n"
 )
 
+# A watch saved by an earlier release as a plain JSON string becomes a versioned hash.
+# KEYS: watch. ARGV: retention s.
+_MIGRATE = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return 0 end
+local raw = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', 1, 'd', raw)
+if cjson.decode(raw).state == 'done' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
+
 
 class RedisStore:
     def __init__(self, client: aioredis.Redis, retention: float = DEFAULT_RETENTION) -> None:
@@ -134,7 +145,16 @@ class RedisStore:
         )
         client = aioredis.Redis.from_pool(pool)
         await client.ping()
-        return cls(client, retention)
+        store = cls(client, retention)
+        await store._migrate()
+        return store
+
+    async def _migrate(self) -> None:
+        script = self._redis.register_script(_MIGRATE)
+        async for key in self._redis.scan_iter(
+            match=_PREFIX + "watch:*", count=1000, _type="string"
+        ):
+            await script(keys=[key], args=[self._seconds(self.retention)])
 
     def _seconds(self, value: float) -> int:
         return max(1, math.ceil(value))

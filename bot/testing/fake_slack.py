@@ -21,6 +21,7 @@ BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 HOME_TEAM = "T0HOME"
 WORKSPACE_URL = "https://fake-workspace.slack.com/"
+DROPPED = "dropped"  # a fault that serves the request, then drops the connection unanswered
 
 
 @dataclass
@@ -120,14 +121,19 @@ class FakeSlack:
         self.calls.append(Call(method, args))
         try:
             queued = self.faults.get(method)
-            if queued:
-                fault = queued.pop(0)
+            fault = queued.pop(0) if queued else None
+            if fault is not None and fault.error != DROPPED:
                 return web.json_response(
                     {"ok": False, "error": fault.error}, status=fault.status, headers=fault.headers
                 )
             handler = getattr(self, "_" + method.replace(".", "_"), None)
             if handler is None:
                 return web.json_response({"ok": False, "error": "unknown_method"})
+            if fault is not None:  # Slack did the work, but its answer never arrives
+                handler(args)
+                if request.transport is not None:
+                    request.transport.abort()
+                raise ConnectionResetError("dropped after the request was served")
             body = handler(args)
             return web.json_response(
                 {"ok": True, **body} if "error" not in body else {"ok": False, **body}

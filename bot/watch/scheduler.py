@@ -82,6 +82,9 @@ class Watcher:
         self._slots = asyncio.Semaphore(config.completions)
         self._last_purge = monotonic()
         self._budget_spent = False  # the fleet's edit budget said no during this tick
+        self._held: set[str] = set()  # watches leased here as of the last tick
+        self._created: set[str] = set()  # created here, lease not yet taken
+        self.takeovers = 0  # watches taken from another process (or from before a restart)
 
     @property
     def lease_ttl(self) -> float:
@@ -143,6 +146,7 @@ class Watcher:
         if not await self._store.create_watch(started, slot_seconds=hold):
             return None
         self._due[started.id] = self._monotonic() + self._config.poll_interval
+        self._created.add(started.id)  # not a takeover when its lease is first taken
         self._wake.set()
         return started
 
@@ -246,7 +250,13 @@ class Watcher:
         await self._purge_when_due(mono)
         watches = await self._store.take_leases(self.owner, self.lease_ttl)
         self.open_watches = len(watches)
-        self._forget({w.id for w in watches})
+        mine = {w.id for w in watches}
+        self.takeovers += len(mine - self._held - self._created)
+        self._held, self._created = (
+            mine,
+            (self._created - mine) if len(self._created) < 10_000 else set(),
+        )
+        self._forget(mine)
         for watch in watches:
             if watch.state == "notifying" and watch.id not in self._inflight:
                 self._spawn(watch.id, self._complete(watch, watch.last_known(), resumed=True))
@@ -315,12 +325,11 @@ class Watcher:
                 await self._store.pause_team(new.team_id, outcome.retry_after)
             sent = int(outcome.kind == "sent")
             new = machine.edited(new, outcome.kind, effect.digest)
-        elif isinstance(effect, Edit):
-            effect = None  # no budget left this interval: shown on a later poll
             if new.state == "done":
                 log.info("watch %s: its message is gone; watch ended", watch.id)
+        # else: no edit budget left this interval; shown on a later poll
         self._due[new.id] = mono + machine.next_delay(new, self.rules)
-        if effect is None and not _worth_saving(watch, new):
+        if not _worth_saving(watch, new):
             return 0  # only its age moved: saved later, one write per watch per minute at most
         if not await self._store.update_watch(new):
             log.info("watch %s: changed elsewhere; this poll's copy is dropped", watch.id)
