@@ -74,6 +74,7 @@ class Watcher:
         self._finished = asyncio.Event()
         self._run_task: asyncio.Task[Any] | None = None
         self.ticks = 0
+        self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
         self.open_watches = 0
         self._ticked = asyncio.Condition()
         self._due: dict[str, float] = {}  # watch id -> monotonic time of its next poll
@@ -199,6 +200,7 @@ class Watcher:
                 except Exception:
                     log.exception("watch tick failed; going on in %.0fs", backoff)
                     backoff = min(backoff * 2, 60.0)
+                self.ticked_at = time.monotonic()
                 async with self._ticked:
                     self._ticked.notify_all()
                 if self._stopping:
