@@ -113,3 +113,10 @@ def too_old_message(action: str) -> Message:
         f":hourglass: This answer is too old to {action}: I no longer keep what it was about. "
         f"Ask again with `{COMMAND} UID`."
     )
+
+
+def restarting_message() -> Message:
+    return _note(
+        ":arrows_counterclockwise: The bot is restarting and could not finish this answer; "
+        "please ask again in a minute."
+    )

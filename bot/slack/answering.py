@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -15,6 +17,7 @@ from bot.render.answer import Message, lookup_message
 from bot.render.notes import (
     failure_message,
     invite_message,
+    restarting_message,
     watch_limit_message,
 )
 from bot.slack.context import Deps
@@ -28,6 +31,7 @@ from bot.watch.scheduler import WatchLimitError
 log = logging.getLogger(__name__)
 
 MAX_LOOKUP_UIDS = 200
+RESTART_NOTE_TIMEOUT = 0.8  # the note must fit in the second shutdown gives cancelled work
 
 
 @dataclass(frozen=True)
@@ -161,10 +165,26 @@ def guarded(
     async def run() -> None:
         try:
             await work()
+        except asyncio.CancelledError:
+            # Cut off by shutdown: a short note beats silence, and Slack is still reachable.
+            if not deps.tracker.accepting:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        tell(deps, place, restarting_message()), RESTART_NOTE_TIMEOUT
+                    )
+                deps.metrics.answers.labels(surface, "restarting").inc()
+            raise
+        except ResponseUrlError as exc:
+            # The note would take the same way out and fail the same way: one line, no retry.
+            reason = f"answered {exc.status}" if exc.status else exc.body
+            log.warning("%s: answer not delivered through response_url: %s", surface, reason)
+            deps.metrics.answers.labels(surface, "failed").inc()
         except Exception as exc:
             reference = uuid.uuid4().hex[:12]
             detail = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-            log.exception("%s failed: %s [ref=%s]", surface, detail, reference)
+            # Slack's error code says it all; a traceback is for failures nobody foresaw.
+            trace = not isinstance(exc, SlackApiError)
+            log.error("%s failed: %s [ref=%s]", surface, detail, reference, exc_info=trace)
             deps.metrics.answers.labels(surface, "failed").inc()
             try:
                 await tell(deps, place, failure_message(reference))

@@ -5,23 +5,39 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import actions, command, mention, shortcut
 from bot.slack.context import Deps
+from bot.slack.front_door import quiet_unhandled
+
+
+class _ClientWins(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself, then warns at every start
+    that the client we pass wins over it. That is the intent, so the warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
     settings = deps.settings
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _ClientWins) for f in bolt_log.filters):
+        bolt_log.addFilter(_ClientWins())
     secret = settings.slack_signing_secret
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
-        # Socket Mode requests arrive over an authenticated websocket, unsigned.
-        request_verification_enabled=settings.mode == "http",
+        # Off in both modes: HTTP requests are verified before Bolt, on the raw bytes
+        # (bot.slack.front_door); Socket Mode's arrive over an authenticated websocket.
+        request_verification_enabled=False,
         process_before_response=False,
-        logger=logging.getLogger("bot.slack.bolt"),
+        raise_error_for_unhandled_request=True,  # see quiet_unhandled
+        logger=bolt_log,
     )
+    quiet_unhandled(app)
     for surface in (command, shortcut, mention, actions):
         surface.register(app, deps)
     return app

@@ -18,9 +18,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
+from bot.slack.response_url import GuardedWebhook
+from bot.slack.response_url import ResponseUrlError as ResponseUrlError  # its old home
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,6 @@ _POINTER = re.compile(r"downloading image failed.*?json-pointer:(/blocks/[\w/]+)
 NOT_POSTABLE = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "access_denied"}
 )
-
-
-class ResponseUrlError(Exception):
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"response_url answered {status}: {body[:200]}")
-        self.status = status
-        self.body = body
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -111,8 +105,9 @@ class Delivery:
         continuations: int = 2,
     ) -> None:
         """Answer through a request's `response_url` (works where the bot is not a member)."""
-        webhook = AsyncWebhookClient(
+        webhook = GuardedWebhook(
             response_url,
+            self.client.base_url,  # a response_url off Slack is refused without a request
             session=self._session,
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
         )

@@ -47,6 +47,8 @@ class FakeSlack:
     not_in_channel: set[str] = field(default_factory=set)
     broken_images: set[str] = field(default_factory=set)
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejected_tokens: set[str] = field(default_factory=set)  # answered `invalid_auth`
+    expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -84,6 +86,16 @@ class FakeSlack:
         envelope_id = envelope["envelope_id"]
         return dict(await self.wait_for(lambda: self.socket_acks.get(envelope_id), timeout))
 
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection, as Slack does when it rotates them."""
+        for ws in list(self._sockets):
+            await ws.close()
+
+    async def socket_send_raw(self, text: str, timeout: float = 10.0) -> None:
+        """Push any text frame, well-formed or not, to the bot (no ack to wait for)."""
+        await self.wait_for(lambda: self._sockets, timeout)
+        await self._sockets[-1].send_str(text)
+
     # -- the server --------------------------------------------------------------------
 
     def app(self) -> web.Application:
@@ -110,7 +122,10 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await _args(request)
         self.calls.append(Call(method, args))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         try:
+            if (token or args.get("token")) in self.rejected_tokens:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
             queued = self.faults.get(method)
             fault = queued.pop(0) if queued else None
             if fault is not None and fault.error != DROPPED:
@@ -213,6 +228,8 @@ class FakeSlack:
         self.responses.setdefault(key, []).append(body)
         self.calls.append(Call("response_url", {"key": key, **body}))
         await self._notify()
+        if key in self.expired_responses:
+            return web.Response(status=404, text="expired_url")
         problem = _check_blocks(body.get("blocks"), self.broken_images)
         if problem:  # named like the Web API's, so the one broken picture can be found
             return web.json_response({"ok": False, **problem}, status=400)
