@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import BotProcess, bot_process, fakes, slash
+from bot.store.redis import TAKE_LEASES
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.redis_server import redis_server
@@ -30,9 +32,13 @@ INTERVALS = 6
 WATCHES, PER_WATCH, FINISHING = 100, 10, 10
 
 
+TAKE_SHA = hashlib.sha1(TAKE_LEASES.encode()).hexdigest().encode()  # noqa: S324 - Redis's own id
+
+
 @dataclass
 class Counter:
     commands: int = 0
+    ticks: int = 0  # one lease-taking script call per tick and process
 
 
 async def count_commands(reader: asyncio.StreamReader, counter: Counter) -> bytes:
@@ -41,11 +47,16 @@ async def count_commands(reader: asyncio.StreamReader, counter: Counter) -> byte
     if not header:
         return b""
     data = header
+    parts: list[bytes] = []
     if header.startswith(b"*"):
         for _ in range(int(header[1:])):
             size_line = await reader.readline()
-            data += size_line + await reader.readexactly(int(size_line[1:]) + 2)
+            part = await reader.readexactly(int(size_line[1:]) + 2)
+            parts.append(part[:-2])
+            data += size_line + part
     counter.commands += 1
+    if parts[:2] == [b"EVALSHA", TAKE_SHA]:
+        counter.ticks += 1
     return data
 
 
@@ -75,14 +86,6 @@ async def counting_proxy(target: str, counter: Counter) -> AsyncIterator[str]:
         yield f"redis://127.0.0.1:{proxy_port}/0"
 
 
-async def ticks(session: aiohttp.ClientSession, bots: list[BotProcess]) -> int:
-    total = 0
-    for bot in bots:
-        async with session.get(bot.url + "healthz") as resp:
-            total += int((await resp.json())["watcher_ticks"])
-    return total
-
-
 async def run(replicas: int, redis_url: str) -> dict[str, float]:
     api = FakeTaskApi(step=3 * INTERVAL)
     slack, api_url, runners = await fakes(api)
@@ -99,14 +102,14 @@ async def run(replicas: int, redis_url: str) -> dict[str, float]:
         result: dict[str, float] = {}
         for phase in ("changing", "steady"):
             calls, edits = len(api.calls), len(slack.called("chat.update"))
-            commands, tick_count = counter.commands, await ticks(session, bots)
+            commands, tick_count = counter.commands, counter.ticks
             started = time.perf_counter()
             await asyncio.sleep(INTERVALS * INTERVAL)  # measuring a rate over wall-clock time
             intervals = (time.perf_counter() - started) / INTERVAL
             result[f"{phase} calls"] = (len(api.calls) - calls) / intervals
             result[f"{phase} edits"] = (len(slack.called("chat.update")) - edits) / intervals
             result[f"{phase} round_trips"] = (counter.commands - commands) / max(
-                1, await ticks(session, bots) - tick_count
+                1, counter.ticks - tick_count
             )
         result["notices"] = sum(1 for m in slack.called("chat.postMessage") if m.get("metadata"))
     for runner in runners:

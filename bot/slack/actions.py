@@ -118,8 +118,8 @@ async def _watch_answer(
         await _replace(deps, body, place, build)
         return False
     container = obj(body, "container")
-    ephemeral = container.get("is_ephemeral") is True
     container_ts = text(container, "message_ts") or None
+    ephemeral = container.get("is_ephemeral") is True
     watch = deps.watcher.new_watch(
         id=watch_id,
         team_id=place.team,

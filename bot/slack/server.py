@@ -72,8 +72,10 @@ class Bot:
         # (under a second) and the last closes.
         cancel_in = max(0.0, grace - min(CANCEL_MARGIN, grace / 4))
         answers = asyncio.ensure_future(deps.tracker.drain(cancel_in))
-        stopping = asyncio.ensure_future(deps.watcher.shutdown(cancel_in))  # leases back
-        await _within(stopping, cancel_in)
+        # The tick under way and completions in flight end within `cancel_in`, then the
+        # watcher hands its leases back so another replica takes its watches at once.
+        stopping = asyncio.ensure_future(deps.watcher.shutdown(cancel_in))
+        await _within(stopping, cancel_in + UNWIND)
         await _within(self.watcher_task, 0.0)
         left = await answers
         if left:

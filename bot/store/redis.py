@@ -20,7 +20,7 @@ _PREFIX = "taskstatus:"
 _OPEN = _PREFIX + "watches:open"
 
 # KEYS: open set. ARGV: prefix, owner, ttl ms. Returns version, data pairs of owned watches.
-_TAKE = """
+TAKE_LEASES = """
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local lease = ARGV[1] .. 'lease:' .. id
@@ -129,7 +129,7 @@ class RedisStore:
     def __init__(self, client: aioredis.Redis, retention: float = DEFAULT_RETENTION) -> None:
         self._redis = client
         self.retention = retention
-        self._take = client.register_script(_TAKE)
+        self._take = client.register_script(TAKE_LEASES)
         self._release = client.register_script(_RELEASE)
         self._create = client.register_script(_CREATE)
         self._update = client.register_script(_UPDATE)

@@ -71,7 +71,6 @@ class Watcher:
         self.rules = Rules(config.poll_interval, config.max_duration, config.heartbeat)
         self._wake = asyncio.Event()
         self._stopping = False
-        self._finished = asyncio.Event()
         self._run_task: asyncio.Task[Any] | None = None
         self.ticks = 0
         self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
@@ -191,28 +190,25 @@ class Watcher:
         """Tick every poll interval until `shutdown`; one bad tick never ends the loop."""
         self._run_task = asyncio.current_task()
         backoff = 1.0
-        try:
-            while not self._stopping:
-                began = self._monotonic()
-                try:
-                    await self.tick()
-                    backoff = 1.0
-                except Exception:
-                    log.exception("watch tick failed; going on in %.0fs", backoff)
-                    backoff = min(backoff * 2, 60.0)
-                self.ticked_at = time.monotonic()
-                async with self._ticked:
-                    self._ticked.notify_all()
-                if self._stopping:
-                    break
-                self._wake.clear()
-                # A fixed cadence: a slow tick shortens the wait instead of adding to it.
-                spent = self._monotonic() - began
-                delay = max(0.0, self._config.poll_interval - spent) if backoff == 1.0 else backoff
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
-        finally:
-            self._finished.set()
+        while not self._stopping:
+            began = self._monotonic()
+            try:
+                await self.tick()
+                backoff = 1.0
+            except Exception:
+                log.exception("watch tick failed; going on in %.0fs", backoff)
+                backoff = min(backoff * 2, 60.0)
+            self.ticked_at = self._monotonic()
+            async with self._ticked:
+                self._ticked.notify_all()
+            if self._stopping:
+                break
+            self._wake.clear()
+            # A fixed cadence: a slow tick shortens the wait instead of adding to it.
+            spent = self._monotonic() - began
+            delay = max(0.0, self._config.poll_interval - spent) if backoff == 1.0 else backoff
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def wait_ticks(self, count: int) -> None:
         """Wait until `count` more ticks have run (tests and benchmarks use it)."""
@@ -221,28 +217,22 @@ class Watcher:
             await self._ticked.wait_for(lambda: self.ticks >= target)
 
     async def shutdown(self, grace: float = 5.0) -> None:
-        """Stop polling, let completions under way finish (cancelled after `grace` seconds:
-        their watches stay "notifying" and are resumed elsewhere), then hand every lease
-        back so another process takes the watches over at once."""
+        """Stop polling, let the tick under way and completions in flight finish (cancelled
+        half a second before `grace` ends: their watches stay "notifying" and are resumed
+        elsewhere), then hand every lease back so another process takes the watches over at
+        once. Returns within about `grace` seconds."""
         self._stopping = True
         self._wake.set()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        if self._run_task is not None and not self._run_task.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._finished.wait()), grace)
-            if not self._run_task.done():
-                self._run_task.cancel()
-                await asyncio.wait({self._run_task}, timeout=1.0)
+        deadline = loop.time() + max(0.0, grace - 0.5)  # half a second kept for the leases
+        run = self._run_task
+        if run is not None and not run.done():
+            await _finish({run}, deadline - loop.time())
         pending = set(self._inflight.values())
         if pending:
-            _, late = await asyncio.wait(pending, timeout=max(0.1, deadline - loop.time()))
-            for task in late:
-                task.cancel()
-            if late:
-                await asyncio.wait(late, timeout=1.0)
+            await _finish(pending, deadline - loop.time())
         try:
-            await self._store.release_leases(self.owner)
+            await asyncio.wait_for(self._store.release_leases(self.owner), 1.0)
         except Exception:
             log.exception("could not hand leases back; they expire on their own")
 
@@ -411,3 +401,12 @@ def _worth_saving(old: Watch, new: Watch) -> bool:
     if new.age - old.age >= SAVE_AGE_EVERY:
         return True
     return bool(new.model_dump(exclude={"age"}) != old.model_dump(exclude={"age"}))
+
+
+async def _finish(tasks: set[asyncio.Task[Any]], seconds: float) -> None:
+    """Wait up to `seconds` for `tasks`, then cancel what is left and let it unwind briefly."""
+    _, late = await asyncio.wait(tasks, timeout=max(0.0, seconds))
+    for task in late:
+        task.cancel()
+    if late:
+        await asyncio.wait(late, timeout=0.2)
