@@ -39,6 +39,7 @@ from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
 
 MAX_BLOCKS = 50
 MAX_BLOCKS_CHARS = 11_000
+MORE_TASKS_CHARS = 550  # the "more tasks" line, within the 700 the budget keeps for it
 SECTION_TEXT = 3000
 SINGLE_PREVIEWS = 3
 SINGLE_ERROR_CHARS = 1500
@@ -285,13 +286,20 @@ def _links(
 
 
 def _more_tasks(rest: Sequence[Found]) -> str:
-    names = ", ".join(code(r.uid) for r in rest[:30])
-    more = f" and {len(rest) - 30} more" if len(rest) > 30 else ""
-    return clip(
-        f"…{len(rest)} more {'task is' if len(rest) == 1 else 'tasks are'} counted above but not "
-        f"shown here: {names}{more}. Ask about fewer at a time to see each one.",
-        SECTION_TEXT,
-    )
+    """Within the room the budget keeps for it: long UIDs must not push the message over."""
+    head = f"…{len(rest)} more {'task is' if len(rest) == 1 else 'tasks are'} counted above but "
+    head += "not shown here: "
+    end = ". Ask about fewer at a time to see each one."
+    names: list[str] = []
+    used = len(head) + len(end) + 20  # 20: room for " and N more"
+    for result in rest[:30]:
+        name = code(result.uid)
+        if used + len(name) + 2 > MORE_TASKS_CHARS:
+            break
+        names.append(name)
+        used += len(name) + 2
+    more = f" and {len(rest) - len(names)} more" if len(names) < len(rest) else ""
+    return head + ", ".join(names) + more + end
 
 
 def _tail(
