@@ -180,3 +180,22 @@ def test_the_snapshot_keeps_only_rendered_fields() -> None:
     w, _ = poll(watch(), Found("a", detail))
     assert "Secretish" not in w.snapshot["a"]
     assert w.snapshot["a"]["TaskStatus"] == "Running"
+
+
+def test_only_a_change_resets_the_slowdown() -> None:
+    rules = Rules(poll_interval=10.0, max_duration=10_000.0, heartbeat=50.0)
+
+    def step(w: Watch, elapsed: float) -> tuple[Watch, machine.Effect | None]:
+        return machine.poll(
+            w, [task("a", "Running")], elapsed=elapsed, now=0.0, rules=rules, may_edit=True
+        )
+
+    w, effect = step(watch(), 400.0)
+    assert isinstance(effect, Edit)
+    w = machine.edited(w, "sent", effect.digest)
+    assert w.last_change_age == 400.0  # a new state: polled at full rate again
+    w, effect = step(w, rules.heartbeat)
+    assert isinstance(effect, Edit)  # heartbeat
+    w = machine.edited(w, "sent", effect.digest)
+    assert w.last_change_age == 400.0
+    assert w.last_shown_age == 400.0 + rules.heartbeat
