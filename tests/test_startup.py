@@ -177,3 +177,21 @@ async def wait_probe(port: int, until: Any, timeout: float = 10.0) -> list[str]:
             return failed
         assert time.monotonic() < deadline, failed
         await asyncio.sleep(0.05)
+
+
+async def test_a_websocket_that_cannot_be_opened_stops_start_up(
+    fakes: tuple[FakeSlack, str], tmp_path: Path
+) -> None:
+    """The token is good but the websocket is refused (a proxy that blocks wss://): exit 2
+    with one message, not a traceback every 5 s for ever."""
+    slack, api_url = fakes
+    slack.refuse_sockets = True
+    env = good_env(slack, api_url, tmp_path, free_port())
+    env.update(SLACK_APP_TOKEN="xapp-good")
+    code, err, seconds = await (await BotProcess.start(env, tmp_path)).finish(timeout=30)
+    assert code == 2, err
+    assert "Traceback" not in err, err
+    assert "ticket" not in err  # the URL's one-time ticket is never logged
+    assert err.count("error: ") == 1, err
+    assert "error: Slack Socket Mode: no websocket connection within 10s" in err, err
+    assert seconds < 20.0, seconds
