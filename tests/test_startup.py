@@ -74,7 +74,11 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
         {"SLACK_API_URL": "http://127.0.0.1:{free}/api/"},
         "Slack API (auth.test): ClientConnectorError",
     ),
-    "port in use": ({"PORT": "{silent}"}, "HOST/PORT: cannot listen on 127.0.0.1:"),
+    "port in use": ({"PORT": "{silent}"}, "address already in use). Set PORT to a free port"),
+    "address of another machine": (  # documentation range: bound to, never sent to
+        {"HOST": "192.0.2.1"},
+        "cannot assign requested address). Set HOST to an address of this machine",
+    ),
     "silent Slack": (
         {"SLACK_API_URL": "http://127.0.0.1:{silent}/api/"},
         "Slack API (auth.test): no answer within 5s",

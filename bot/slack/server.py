@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 from asyncio import FIRST_COMPLETED
@@ -289,7 +290,11 @@ async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
         await runner.cleanup()
         raise StartupError(
             f"HOST/PORT: cannot listen on {settings.host}:{settings.port} ({exc.strerror}). "
-            "Set PORT to a free port, or stop what holds this one."
+            + (
+                "Set PORT to a free port, or stop what holds this one."
+                if exc.errno == errno.EADDRINUSE
+                else "Set HOST to an address of this machine (0.0.0.0: all of them)."
+            )
         ) from None
     log.info(
         "listening on http://%s:%d/ (%s)",
