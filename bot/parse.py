@@ -41,7 +41,8 @@ MAX_UID_LENGTH = 128
 # Letters, digits, `-` and `_`, with at least one letter or digit (a lone `_` is no UID).
 EXPLICIT_UID = re.compile(rf"(?=[A-Za-z0-9_-]*[A-Za-z0-9])[A-Za-z0-9_-]{{1,{MAX_UID_LENGTH}}}")
 _SEPARATORS = re.compile(r"[\s,;]+")
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_CODE_ITEMS = re.compile(r"[,;]")
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^<>]*)?>")  # `[^<>]`: no scan past the next `<`
 _LINK_LABEL = re.compile(r"<([^<>|\s]+)\|[^<>]*>")
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 _COMMAND_PAIRS = {
@@ -72,8 +73,11 @@ _SCAN = re.compile(
     r"|<(?P<angle>[^<>]*)>"
     r"|(?P<url>https?://[^\s<>|`]+)"
     rf"|(?<![0-9A-Za-z-])(?P<uuid>{_UUID})(?![0-9A-Za-z-])"
-    rf"|(?<![A-Za-z0-9])(?P<label>{_LABEL})(?![A-Za-z0-9])"
-    r"[*_~]*[ \t]*(?:[:=#]|\bis\b)?(?:[*_~]+(?=\s))?\s*"
+    # A label is a word of its own: in `task-7f3a` or `uid_2`, `task`/`uid` are part of a name.
+    rf"|(?<![A-Za-z0-9])(?P<label>{_LABEL})(?![A-Za-z0-9_-])"
+    # Possessive (`*+`, `?+`): these runs never need to give anything back, and letting
+    # them do so made a label followed by 40,000 spaces or stars take minutes.
+    r"[*_~]*+[ \t]*+(?:[:=#]|\bis\b)?+(?:[*_~]++(?=\s))?+\s*+"
     rf"(?P<value>{_WORDISH})",
     re.IGNORECASE | re.DOTALL,
 )
@@ -139,9 +143,10 @@ def split_valid(tokens: Iterable[str]) -> tuple[list[str], list[str]]:
 
 def strip_pairs(token: str, pairs: Mapping[str, str] = _COMMAND_PAIRS) -> str:
     """`token` without the wrappers around it: only matching pairs, outermost first."""
-    while len(token) >= 2 and pairs.get(token[0]) == token[-1]:
-        token = token[1:-1]
-    return token
+    start, end = 0, len(token)  # indices, not slices: 20,000 nested pairs stay linear
+    while end - start >= 2 and pairs.get(token[start]) == token[end - 1]:
+        start, end = start + 1, end - 1
+    return token[start:end]
 
 
 def _command_tokens(text: str) -> list[str]:
@@ -223,12 +228,17 @@ def _labelled_uids(match: re.Match[str], text: str) -> Iterator[str]:
 
 def _code_uids(code: str) -> list[str]:
     """UIDs in a code span or block: a lone word, a list (one a line, or comma-separated),
-    or the UID-shaped words of a command or log line (`/taskstatus a-1 a-2`)."""
-    lines = [line.split() for line in code.replace(",", " , ").replace(";", " , ").splitlines()]
-    tokens = [strip_pairs(t) for line in lines for t in line if t != ","]
-    if tokens and tokens[0].startswith("/"):
-        tokens = tokens[1:]
-    is_list = "," in code or ";" in code or all(len(line) <= 1 for line in lines)
+    or the UID-shaped words of a command or log line (`/taskstatus a-1 a-2`).
+
+    It is a list only when each item is one word: in `could not open file, retrying` the
+    comma parts phrases of a log line, whose ordinary words are no UIDs.
+    """
+    items = [i.split() for line in code.splitlines() for i in _CODE_ITEMS.split(line)]
+    items = [item for item in items if item]
+    if items and strip_pairs(items[0][0]).startswith("/"):
+        items[0] = items[0][1:]
+    tokens = [strip_pairs(t) for item in items for t in item]
+    is_list = all(len(item) <= 1 for item in items)
     pages = [uid for t in tokens for uid in _link_uids(t)]
     if len(tokens) == 1 or is_list:
         return [t for t in tokens if EXPLICIT_UID.fullmatch(t)] + pages
@@ -247,7 +257,10 @@ def _angle_uids(inner: str) -> Iterator[str]:
 
 def _page_uids(url: str) -> Iterator[str]:
     """`.../tasks/<uid>`, `...?uid=<uid>`, `.../task?id=<uid>`, also in a `#/...` route."""
-    parts = urlsplit(url.replace("&amp;", "&"))
+    try:
+        parts = urlsplit(url.replace("&amp;", "&"))
+    except ValueError:  # "http://[oops": an unbalanced IPv6 bracket, a link to nothing
+        return
     route, _, route_query = parts.fragment.partition("?")
     segments = [unquote(s) for path in (parts.path, route) for s in path.split("/") if s]
     for previous, segment in itertools.pairwise(segments):

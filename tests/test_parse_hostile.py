@@ -1,0 +1,97 @@
+"""Hostile and odd input to the message readers: each must return at once and never raise.
+
+Every message of a followed channel, and every mention, is read on the event loop; a reader
+that backtracks or raises on one odd message stalls or breaks the bot for everyone.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from bot.parse import find_uids, message_uids, parse_command, parse_mention
+
+LONGEST = 40_000  # the longest text Slack delivers in a message
+HOSTILE = {
+    "spaces after a label": "task" + " " * LONGEST,
+    "tabs after a label": "uid" + "\t" * LONGEST + "!",
+    "stars after a label": "TaskUid" + "*" * LONGEST + "!",
+    "tildes and a space after a label": "task" + "~" * LONGEST + " !",
+    "labels each followed by stars": ("task" + "*" * 200 + "! ") * (LONGEST // 206),
+    "unclosed user mentions": "<@U|" * (LONGEST // 4),
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_texts_are_read_in_linear_time(text: str) -> None:
+    start = time.perf_counter()
+    find_uids([text])
+    parse_command(text)
+    parse_mention("<@UBOT> " + text, {"text": text})
+    # Linear reading takes a few ms here; the backtracking this guards against took minutes.
+    assert time.perf_counter() - start < 1.0
+
+
+def test_nested_wrappers_are_stripped_in_linear_time() -> None:
+    long = 4 * LONGEST  # a command is no message, but the slash command is read the same way
+    start = time.perf_counter()
+    for text in ("`" * long, "(" * (long // 2) + ")" * (long // 2)):
+        parse_command(text)
+        parse_mention("<@UBOT> " + text, {"text": text})
+    assert time.perf_counter() - start < 0.5
+
+
+ODD_MESSAGES: dict[str, Any] = {
+    "a text object whose type is a list": {
+        "blocks": [{"type": "section", "text": {"type": ["mrkdwn"], "text": "`a-1`"}}]
+    },
+    "a block whose type is an object": {"blocks": [{"type": {"a": 1}, "text": "x"}]},
+    "an unbalanced IPv6 bracket in a link": {"text": "<http://[oops/tasks/tsk-1> `ok-1`"},
+    "an unbalanced IPv6 bracket in a bare URL": {"text": "see http://[::1/tasks/tsk-1 ok"},
+    "an unbalanced IPv6 bracket in code": {"text": "`http://[x/tasks/a-1`"},
+    "a rich_text link to one": {
+        "blocks": [
+            {
+                "type": "rich_text",
+                "elements": [
+                    {"type": "rich_text_section", "elements": [{"type": "link", "url": "http://["}]}
+                ],
+            }
+        ]
+    },
+    "not an object at all": ["text", "`a-1`"],
+}
+
+
+@pytest.mark.parametrize("message", ODD_MESSAGES.values(), ids=ODD_MESSAGES.keys())
+def test_odd_messages_never_raise(message: Any) -> None:
+    uids = message_uids(message)
+    assert all(isinstance(uid, str) and uid for uid in uids)
+
+
+def test_a_link_that_is_no_url_is_named_back_in_a_command() -> None:
+    parsed = parse_command("http://[x/tasks/a-1 ok-1")
+    assert (parsed.uids, parsed.invalid) == (["ok-1"], ["http://[x/tasks/a-1"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # `task`/`uid` inside a hyphenated or underscored name is no label: never `-7f3a`.
+        ("see task-7f3a for details", []),
+        ("the task_9ab failed, uid-5 too", []),
+        ("multi-task-v2 rollout", []),
+        ("task_uid: ab13, Task-ID: t-5", ["ab13", "t-5"]),
+        # Commas in a pasted log line, traceback or shell command part phrases, not UIDs.
+        ("```\nerror: could not open file, retrying\n```", []),
+        ("run `ls -la; cd foo` then `npm install; npm test`", []),
+        ('```\nFile "x.py", line 3, in <module>\nValueError: bad\n```', []),
+        ("```\nTaskUid: tsk-4; Status: Running\n```", ["tsk-4"]),
+        ('`{"TaskUid": "tsk-6", "TaskStatus": "Running"}`', ["tsk-6"]),
+        ("```tsk-1, tsk-2\ntsk-3``` `a, b`", ["tsk-1", "tsk-2", "tsk-3", "a", "b"]),
+    ],
+)
+def test_words_that_only_look_like_labels_or_lists(text: str, expected: list[str]) -> None:
+    assert find_uids([text]) == expected
