@@ -44,6 +44,7 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 _CODE_ITEMS = re.compile(r"[,;]")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^<>]*)?>")  # `[^<>]`: no scan past the next `<`
 _LINK_LABEL = re.compile(r"<([^<>|\s]+)\|[^<>]*>")
+_SLACK_REFERENCE = re.compile(r"<[@#!][^<>]*>")  # a user, channel, group, date: never a task
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 _COMMAND_PAIRS = {
     "`": "`",
@@ -184,8 +185,10 @@ def find_uids(texts: Iterable[str], pattern: str | None = None) -> list[str]:
 
 
 def _custom(text: str, pattern: str) -> Iterator[str]:
+    """Matches of `TASK_UID_PATTERN`, outside Slack's `<@user>`, `<#channel>` and `<!...>`:
+    a pattern for IDs such as `[A-Z0-9]{9,}` would otherwise look up the bot's own user ID."""
     regex = re.compile(pattern, re.IGNORECASE)
-    for match in regex.finditer(text):
+    for match in regex.finditer(_SLACK_REFERENCE.sub(" ", text)):
         uid = next((g for g in match.groups() if g), None) if regex.groups else match.group(0)
         if uid:
             yield uid

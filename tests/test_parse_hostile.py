@@ -95,3 +95,19 @@ def test_a_link_that_is_no_url_is_named_back_in_a_command() -> None:
 )
 def test_words_that_only_look_like_labels_or_lists(text: str, expected: list[str]) -> None:
     assert find_uids([text]) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"[A-Z0-9]{9,}", ["TSK0000001"]),
+        (r"(?:T|TSK)(\d+)", ["0000001"]),
+        (r"\btsk-\w+", ["tsk-1"]),
+    ],
+)
+def test_a_custom_pattern_never_takes_slack_user_or_channel_ids(
+    pattern: str, expected: list[str]
+) -> None:
+    body = "<@U0BOT12345> <!subteam^S0123ABCD|@renders> see <#C0123ABCD|general>: TSK0000001"
+    event = {"type": "app_mention", "text": body + " and tsk-1"}
+    assert parse_mention(body, event, pattern).uids == [*expected]
