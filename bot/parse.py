@@ -44,6 +44,9 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 _CODE_ITEMS = re.compile(r"[,;]")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^<>]*)?>")  # `[^<>]`: no scan past the next `<`
 _LINK_LABEL = re.compile(r"<([^<>|\s]+)\|[^<>]*>")
+# What people add around a mention's UIDs, never meant as one: `:pray:`, `:+1::skin-tone-2:`,
+# `<#C1>`, `<!here>` (`<@U1>` is gone already).
+_DECORATION = re.compile(r"(?::[a-z0-9_+'-]+:)+|<[#!][^<>]*>", re.IGNORECASE)
 _SLACK_REFERENCE = re.compile(r"<[@#!][^<>]*>")  # a user, channel, group, date: never a task
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 _COMMAND_PAIRS = {
@@ -110,12 +113,13 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     """A mention is a command when no token after `@bot` (and `watch`) is an ordinary word
     (`@bot tsk-1 tsk-2`: each token is looked up or named back); with a word in it, it is a
     sentence, read as free text like a message under the shortcut
-    (`@bot can you check `tsk-3b8e70` for me?`), so words are never looked up.
+    (`@bot can you check `tsk-3b8e70` for me?`), so words are never looked up. Emoji and
+    channel or `@here` references beside the UIDs are neither.
 
     `message` is the whole event, so UIDs in its blocks and attachments count too. A sentence
     naming no task comes back as a lookup of nothing.
     """
-    tokens = _command_tokens(text)
+    tokens = [t for t in _command_tokens(text) if not _DECORATION.fullmatch(t)]
     if not tokens or tokens[0].lower() in _HELP_WORDS:
         return Command("help")
     action: Literal["lookup", "watch"] = "lookup"

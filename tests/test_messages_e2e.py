@@ -147,3 +147,11 @@ async def test_shortcut_on_a_pipeline_bots_message_reads_its_fields(harness: Har
     [post] = await harness.slack.wait_for(lambda: posts(harness))
     assert post["thread_ts"] == case.event["ts"]
     assert harness.api.calls == [["ok-c0ffee"]]
+
+
+async def test_emoji_beside_a_mentions_uid_is_not_named_back(harness: Harness) -> None:
+    await harness.mention("ok-4 :pray:", ts="706.1")
+    [post] = await harness.slack.wait_for(lambda: posts(harness))
+    assert post["thread_ts"] == "706.1"
+    assert harness.api.calls == [["ok-4"]]
+    assert harness.slack.called("chat.postEphemeral") == []

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.parse import find_uids, message_uids, parse_command, parse_mention
+from bot.parse import Command, find_uids, message_uids, parse_command, parse_mention
 
 LONGEST = 40_000  # the longest text Slack delivers in a message
 HOSTILE = {
@@ -111,3 +111,21 @@ def test_a_custom_pattern_never_takes_slack_user_or_channel_ids(
     body = "<@U0BOT12345> <!subteam^S0123ABCD|@renders> see <#C0123ABCD|general>: TSK0000001"
     event = {"type": "app_mention", "text": body + " and tsk-1"}
     assert parse_mention(body, event, pattern).uids == [*expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (":eyes: tsk-1", Command("lookup", ["tsk-1"])),
+        ("tsk-1 tsk-2 :pray: :+1::skin-tone-2:", Command("lookup", ["tsk-1", "tsk-2"])),
+        ("watch <#C0123ABCD|renders> tsk-1", Command("watch", ["tsk-1"])),
+        ("<!here> tsk-1", Command("lookup", ["tsk-1"])),
+        (":wave:", Command("help")),
+        ("tsk-1 :pray: bad/uid", Command("lookup", ["tsk-1"], ["bad/uid"])),
+    ],
+)
+def test_emoji_and_references_beside_a_mentions_uids_are_no_uids(
+    text: str, expected: Command
+) -> None:
+    body = f"<@UBOT> {text}"
+    assert parse_mention(body, {"type": "app_mention", "text": body}) == expected
