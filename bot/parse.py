@@ -113,8 +113,9 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     """A mention is a command when no token after `@bot` (and `watch`) is an ordinary word
     (`@bot tsk-1 tsk-2`: each token is looked up or named back); with a word in it, it is a
     sentence, read as free text like a message under the shortcut
-    (`@bot can you check `tsk-3b8e70` for me?`), so words are never looked up. Emoji and
-    channel or `@here` references beside the UIDs are neither.
+    (`@bot can you check `tsk-3b8e70` for me?`), so words are never looked up. A code block
+    of UIDs pasted after `@bot` is read the same way. Emoji and channel or `@here`
+    references beside the UIDs are neither looked up nor named back.
 
     `message` is the whole event, so UIDs in its blocks and attachments count too. A sentence
     naming no task comes back as a lookup of nothing.
@@ -125,10 +126,16 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     action: Literal["lookup", "watch"] = "lookup"
     if strip_pairs(tokens[0]).lower() == "watch":
         action, tokens = "watch", tokens[1:]
-    if tokens and not any(_WORD.fullmatch(strip_pairs(t)) for t in tokens):
+    if tokens and not any(_is_prose_or_code(strip_pairs(t)) for t in tokens):
         uids, invalid = split_valid(tokens)
         return Command(action, uids, invalid)
     return Command(action, message_uids(message, pattern))
+
+
+def _is_prose_or_code(token: str) -> bool:
+    """An ordinary word, or part of a code span or block around several tokens
+    (```` ```a-1\na-2``` ````): either way the mention is read as a message, not a command."""
+    return bool(_WORD.fullmatch(token)) or "`" in token
 
 
 def split_valid(tokens: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -129,3 +129,18 @@ def test_emoji_and_references_beside_a_mentions_uids_are_no_uids(
 ) -> None:
     body = f"<@UBOT> {text}"
     assert parse_mention(body, {"type": "app_mention", "text": body}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("```tsk-1\ntsk-2\ntsk-3```", Command("lookup", ["tsk-1", "tsk-2", "tsk-3"])),
+        ("watch\n```tsk-1\ntsk-2```", Command("watch", ["tsk-1", "tsk-2"])),
+        ("`tsk-1 tsk-2`", Command("lookup", ["tsk-1", "tsk-2"])),
+        ("`tsk-1` `tsk-2`", Command("lookup", ["tsk-1", "tsk-2"])),
+        ("`tsk-1` bad/uid", Command("lookup", ["tsk-1"], ["bad/uid"])),
+    ],
+)
+def test_a_code_block_of_uids_after_a_mention_is_read_whole(text: str, expected: Command) -> None:
+    body = f"<@UBOT> {text}"
+    assert parse_mention(body, {"type": "app_mention", "text": body}) == expected
