@@ -247,6 +247,8 @@ def _code_uids(code: str) -> list[str]:
     It is a list only when each item is one word: in `could not open file, retrying` the
     comma parts phrases of a log line, whose ordinary words are no UIDs.
     """
+    if EXPLICIT_UID.fullmatch(code):  # the usual case, kept quick: one UID in `code`
+        return [code]
     items = [i.split() for line in code.splitlines() for i in _CODE_ITEMS.split(line)]
     items = [item for item in items if item]
     if items and strip_pairs(items[0][0]).startswith("/"):
