@@ -70,7 +70,9 @@ _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f
 _LABEL = r"task[ _-]?uids?|taskuids?|task[ _-]?ids?|uids?|tasks?"
 _STRONG_LABEL = re.compile(r"(?:task[ _-]?)?(?:uid|id)s?", re.IGNORECASE)
 _URL_LABEL = re.compile(rf"(?:{_LABEL}|id)", re.IGNORECASE)
-_WORDISH = r"[*_~]*[A-Za-z0-9_-]+[*_~]*"  # a value, maybe in bold/italic/strike
+# A value, maybe in bold/italic/strike, that is a whole word: not the `v1` of `v1.2.3`, the
+# `2024-05-01T10` of a timestamp, the `12` of `12ü` nor the `tsk-1` of `tsk-1.png`.
+_WORDISH = r"[*_~]*[A-Za-z0-9_-]++[*_~]*(?![.:/@]?\w)"
 _SCAN = re.compile(
     r"```(?P<block>.*?)```"
     r"|`(?P<code>[^`]+)`"
