@@ -199,10 +199,14 @@ def find_uids(texts: Iterable[str], pattern: str | None = None) -> list[str]:
 
 def _custom(text: str, pattern: str) -> Iterator[str]:
     """Matches of `TASK_UID_PATTERN`, outside Slack's `<@user>`, `<#channel>` and `<!...>`:
-    a pattern for IDs such as `[A-Z0-9]{9,}` would otherwise look up the bot's own user ID."""
+    a pattern for IDs such as `[A-Z0-9]{9,}` would otherwise look up the bot's own user ID.
+
+    Each match gives its first group that took part, else the whole match: in
+    `TaskUid: (\\S+)|[0-9a-f]{32}` the second branch has no group, and its match counts.
+    """
     regex = re.compile(pattern, re.IGNORECASE)
     for match in regex.finditer(_SLACK_REFERENCE.sub(" ", text)):
-        uid = next((g for g in match.groups() if g), None) if regex.groups else match.group(0)
+        uid = next((g for g in match.groups() if g is not None), match.group(0))
         if uid:
             yield uid
 

@@ -165,3 +165,22 @@ def test_a_code_block_of_uids_after_a_mention_is_read_whole(text: str, expected:
 )
 def test_a_label_takes_whole_words_only(text: str, expected: list[str]) -> None:
     assert find_uids([text]) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [
+        (
+            r"TaskUid: (\S+)|\b[0-9a-f]{12}\b",
+            "TaskUid: a-1 and 0123456789ab",
+            ["a-1", "0123456789ab"],
+        ),
+        (r"(x)?y-\d", "y-1 xy-2", ["y-1", "x"]),
+        (r"uid: (\w*)", "uid: ", []),  # a group that took part but matched nothing: no UID
+        (r"job-\d+", "JOB-7", ["JOB-7"]),
+    ],
+)
+def test_custom_pattern_takes_the_first_group_that_took_part_else_the_match(
+    pattern: str, text: str, expected: list[str]
+) -> None:
+    assert find_uids([text], pattern) == expected
