@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/watch_load.py
 	$(PY) bench/parse_messages.py
 	$(PY) bench/front_door_flood.py
+	$(PY) bench/answer_cost.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

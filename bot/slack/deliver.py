@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -16,11 +17,13 @@ from typing import Any, Literal, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
-from bot.slack.response_url import GuardedWebhook
+from bot.slack.response_url import TIMEOUT, response_url_allowed
 from bot.slack.response_url import ResponseUrlError as ResponseUrlError  # its old home
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,11 @@ class Delivery:
     def __init__(self, client: AsyncWebClient, session: aiohttp.ClientSession) -> None:
         self.client = client
         self._session = session
+        self._json_headers = {
+            "Content-Type": "application/json;charset=utf-8",
+            "User-Agent": get_user_agent(),
+        }
+        self._response_retries = AsyncRateLimitErrorRetryHandler(max_retry_count=3)
 
     async def post(
         self,
@@ -105,31 +113,61 @@ class Delivery:
         continuations: int = 2,
     ) -> None:
         """Answer through a request's `response_url` (works where the bot is not a member)."""
-        webhook = GuardedWebhook(
-            response_url,
-            self.client.base_url,  # a response_url off Slack is refused without a request
-            session=self._session,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
-        )
         no_preview: frozenset[str] = frozenset()
         while True:  # as _with_image_fallback: the named pictures as links, then none
             message = build(no_preview)
-            response = await webhook.send(
-                text=message.text,
-                blocks=message.as_payload()["blocks"],
-                response_type=response_type,
-                replace_original=replace_original,
+            status, body = await self._send_response(
+                response_url,
+                {
+                    **message.as_payload(),
+                    "response_type": response_type,
+                    "replace_original": replace_original,
+                },
             )
-            if response.status_code == 200:
+            if status == 200:
                 break
-            if "invalid_blocks" not in (response.body or "") or no_preview == ALL:
-                raise ResponseUrlError(response.status_code, response.body or "")
-            failing = failed_image_urls(_webhook_error(response.body or ""), message)
+            if "invalid_blocks" not in body or no_preview == ALL:
+                raise ResponseUrlError(status, body)
+            failing = failed_image_urls(_webhook_error(body), message)
             log.warning("Slack could not download %d picture(s); sending links", len(failing))
             no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
-            await webhook.send(
-                text=more.text, blocks=more.as_payload()["blocks"], response_type=response_type
+            await self._send_response(
+                response_url, {**more.as_payload(), "response_type": response_type}
+            )
+
+    async def _send_response(self, url: str, payload: dict[str, Any]) -> tuple[int, str]:
+        """POST one JSON answer to a `response_url`; a 429 is waited out by slack_sdk's handler.
+
+        What slack_sdk's `AsyncWebhookClient.send` does (same body, headers and 429 policy),
+        on the shared session, with `GuardedWebhook`'s rules: a URL off Slack is refused
+        without a request, a failure to reach it (or TIMEOUT) is a `ResponseUrlError`. That
+        client is bound to one URL, so one had to be built per answer, and building it (user
+        agent, proxy settings read from the environment) with its generic request path was a
+        twentieth of a busy bot's CPU.
+        """
+        if not response_url_allowed(url, self.client.base_url):
+            raise ResponseUrlError(0, "refused: not a Slack response_url")
+        try:
+            async with asyncio.timeout(TIMEOUT):  # the shared session has no short timeout
+                return await self._post_json(url, json.dumps(payload).encode())
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ResponseUrlError(0, f"unreachable ({type(exc).__name__})") from None
+
+    async def _post_json(self, url: str, data: bytes) -> tuple[int, str]:
+        retries = self._response_retries
+        state = RetryState()
+        while True:
+            async with self._session.post(url, data=data, headers=self._json_headers) as resp:
+                body = await resp.text()
+                if resp.status != 429:
+                    return resp.status, body
+                response = HttpResponse(status_code=429, headers=dict(resp.headers))
+            request = HttpRequest(method="POST", url=url, headers=self._json_headers, data=data)
+            if not await retries.can_retry_async(state=state, request=request, response=response):
+                return 429, body
+            await retries.prepare_for_next_attempt_async(
+                state=state, request=request, response=response
             )
 
     async def _with_image_fallback(

@@ -214,8 +214,13 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]
         body = await request.json()
-        self.responses.setdefault(key, []).append(body)
         self.calls.append(Call("response_url", {"key": key, **body}))
+        queued = self.faults.get("response_url")
+        if queued:  # Slack answers a response_url with plain text, not JSON
+            fault = queued.pop(0)
+            await self._notify()
+            return web.Response(status=fault.status, text=fault.error, headers=fault.headers)
+        self.responses.setdefault(key, []).append(body)
         await self._notify()
         if key in self.expired_responses:
             return web.Response(status=404, text="expired_url")
