@@ -164,8 +164,15 @@ def strip_pairs(token: str, pairs: Mapping[str, str] = _COMMAND_PAIRS) -> str:
 
 
 def _command_tokens(text: str) -> list[str]:
-    """Words of a command; a Slack link `<url|text>` is one token, `<url>`."""
-    return [t for t in _SEPARATORS.split(_LINK_LABEL.sub(r"<\1>", _MENTION.sub(" ", text))) if t]
+    """Words of a command; a Slack link `<url|text>` is one token, `<url>`.
+
+    Slack sends what was typed as `<`, `>`, `&` escaped (`&lt;`); they are turned back
+    before splitting, or the `;` of `&lt;` would part a token (`<a-1>` named back as
+    `&lt` and `a-1&gt`).
+    """
+    text = _LINK_LABEL.sub(r"<\1>", _MENTION.sub(" ", text))
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return [t for t in _SEPARATORS.split(text) if t]
 
 
 def _link_uids(token: str) -> list[str]:

@@ -184,3 +184,18 @@ def test_custom_pattern_takes_the_first_group_that_took_part_else_the_match(
     pattern: str, text: str, expected: list[str]
 ) -> None:
     assert find_uids([text], pattern) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Slack escapes what people type: `<a-1>` arrives as `&lt;a-1&gt;`.
+        ("&lt;a-1&gt; ok-2", Command("lookup", ["ok-2"], ["<a-1>"])),
+        ("ok-1 &amp; ok-2", Command("lookup", ["ok-1", "ok-2"], ["&"])),
+        ("&lt;https://console.example.com/tasks/a-1&gt;", Command("lookup", ["a-1"])),
+    ],
+)
+def test_escaped_characters_in_a_command_are_named_back_as_typed(
+    text: str, expected: Command
+) -> None:
+    assert parse_command(text) == expected
