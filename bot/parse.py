@@ -79,8 +79,9 @@ _SCAN = re.compile(
     r"|<(?P<angle>[^<>]*)>"
     r"|(?P<url>https?://[^\s<>|`]+)"
     rf"|(?<![0-9A-Za-z-])(?P<uuid>{_UUID})(?![0-9A-Za-z-])"
-    # A label is a word of its own: in `task-7f3a` or `uid_2`, `task`/`uid` are part of a name.
-    rf"|(?<![A-Za-z0-9])(?P<label>{_LABEL})(?![A-Za-z0-9_-])"
+    # A label is a word of its own: in `task-7f3a`, `uid_2` or `sub-task 4b`, `task`/`uid` are
+    # part of a name (`_` may come before it: `_TaskUid:_` is italic).
+    rf"|(?<![A-Za-z0-9-])(?P<label>{_LABEL})(?![A-Za-z0-9_-])"
     # Possessive (`*+`, `?+`): these runs never need to give anything back, and letting
     # them do so made a label followed by 40,000 spaces or stars take minutes.
     r"[*_~]*+[ \t]*+(?:[:=#]|\bis\b)?+(?:[*_~]++(?=\s))?+\s*+"

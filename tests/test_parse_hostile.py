@@ -89,7 +89,8 @@ def test_a_link_that_is_no_url_is_named_back_in_a_command() -> None:
         # `task`/`uid` inside a hyphenated or underscored name is no label: never `-7f3a`.
         ("see task-7f3a for details", []),
         ("the task_9ab failed, uid-5 too", []),
-        ("multi-task-v2 rollout", []),
+        ("multi-task-v2 rollout, sub-task 4b is blocked", []),
+        ("_TaskUid:_ tsk-it2", ["tsk-it2"]),
         ("task_uid: ab13, Task-ID: t-5", ["ab13", "t-5"]),
         # Commas in a pasted log line, traceback or shell command part phrases, not UIDs.
         ("```\nerror: could not open file, retrying\n```", []),
