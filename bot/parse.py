@@ -78,7 +78,10 @@ _SCAN = re.compile(
     r"|`(?P<code>[^`]+)`"
     r"|<(?P<angle>[^<>]*)>"
     r"|(?P<url>https?://[^\s<>|`]+)"
-    rf"|(?<![0-9A-Za-z-])(?P<uuid>{_UUID})(?![0-9A-Za-z-])"
+    # A UUID, with the prefix it may carry (`job_<uuid>`, `tsk-<uuid>`): the whole word is
+    # the UID. `_` is only a word's edge when no letter or digit is beside it (`_<uuid>_`).
+    rf"|(?<![0-9A-Za-z-])(?<![0-9A-Za-z]_)(?P<uuid>(?:[A-Za-z0-9]+[_-])*{_UUID})"
+    r"(?![0-9A-Za-z-])(?!_[0-9A-Za-z])"
     # A label is a word of its own: in `task-7f3a`, `uid_2` or `sub-task 4b`, `task`/`uid` are
     # part of a name (`_` may come before it: `_TaskUid:_` is italic).
     rf"|(?<![A-Za-z0-9-])(?P<label>{_LABEL})(?![A-Za-z0-9_-])"

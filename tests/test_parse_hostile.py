@@ -200,3 +200,20 @@ def test_escaped_characters_in_a_command_are_named_back_as_typed(
     text: str, expected: Command
 ) -> None:
     assert parse_command(text) == expected
+
+
+UUID = "123e4567-e89b-12d3-a456-426614174000"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A UID made of a prefix and a UUID is one word: never its UUID alone.
+        (f"job_{UUID} failed", [f"job_{UUID}"]),
+        (f"tsk-{UUID} is stuck", [f"tsk-{UUID}"]),
+        (f"_{UUID}_ and *{UUID}*", [UUID]),
+        (f"x{UUID} {UUID}x {UUID}_v2", []),
+    ],
+)
+def test_a_uuid_is_read_with_its_prefix(text: str, expected: list[str]) -> None:
+    assert find_uids([text]) == expected
