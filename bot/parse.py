@@ -63,6 +63,7 @@ _COMMAND_PAIRS = {
 }
 _MRKDWN_PAIRS = {**_COMMAND_PAIRS, "_": "_"}
 _DIGIT = re.compile(r"[0-9]")
+_BARE_ID = re.compile(r"(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)+")
 _WORD = re.compile(r"(?:[^\W\d_]|['’])+[.,!?:;…]*")  # "check", "me?", "thanks!", "I'm", "prüfe"
 _LETTER = re.compile(r"[A-Za-z]")
 
@@ -135,7 +136,22 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     if tokens and not any(_is_prose_or_code(strip_pairs(t)) for t in tokens):
         uids, invalid = split_valid(tokens)
         return Command(action, uids, invalid)
-    return Command(action, message_uids(message, pattern))
+    found = message_uids(message, pattern)
+    if pattern is None:
+        found += [t for t in _bare_ids(tokens) if t not in found]
+    return Command(action, found)
+
+
+def _bare_ids(tokens: Iterable[str]) -> list[str]:
+    """Tokens of a sentence addressed to the bot that only an identifier looks like
+    (`@bot check tsk-3b8e70 please`): letters and digits joined by `-` or `_`. A person
+    writing to the bot means them; "v2", "2nd" or "Task 2" never qualify."""
+    found: dict[str, None] = {}
+    for token in tokens:
+        bare = strip_pairs(token).rstrip(".,!?:;…")
+        if len(bare) <= MAX_UID_LENGTH and _BARE_ID.fullmatch(bare):
+            found[bare] = None
+    return list(found)
 
 
 def _is_prose_or_code(token: str) -> bool:
