@@ -41,6 +41,9 @@ def test_help() -> None:
         " each UID in `code`",
         "• On any message that names tasks: *More actions* (⋮) → *Check task status* or *Watch"
         " task status*; I answer in its thread",
+        "• `/taskstatus follow` in a channel: every new message there naming tasks gets a live"
+        " answer in its thread (`/taskstatus unfollow`, `/taskstatus following`)",
+        "• *Look up tasks* (the shortcuts menu, or my Home tab): look tasks up in a window",
         "A UID is letters, digits, `-` and `_`, up to 128 characters.",
     ]
 
