@@ -1,0 +1,116 @@
+"""Each move of the watch state machine, exactly: what changes, what stays, on the boundary."""
+
+from __future__ import annotations
+
+from bot.taskapi.errors import ApiUnavailable
+from bot.taskapi.models import Failed, Found, TaskDetail, TaskResult
+from bot.watch import machine
+from bot.watch.fingerprint import fingerprint
+from bot.watch.machine import Edit, Expire, Rules
+from bot.watch.model import Watch
+
+RULES = Rules(poll_interval=10.0, max_duration=100.0, heartbeat=50.0)
+
+
+def watch(**fields: object) -> Watch:
+    base = {"user_id": "U1", "channel_id": "C1", "uids": ["a"], "created_at": 0, "expires_at": 0}
+    return Watch.model_validate(base | fields)
+
+
+def task(uid: str, status: str) -> Found:
+    return Found(uid, TaskDetail.model_validate({"TaskUid": uid, "TaskStatus": status}))
+
+
+def poll(
+    w: Watch, *results: TaskResult, elapsed: float = 10.0, now: float = 1000.0, edit: bool = True
+) -> tuple[Watch, machine.Effect | None]:
+    return machine.poll(w, list(results), elapsed=elapsed, now=now, rules=RULES, may_edit=edit)
+
+
+def ending(w: Watch | None) -> tuple[str, str, str] | None:
+    return None if w is None else (w.state, w.end_reason, w.stopped_by)
+
+
+def test_started_remembers_what_it_showed() -> None:
+    first = watch()
+    shown = [task("a", "Running")]
+    new = machine.started(first, shown)
+    assert new.last_hash == fingerprint(shown, "watching")
+    assert new.last_known() == shown
+    assert (first.last_hash, first.snapshot) == ("", {})  # the old one is left as it was
+    assert poll(new, task("a", "Running"))[1] is None
+
+
+def test_stop_ends_an_active_watch_only() -> None:
+    active = watch()
+    assert ending(machine.stop(active, "U2")) == ("done", "stopped", "U2")
+    assert ending(active) == ("active", "", "")
+    assert machine.stop(watch(state="notifying"), "U2") is None
+    assert machine.stop(watch(state="done"), "U2") is None
+
+
+def test_abandon_ends_anything_not_done() -> None:
+    assert ending(machine.abandon(watch())) == ("done", "gone", "")
+    assert ending(machine.abandon(watch(state="notifying"))) == ("done", "gone", "")
+    assert machine.abandon(watch(state="done")) is None
+
+
+def test_noticed_and_notice_failed_need_a_notifying_watch() -> None:
+    assert ending(machine.noticed(watch(state="notifying"))) == ("done", "done", "")
+    assert machine.noticed(watch()) is None
+    assert machine.notice_failed(watch()) is None
+
+
+def test_a_failed_lookup_says_what_failed_and_its_reference() -> None:
+    failure = Failed("a", ApiUnavailable("timed out", "req-9"))
+    _, effect = poll(watch(), failure)
+    assert isinstance(effect, Edit)
+    assert effect.retrying == "timed out; ref req-9"
+    assert effect.digest == fingerprint([failure], "retrying")
+    _, effect = poll(watch(), task("a", "Running"))
+    assert isinstance(effect, Edit)
+    assert (effect.retrying, effect.digest) == ("", fingerprint([task("a", "Running")], "watching"))
+
+
+def test_age_counts_monotonic_seconds_never_backwards() -> None:
+    w, _ = poll(watch(age=5.0), task("a", "Running"), elapsed=-3.0)
+    assert w.age == 5.0
+    w, _ = poll(w, task("a", "Running"), elapsed=2.5)
+    assert w.age == 7.5
+
+
+def test_expiry_at_exactly_the_maximum_age() -> None:
+    w, effect = poll(watch(age=89.0), task("a", "Running"), elapsed=10.0)
+    assert (w.state, effect.__class__) != ("done", Expire)
+    w, effect = poll(watch(age=90.0), task("a", "Running"), elapsed=10.0)
+    assert ending(w) == ("done", "expired", "")
+    assert effect == Expire((task("a", "Running"),))
+
+
+def test_response_url_is_dropped_at_its_expiry() -> None:
+    live = watch(response_url="https://hooks.slack.com/x", response_url_expires_at=1000.0)
+    assert poll(live, task("a", "Running"), now=999.9)[0].response_url == live.response_url
+    assert poll(live, task("a", "Running"), now=1000.0)[0].response_url is None
+
+
+def test_an_unchanged_message_is_restamped_at_the_heartbeat() -> None:
+    shown = [task("a", "Running")]
+    w = machine.started(watch(), shown)
+    quiet = w.model_copy(update={"age": 39.0, "last_shown_age": 0.0})
+    assert poll(quiet, *shown, elapsed=10.9)[1] is None
+    assert isinstance(poll(quiet, *shown, elapsed=11.0)[1], Edit)
+    assert poll(quiet, *shown, elapsed=11.0, edit=False)[1] is None
+
+
+def test_edited_remembers_when_it_changed() -> None:
+    w = watch(age=30.0, last_change_age=10.0, last_hash="old")
+    same = machine.edited(w, "sent", "old")
+    assert (same.last_hash, same.last_shown_age, same.last_change_age) == ("old", 30.0, 10.0)
+    changed = machine.edited(w, "sent", "new")
+    assert (changed.last_hash, changed.last_shown_age, changed.last_change_age) == (
+        "new",
+        30.0,
+        30.0,
+    )
+    assert ending(machine.edited(w, "gone", "new")) == ("done", "gone", "")
+    assert machine.edited(watch(state="notifying"), "gone", "x").state == "notifying"
