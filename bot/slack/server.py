@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -44,6 +46,7 @@ from bot.watch.scheduler import WatchConfig, Watcher
 
 log = logging.getLogger(__name__)
 
+FIRST_CONNECT_TIMEOUT = 10.0  # seconds for Socket Mode's first websocket; a healthy one: < 1 s
 CANCEL_MARGIN = 1.5  # seconds kept after cancelling late answers: notes, closes, exit
 UNWIND = 0.5  # seconds a cancelled task gets to unwind
 
@@ -240,7 +243,18 @@ async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
     try:
         connecting = asyncio.ensure_future(handler.connect_async())  # type: ignore[no-untyped-call]
         stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {connecting, stopping}, timeout=FIRST_CONNECT_TIMEOUT, return_when=FIRST_COMPLETED
+        )
+        if not done:  # the SDK would retry the same websocket URL forever
+            stopping.cancel()
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            await _within(connecting, UNWIND)
+            raise StartupError(
+                f"Slack Socket Mode: no websocket connection within {FIRST_CONNECT_TIMEOUT:g}s. "
+                "Check that this host can open wss:// connections to Slack (proxy, firewall), "
+                "or use HTTP mode (BOT_MODE=http)."
+            )
         if connecting.done():
             connecting.result()
             log.info("connected to Slack in Socket Mode")
@@ -278,7 +292,11 @@ async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
         await runner.cleanup()
         raise StartupError(
             f"HOST/PORT: cannot listen on {settings.host}:{settings.port} ({exc.strerror}). "
-            "Set PORT to a free port, or stop what holds this one."
+            + (
+                "Set PORT to a free port, or stop what holds this one."
+                if exc.errno == errno.EADDRINUSE
+                else "Set HOST to an address of this machine (0.0.0.0: all of them)."
+            )
         ) from None
     log.info(
         "listening on http://%s:%d/ (%s)",

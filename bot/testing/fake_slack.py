@@ -48,6 +48,7 @@ class FakeSlack:
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rejected_tokens: set[str] = field(default_factory=set)  # answered `invalid_auth`
     expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
+    refuse_sockets: bool = False  # the websocket handshake fails (a proxy that blocks it)
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -145,7 +146,7 @@ class FakeSlack:
         return {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": HOME_TEAM, "user": "taskbot"}
 
     def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"url": self.base_url.replace("http", "ws", 1) + "socket"}
+        return {"url": self.base_url.replace("http", "ws", 1) + "socket?ticket=fake-ticket"}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel"))
@@ -229,7 +230,9 @@ class FakeSlack:
             return web.json_response({"ok": False, **problem}, status=400)
         return web.Response(text="ok")
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_sockets:
+            return web.Response(status=403)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._sockets.append(ws)
