@@ -34,7 +34,10 @@ bench: $(STAMP)
 	$(PY) bench/taskapi_lookups.py
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
+	$(PY) bench/follow_burst.py
 	$(PY) bench/parse_messages.py
+	$(PY) bench/fleet_load.py
+	$(PY) bench/retention.py
 	$(PY) bench/front_door_flood.py
 	$(PY) bench/answer_cost.py
 

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     task_uid_pattern: str | None = None
 
     state_url: str = "sqlite:///./data/bot.sqlite3"
+    state_retention: Seconds = 7 * 86_400.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -65,6 +66,8 @@ class Settings(BaseSettings):
     watch_upload_pictures: bool = True
     watch_upload_max_files: int = Field(4, ge=0, le=10)
     watch_upload_max_bytes: int = Field(5_000_000, ge=1)
+
+    follow_max_per_minute: int = Field(20, ge=1)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -31,6 +31,9 @@ def help_message() -> Message:
         "with each UID in `code`\n"
         "• On any message that names tasks: *More actions* (⋮) → *Check task status* or "
         "*Watch task status*; I answer in its thread\n"
+        f"• `{COMMAND} follow` in a channel: every new message there naming tasks gets a live "
+        f"answer in its thread (`{COMMAND} unfollow`, `{COMMAND} following`)\n"
+        "• *Look up tasks* (the shortcuts menu, or my Home tab): look tasks up in a window\n"
         "A UID is letters, digits, `-` and `_`, up to 128 characters."
     )
 
@@ -99,6 +102,20 @@ def watch_limit_message(what: str) -> Message:
 def note_message(text: str) -> Message:
     """A line the bot composed itself (no outside text), posted as it is."""
     return _note(text)
+
+
+def already_live_message() -> Message:
+    return _note(
+        ":eyes: This answer is already live: it updates by itself and says in its thread "
+        "when every task is done."
+    )
+
+
+def too_old_message(action: str) -> Message:
+    return _note(
+        f":hourglass: This answer is too old to {action}: I no longer keep what it was about. "
+        f"Ask again with `{COMMAND} UID`."
+    )
 
 
 def restarting_message() -> Message:

@@ -7,8 +7,9 @@ import contextlib
 import errno
 import logging
 import signal
+import time
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -29,6 +30,7 @@ from bot.slack.context import Deps
 from bot.slack.deliver import Delivery
 from bot.slack.front_door import FrontDoor
 from bot.slack.health import Health, add_routes
+from bot.slack.home_tab import HomeTab, RefreshingPublisher
 from bot.slack.live import SlackPublisher
 from bot.slack.socket_front import StrictSocketModeHandler
 from bot.slack.tracker import Tracker
@@ -70,12 +72,15 @@ class Bot:
         grace = deps.settings.shutdown_grace
         deadline = loop.time() + grace
         deps.tracker.accepting = False
-        deps.watcher.shutdown()
         # Cancelling this long before the deadline leaves room for the "restarting" notes
         # (under a second) and the last closes.
         cancel_in = max(0.0, grace - min(CANCEL_MARGIN, grace / 4))
         answers = asyncio.ensure_future(deps.tracker.drain(cancel_in))
-        await _within(self.watcher_task, cancel_in)
+        # The tick under way and completions in flight end within `cancel_in`, then the
+        # watcher hands its leases back so another replica takes its watches at once.
+        stopping = asyncio.ensure_future(deps.watcher.shutdown(cancel_in))
+        await _within(stopping, cancel_in + UNWIND)
+        await _within(self.watcher_task, 0.0)
         left = await answers
         if left:
             log.warning("%d answers did not finish within the grace period", left)
@@ -109,7 +114,9 @@ def web_client(
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
+async def running_bot(
+    settings: Settings, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Bot]:
     """Everything the bot needs, each step checked at start; closed in reverse on any exit.
 
     A start-up fault raises `StartupError` after closing what was already open (the store's
@@ -117,7 +124,9 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
     """
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
-        store = await step("STATE_URL", open_store(settings.state_url), STORE_HINT)
+        store = await step(
+            "STATE_URL", open_store(settings.state_url, settings.state_retention), STORE_HINT
+        )
         stack.push_async_callback(store.close)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         tasks = TaskApiClient(
@@ -136,7 +145,11 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             upload_max_files=settings.watch_upload_max_files,
             upload_max_bytes=settings.watch_upload_max_bytes,
         )
-        watcher = Watcher(store, tasks, publisher, watch_config(settings))
+        home = HomeTab(client, store)
+        stack.callback(home.close)
+        watcher = Watcher(
+            store, tasks, RefreshingPublisher(publisher, home), watch_config(settings)
+        )
         metrics.watches.set_function(lambda: watcher.open_watches)
         identity = await step(
             "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
@@ -154,7 +167,10 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             watcher=watcher,
             home_team=str(identity.get("team_id") or ""),
             bot_user_id=str(identity.get("user_id") or ""),
+            home=home,
+            clock=clock,
         )
+        home.team_id, home.workspace_url = deps.home_team, str(identity.get("url") or "")
         app = build_app(deps, client)
         health = Health(store, watcher, tracker, settings.watch_poll_interval)
         watcher_task = asyncio.create_task(watcher.run(), name="watcher")
