@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     bot_mode: Literal["socket", "http"] | None = None
     host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
     port: int = Field(3000, ge=1, le=65535)
+    metrics_port: int | None = Field(None, ge=1, le=65535)
 
     task_api_url: str | None = None
     task_api_public_key: SecretStr | None = None
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     task_cache_size: int = Field(10_000, ge=0)
     task_cache_ttl: Seconds = 3600.0
     task_uid_pattern: str | None = None
+    lookup_uids_per_minute: int = Field(600, ge=0)
 
     state_url: str = "sqlite:///./data/bot.sqlite3"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -61,6 +63,7 @@ class Settings(BaseSettings):
     watch_upload_pictures: bool = True
     watch_upload_max_files: int = Field(4, ge=0, le=10)
     watch_upload_max_bytes: int = Field(5_000_000, ge=1)
+    picture_allow_private: bool = False
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -89,3 +89,11 @@ def watch_limit_message(what: str) -> Message:
 def note_message(text: str) -> Message:
     """A line the bot composed itself (no outside text), posted as it is."""
     return _note(text)
+
+
+def lookup_limit_message(per_minute: int, wait: float) -> Message:
+    seconds = max(1, round(wait))
+    return _note(
+        f":hourglass: You have looked up a lot of tasks in the last minute (at most {per_minute} "
+        f"a minute per person, so everyone gets quick answers). Try again in {seconds} s."
+    )

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.render.answer import LiveNote
 from bot.render.notes import external_refused_message, note_message
-from bot.slack.answering import Place, guarded, lookup, tell
+from bot.slack.answering import Place, guarded, lookup, tell, within_limit
 from bot.slack.context import Deps
 from bot.slack.deliver import Build
 from bot.slack.ids import Action
@@ -60,6 +60,8 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
             deps, place, note_message(":hourglass: This answer is too old to refresh. Ask again.")
         )
         return
+    if not await within_limit(deps, place, uids):
+        return
     watch_id = live_watch_id(body.get("message") or {})
     watch = await deps.store.get_watch(watch_id) if watch_id else None
     if watch is not None and watch.state == "active":
@@ -80,6 +82,8 @@ async def watch_button(
         await deps.watcher.check_limits(place.user, uids)
     except WatchLimitError as exc:
         await tell(deps, place, note_message(f":warning: {exc}"))
+        return
+    if not await within_limit(deps, place, uids):
         return
     results, build = await lookup(deps, uids)
     if all_done(results):

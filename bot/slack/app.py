@@ -7,7 +7,7 @@ import logging
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import actions, command, mention, shortcut
+from bot.slack import actions, command, mention, observe, shortcut
 from bot.slack.context import Deps
 
 
@@ -22,6 +22,7 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
         process_before_response=False,
         logger=logging.getLogger("bot.slack.bolt"),
     )
+    observe.install(app, deps.metrics)
     for surface in (command, shortcut, mention, actions):
         surface.register(app, deps)
     return app

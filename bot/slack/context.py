@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.slack.deliver import Delivery
+from bot.slack.limits import LookupLimiter
 from bot.slack.tracker import Tracker
 from bot.store import Store
 from bot.taskapi.client import TaskApiClient
@@ -24,3 +25,4 @@ class Deps:
     watcher: Watcher
     home_team: str = ""
     bot_user_id: str = ""
+    lookups: LookupLimiter = field(default_factory=lambda: LookupLimiter(0))

@@ -3,11 +3,14 @@
 - A picture Slack cannot download makes it refuse the whole message (`invalid_blocks`,
   "downloading image failed"): send it again with those pictures as links, then with no
   previews at all. Never more than three tries.
-- `rate_limited` is waited out by slack_sdk's retry handler (it honours `Retry-After`).
+- `rate_limited` is waited out by slack_sdk's retry handler (it honours `Retry-After`);
+  through a `response_url`, by our own loop, because each try there spends one of its 5 uses
+  (`ResponseUrlUses`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -15,11 +18,13 @@ from typing import Any, Literal, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from slack_sdk.webhook.webhook_response import WebhookResponse
 
+from bot.metrics import Metrics
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
+from bot.slack.response_uses import ResponseUrlUses
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,10 @@ NOT_POSTABLE = frozenset(
 )
 
 
+RESPONSE_URL_TRIES = 3  # a 429 is tried again after Retry-After (capped), each try a use
+RETRY_AFTER_CAP = 30.0
+
+
 class ResponseUrlError(Exception):
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"response_url answered {status}: {body[:200]}")
@@ -39,14 +48,30 @@ class ResponseUrlError(Exception):
         self.body = body
 
 
+class ResponseUrlSpent(ResponseUrlError):
+    """No use of this `response_url` is left (beyond those kept for a later, final form)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, "no use left")
+
+
 def slack_error(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "")) if exc.response is not None else ""
 
 
 class Delivery:
-    def __init__(self, client: AsyncWebClient, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        session: aiohttp.ClientSession,
+        *,
+        uses: ResponseUrlUses | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.client = client
         self._session = session
+        self.uses = uses or ResponseUrlUses()
+        self._metrics = metrics
 
     async def post(
         self,
@@ -108,16 +133,21 @@ class Delivery:
         response_type: Literal["in_channel", "ephemeral"] = "ephemeral",
         replace_original: bool = False,
         continuations: int = 2,
+        keep: int = 0,
     ) -> None:
-        """Answer through a request's `response_url` (works where the bot is not a member)."""
-        webhook = AsyncWebhookClient(
-            response_url,
-            session=self._session,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
-        )
+        """Answer through a request's `response_url` (works where the bot is not a member).
+
+        `keep` uses are left untouched for later (a live answer keeps one for its final form):
+        continuation messages are sent only while uses beyond those remain, and when even the
+        message itself cannot be sent, `ResponseUrlSpent` says so.
+        """
+        # No SDK retry handler: its retries would spend uses this count could not see.
+        webhook = AsyncWebhookClient(response_url, session=self._session)
         for previews in (frozenset(), ALL):
             message = build(previews)
-            response = await webhook.send(
+            response = await self._send(
+                webhook,
+                keep,
                 text=message.text,
                 blocks=message.as_payload()["blocks"],
                 response_type=response_type,
@@ -128,9 +158,31 @@ class Delivery:
             if "invalid_blocks" not in (response.body or "") or previews == ALL:
                 raise ResponseUrlError(response.status_code, response.body or "")
         for more in message.continuations[:continuations]:
-            await webhook.send(
-                text=more.text, blocks=more.as_payload()["blocks"], response_type=response_type
+            if self.uses.left(response_url) <= keep:
+                log.info("response_url: %d continuation(s) left unsent", continuations)
+                break
+            await self._send(
+                webhook,
+                keep,
+                text=more.text,
+                blocks=more.as_payload()["blocks"],
+                response_type=response_type,
             )
+
+    async def _send(self, webhook: AsyncWebhookClient, keep: int, **fields: Any) -> WebhookResponse:
+        """One message, each try counted as a use; a 429 waits `Retry-After` (capped)."""
+        url = webhook.url
+        for attempt in range(1, RESPONSE_URL_TRIES + 1):
+            if self.uses.left(url) <= keep:
+                raise ResponseUrlSpent()
+            self.uses.spend(url)
+            response = await webhook.send(**fields)
+            if response.status_code != 200 and self._metrics is not None:
+                self._metrics.slack_errors.labels("response_url", str(response.status_code)).inc()
+            if response.status_code != 429 or attempt == RESPONSE_URL_TRIES:
+                return response
+            await asyncio.sleep(min(_retry_after(response), RETRY_AFTER_CAP))
+        raise AssertionError("unreachable")
 
     async def _with_image_fallback(
         self, send: Callable[[Message], Awaitable[T]], build: Build
@@ -148,6 +200,15 @@ class Delivery:
                     raise
                 log.warning("Slack could not download %d picture(s); sending links", len(failing))
                 no_preview = ALL if no_preview else frozenset(failing)
+
+
+def _retry_after(response: WebhookResponse) -> float:
+    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+    value = headers.get("retry-after", 1)
+    try:
+        return max(0.0, float(value[0] if isinstance(value, list) else value))
+    except (TypeError, ValueError):
+        return 1.0
 
 
 def failed_image_urls(error: Any, message: Message) -> set[str]:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -22,10 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.pictures import PictureFetcher
 from bot.slack.app import build_app
 from bot.slack.context import Deps
 from bot.slack.deliver import Delivery
+from bot.slack.limits import LookupLimiter
 from bot.slack.live import SlackPublisher
+from bot.slack.monitoring import listen_metrics, metrics_handler
+from bot.slack.observe import ObservedSocketModeHandler, ObservedWebClient
 from bot.slack.tracker import Tracker
 from bot.store import open_store
 from bot.taskapi.client import TaskApiClient, config_from_settings
@@ -42,18 +45,24 @@ class Bot:
 
 
 def web_client(
-    settings: Settings, session: aiohttp.ClientSession, *, wait_rate_limits: bool
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    *,
+    wait_rate_limits: bool,
+    metrics: Metrics | None = None,
 ) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
     handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
     if wait_rate_limits:
         handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))  # type: ignore[arg-type]
-    return AsyncWebClient(
+    client = ObservedWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=session,
         retry_handlers=list(handlers),
     )
+    client.metrics = metrics
+    return client
 
 
 @contextlib.asynccontextmanager
@@ -61,24 +70,28 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
     """Everything the bot needs, started in order and stopped in reverse, gracefully."""
     metrics = Metrics()
     store = await open_store(settings.state_url)
-    async with aiohttp.ClientSession() as session:
+    pictures = PictureFetcher(
+        max_bytes=settings.watch_upload_max_bytes, allow_private=settings.picture_allow_private
+    )
+    async with aiohttp.ClientSession() as session, pictures:
         tasks = TaskApiClient(
             session,
             config_from_settings(settings),
             on_call=lambda outcome: metrics.upstream.labels(outcome).inc(),
+            observer=metrics,
         )
-        client = web_client(settings, session, wait_rate_limits=True)
-        delivery = Delivery(client, session)
+        client = web_client(settings, session, wait_rate_limits=True, metrics=metrics)
+        delivery = Delivery(client, session, metrics=metrics)
         publisher = SlackPublisher(
             delivery,
             metrics,
-            web_client(settings, session, wait_rate_limits=False),
+            web_client(settings, session, wait_rate_limits=False, metrics=metrics),
             session,
-            upload_pictures=settings.watch_upload_pictures,
+            pictures=pictures if settings.watch_upload_pictures else None,
             upload_max_files=settings.watch_upload_max_files,
-            upload_max_bytes=settings.watch_upload_max_bytes,
         )
         watcher = Watcher(store, tasks, publisher, watch_config(settings))
+        watcher.on_tick = metrics.tick_done
         metrics.watches.set_function(lambda: watcher.open_watches)
         identity = await client.auth_test()
         deps = Deps(
@@ -91,12 +104,24 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             watcher=watcher,
             home_team=str(identity.get("team_id") or ""),
             bot_user_id=str(identity.get("user_id") or ""),
+            lookups=LookupLimiter(settings.lookup_uids_per_minute),
         )
         app = build_app(deps, client)
         watcher_task = asyncio.create_task(watcher.run(), name="watcher")
+        bot = Bot(deps, app, watcher_task)
+        metrics_port = settings.metrics_port
+        own_port = (
+            await listen_metrics(
+                http_app(bot, slack_events=False, metrics=True), settings.host, metrics_port
+            )
+            if metrics_port
+            else None
+        )
         try:
-            yield Bot(deps, app, watcher_task)
+            yield bot
         finally:
+            if own_port is not None:
+                await own_port.cleanup()
             left = await deps.tracker.drain(settings.shutdown_grace)
             if left:
                 log.warning("%d answers did not finish within the grace period", left)
@@ -119,8 +144,11 @@ def watch_config(settings: Settings) -> WatchConfig:
     )
 
 
-def http_app(bot: Bot, *, slack_events: bool = True) -> web.Application:
-    """`/slack/events` in HTTP mode; `/healthz` and `/metrics` in both modes."""
+def http_app(
+    bot: Bot, *, slack_events: bool = True, metrics: bool | None = None
+) -> web.Application:
+    """`/slack/events` in HTTP mode; `/healthz` and `/metrics` in both modes (`/metrics` on
+    `METRICS_PORT` instead when that is set)."""
     deps = bot.deps
 
     async def events(request: web.Request) -> web.Response:
@@ -135,14 +163,12 @@ def http_app(bot: Bot, *, slack_events: bool = True) -> web.Application:
             {"ok": True, "accepting": deps.tracker.accepting, "watcher_ticks": deps.watcher.ticks}
         )
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=deps.metrics.render(), content_type="text/plain")
-
     web_app = web.Application(client_max_size=1_000_000)
     if slack_events:
         web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_get("/metrics", metrics)
+    if metrics if metrics is not None else deps.settings.metrics_port is None:
+        web_app.router.add_get("/metrics", metrics_handler(deps.metrics, deps.store))
     return web_app
 
 
@@ -163,7 +189,7 @@ async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
     """Until `stop`: the SDK keeps the websocket open and reconnects on its own."""
     token = bot.deps.settings.slack_app_token
     assert token is not None
-    handler = AsyncSocketModeHandler(bot.app, token.get_secret_value())
+    handler = ObservedSocketModeHandler(bot.app, token.get_secret_value())
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("connected to Slack in Socket Mode")
     runner = await _listen(http_app(bot, slack_events=False), bot.deps.settings)

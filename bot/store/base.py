@@ -31,6 +31,10 @@ class Store(Protocol):
         """Watches not yet done (active or notifying)."""
         ...
 
+    async def size(self) -> int:
+        """How many items (claims, UID sets, watches) the store holds now: a gauge for operators."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -56,5 +56,11 @@ class RedisStore:
         raws = await self._redis.mget([f"{_PREFIX}watch:{i}" for i in ids])
         return [Watch.model_validate_json(raw) for raw in raws if raw]
 
+    async def size(self) -> int:
+        count = 0
+        async for _ in self._redis.scan_iter(match=_PREFIX + "*", count=1000):
+            count += 1
+        return count
+
     async def close(self) -> None:
         await self._redis.aclose()

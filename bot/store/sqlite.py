@@ -76,5 +76,14 @@ class SqliteStore:
             rows = await cursor.fetchall()
         return [Watch.model_validate_json(row[0]) for row in rows]
 
+    async def size(self) -> int:
+        query = (
+            "SELECT (SELECT COUNT(*) FROM claims) + (SELECT COUNT(*) FROM uid_sets)"
+            " + (SELECT COUNT(*) FROM watches)"
+        )
+        async with self._db.execute(query) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
     async def close(self) -> None:
         await self._db.close()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.store import Store
-from bot.taskapi.client import TaskApiClient
+from bot.taskapi.client import Lane, TaskApiClient
 from bot.taskapi.models import Failed, TaskResult, all_done, is_done
 from bot.watch.fingerprint import fingerprint, slowdown
 from bot.watch.model import Watch
@@ -58,6 +58,8 @@ class Watcher:
         self.open_watches = 0
         self._ticked = asyncio.Condition()
         self._stopped: set[str] = set()
+        # Told each tick's duration and how late it started (seconds); the app's metrics.
+        self.on_tick: Callable[[float, float], None] | None = None
 
     # -- starting and stopping watches -------------------------------------------------------
 
@@ -135,19 +137,24 @@ class Watcher:
     async def run(self) -> None:
         """Tick every poll interval until `shutdown`; one bad tick never ends the loop."""
         backoff = 1.0
+        due_at = time.monotonic()
         while not self._stopping:
+            started = time.monotonic()
             try:
                 await self.tick()
                 backoff = 1.0
             except Exception:
                 log.exception("watch tick failed; going on in %.0fs", backoff)
                 backoff = min(backoff * 2, 60.0)
+            if self.on_tick is not None:
+                self.on_tick(time.monotonic() - started, max(0.0, started - due_at))
             async with self._ticked:
                 self._ticked.notify_all()
             if self._stopping:
                 break
             self._wake.clear()
             delay = self._config.poll_interval if backoff == 1.0 else backoff
+            due_at = started + self._config.poll_interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
@@ -171,7 +178,11 @@ class Watcher:
             await self._resume_notice(watch)
         due = [w for w in watches if w.state == "active" and w.next_poll_at <= now]
         uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
-        found = dict(zip(uids, await self._tasks.get_tasks(uids), strict=True)) if uids else {}
+        found = (
+            dict(zip(uids, await self._tasks.get_tasks(uids, lane=Lane.WATCH), strict=True))
+            if uids
+            else {}
+        )
         budget = max(1, round(self._config.updates_per_minute * self._config.poll_interval / 60))
         updates = 0
         for watch in sorted(due, key=lambda w: w.last_shown_at):
