@@ -45,6 +45,7 @@ class FakeSlack:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     not_in_channel: set[str] = field(default_factory=set)
     broken_images: set[str] = field(default_factory=set)
+    respond_faults: list[int] = field(default_factory=list)  # statuses for the next responses
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -202,6 +203,9 @@ class FakeSlack:
         self.responses.setdefault(key, []).append(body)
         self.calls.append(Call("response_url", {"key": key, **body}))
         await self._notify()
+        if self.respond_faults:
+            status = self.respond_faults.pop(0)
+            return web.Response(status=status, text="rate_limited", headers={"Retry-After": "0"})
         problem = _check_blocks(body.get("blocks"), self.broken_images)
         if problem:
             return web.Response(status=400, text="invalid_blocks")
