@@ -4,12 +4,13 @@ the cache the same way, with the first entry for a UID and nothing it did not as
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from tests.slack_harness import Harness
 
-ODD = [
+ODD: list[dict[str, Any]] = [
     {"TaskUid": "ok-1", "TaskStatus": "Error", "TaskErrorCode": 7, "TaskErrorMsg": "first entry"},
     {"TaskUid": "ghost-9", "TaskStatus": "Finished", "FinalPictureUrls": []},
 ]
