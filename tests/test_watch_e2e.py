@@ -234,7 +234,7 @@ async def test_restart_resumes_and_notifies_once(
         async with TestClient(TestServer(http_app(bot))) as http:
             await H(bot, slack, api, http).command("watch ok-1 ok-2")
             await slack.wait_for(lambda: slack.messages.get("C1"))
-            await slack.wait_for(lambda: bot.deps.tracker.idle.is_set())
+            await asyncio.wait_for(bot.deps.tracker.idle.wait(), 10)
     assert notices(slack, "C1") == []
     api.step = 0.0  # the tasks finish while the bot is down
     async with running_bot(settings) as bot:
