@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/taskapi_lookups.py
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
+	$(PY) bench/person_answer.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)
