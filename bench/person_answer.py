@@ -15,6 +15,7 @@ import random
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -50,7 +51,7 @@ async def answer_times(watched: int) -> tuple[list[float], int]:
             key = f"p{n}"
             started = time.perf_counter()
             await slash(session, bot.url, f"ok-person-{n}", slack.response_url(key), user="UP")
-            await slack.wait_for(lambda key=key: slack.responses.get(key), 30)
+            await slack.wait_for(partial(slack.responses.get, key), 30)
             times.append(time.perf_counter() - started)
             await asyncio.sleep(random.uniform(0, 0.3))  # land at different points of a tick
         polls = sum(1 for call in api.calls if call[0].startswith("slow-")) - polls_before
