@@ -124,7 +124,7 @@ async def test_limits_get_a_clear_message(harness: Harness) -> None:
     harness.api.step = 30.0
     await harness.command("watch slow-1")
     await harness.slack.wait_for(lambda: harness.slack.messages.get("C1"))
-    await harness.slack.wait_for(lambda: harness.bot.deps.tracker.idle.is_set())
+    await asyncio.wait_for(harness.bot.deps.tracker.idle.wait(), 10)
     _, key = await harness.command("watch slow-2")
     [note] = await harness.answers(key)
     assert "already have 1 live watch" in json.dumps(note)
