@@ -319,7 +319,12 @@ class TaskApiClient:
             self._on_call(outcome)
 
     async def aclose(self) -> None:
-        """Let batches already sent finish, so nobody waiting on them is left hanging."""
+        """Let batches already sent finish, so nobody waiting on them is left hanging; UIDs
+        not sent yet (a watch tick cut short by shutdown) are answered as not looked up."""
+        stopping = ApiUnavailable("not looked up: the bot is stopping", "")
+        for lane, queue in self._queued.items():
+            self._settle(lane, list(queue), lambda uid: Failed(uid, stopping))
+            queue.clear()
         if self._batches:
             await asyncio.gather(*list(self._batches), return_exceptions=True)
 
