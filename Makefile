@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
 	$(PY) bench/person_answer.py
+	$(PY) bench/parse_messages.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

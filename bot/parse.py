@@ -1,28 +1,83 @@
-"""Task UIDs from what people type or post. Pure functions, no I/O."""
+"""Task UIDs from what people type or post. Pure functions, no I/O.
+
+Two readers, because people write two ways:
+
+- **Commands** (`/taskstatus ...`, `@bot UID ...`): every token is meant as a UID, so each
+  one is either looked up or named back. Wrappers are removed only when they wrap a token as
+  a matching pair (`` `a-1` ``, `*a-1*`, `"a-1"`, `(a-1)`); `_` is never a wrapper here, since
+  Slack does not render formatting in commands and UIDs may begin or end with it.
+- **Free text** (messages under a shortcut, mentions written as sentences, followed
+  channels): only what is clearly a UID is taken: UUIDs, words in `code` spans and code
+  blocks, values after a `TaskUid:` / `uid =` / `task:` label however formatted, and links to
+  task pages. Ordinary words and prose numbers ("Task 2 of the banner set") are never taken.
+  Here the text is mrkdwn, so `_x_` is italic x, as the reader sees it.
+"""
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from bot.payload_text import message_texts
+
+__all__ = [
+    "EXPLICIT_UID",
+    "MAX_UID_LENGTH",
+    "Command",
+    "find_uids",
+    "message_texts",
+    "message_uids",
+    "parse_command",
+    "parse_mention",
+    "split_valid",
+    "strip_pairs",
+]
 
 MAX_UID_LENGTH = 128
-EXPLICIT_UID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_UID_LENGTH}}}")
+# Letters, digits, `-` and `_`, with at least one letter or digit (a lone `_` is no UID).
+EXPLICIT_UID = re.compile(rf"(?=[A-Za-z0-9_-]*[A-Za-z0-9])[A-Za-z0-9_-]{{1,{MAX_UID_LENGTH}}}")
 _SEPARATORS = re.compile(r"[\s,;]+")
-_WRAPPERS = "`*_~'\"“”‘’()[]{}"
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_LINK_LABEL = re.compile(r"<([^<>|\s]+)\|[^<>]*>")
+_HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
+_COMMAND_PAIRS = {
+    "`": "`",
+    "*": "*",
+    "~": "~",
+    "'": "'",
+    '"': '"',
+    "“": "”",
+    "‘": "’",
+    "(": ")",
+    "[": "]",
+    "{": "}",
+}
+_MRKDWN_PAIRS = {**_COMMAND_PAIRS, "_": "_"}
+_DIGIT = re.compile(r"[0-9]")
+_WORD = re.compile(r"(?:[^\W\d_]|['’])+[.,!?:;…]*")  # "check", "me?", "thanks!", "I'm", "prüfe"
+_LETTER = re.compile(r"[A-Za-z]")
 
-# Free text: UUIDs, `code` spans, and tokens after a task/uid/TaskUid label.
-DEFAULT_FREE_TEXT_PATTERN = (
-    r"(?<![0-9A-Fa-f-])"
-    r"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"
-    r"(?![0-9A-Fa-f-])"
-    r"|`([A-Za-z0-9_-]{1,128})`"
-    r"|\b(?:task[ _-]?uid|taskuid|uid|task)s?\b\s*(?:[:=#]|is)?\s*`?"
-    r"([A-Za-z0-9_-]*[0-9_-][A-Za-z0-9_-]*)"
+_UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_LABEL = r"task[ _-]?uids?|taskuids?|task[ _-]?ids?|uids?|tasks?"
+_STRONG_LABEL = re.compile(r"(?:task[ _-]?)?(?:uid|id)s?", re.IGNORECASE)
+_URL_LABEL = re.compile(rf"(?:{_LABEL}|id)", re.IGNORECASE)
+_WORDISH = r"[*_~]*[A-Za-z0-9_-]+[*_~]*"  # a value, maybe in bold/italic/strike
+_SCAN = re.compile(
+    r"```(?P<block>.*?)```"
+    r"|`(?P<code>[^`]+)`"
+    r"|<(?P<angle>[^<>]*)>"
+    r"|(?P<url>https?://[^\s<>|`]+)"
+    rf"|(?<![0-9A-Za-z-])(?P<uuid>{_UUID})(?![0-9A-Za-z-])"
+    rf"|(?<![A-Za-z0-9])(?P<label>{_LABEL})(?![A-Za-z0-9])"
+    r"[*_~]*[ \t]*(?:[:=#]|\bis\b)?(?:[*_~]+(?=\s))?\s*"
+    rf"(?P<value>{_WORDISH})",
+    re.IGNORECASE | re.DOTALL,
 )
-_TEXT_KEYS = frozenset({"text", "fallback", "pretext", "title", "value", "footer"})
+_MORE = re.compile(rf"[ \t\n,;•·]+(?:(?:and|&amp;)\s+)?({_WORDISH})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,62 +91,180 @@ class Command:
 
 def parse_command(text: str) -> Command:
     """`help`, `watch UID...` or `UID...`; UIDs separated by spaces, commas or new lines."""
-    tokens = [t for t in (_strip(raw) for raw in _SEPARATORS.split(_MENTION.sub(" ", text))) if t]
-    if not tokens or tokens[0].lower() in {"help", "?", "-h", "--help"}:
+    tokens = _command_tokens(text)
+    if not tokens or tokens[0].lower() in _HELP_WORDS:
         return Command("help")
     action: Literal["lookup", "watch"] = "lookup"
-    if tokens[0].lower() == "watch":
+    if strip_pairs(tokens[0]).lower() == "watch":
         action, tokens = "watch", tokens[1:]
     uids, invalid = split_valid(tokens)
     return Command(action, uids, invalid)
 
 
+def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = None) -> Command:
+    """A mention is a command when no token after `@bot` (and `watch`) is an ordinary word
+    (`@bot tsk-1 tsk-2`: each token is looked up or named back); with a word in it, it is a
+    sentence, read as free text like a message under the shortcut
+    (`@bot can you check `tsk-3b8e70` for me?`), so words are never looked up.
+
+    `message` is the whole event, so UIDs in its blocks and attachments count too. A sentence
+    naming no task comes back as a lookup of nothing.
+    """
+    tokens = _command_tokens(text)
+    if not tokens or tokens[0].lower() in _HELP_WORDS:
+        return Command("help")
+    action: Literal["lookup", "watch"] = "lookup"
+    if strip_pairs(tokens[0]).lower() == "watch":
+        action, tokens = "watch", tokens[1:]
+    if tokens and not any(_WORD.fullmatch(strip_pairs(t)) for t in tokens):
+        uids, invalid = split_valid(tokens)
+        return Command(action, uids, invalid)
+    return Command(action, message_uids(message, pattern))
+
+
 def split_valid(tokens: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Valid UIDs (deduplicated, order kept) and the tokens that are not UIDs."""
+    """Valid UIDs (deduplicated, order kept) and the tokens that are not UIDs, as given."""
     uids: dict[str, None] = {}
     invalid: dict[str, None] = {}
     for token in tokens:
-        if EXPLICIT_UID.fullmatch(token):
-            uids[token] = None
+        stripped = strip_pairs(token)
+        if EXPLICIT_UID.fullmatch(stripped):
+            uids[stripped] = None
+        elif found := _link_uids(stripped):
+            uids.update(dict.fromkeys(found))
         else:
             invalid[token] = None
     return list(uids), list(invalid)
 
 
-def _strip(token: str) -> str:
-    return token.strip(_WRAPPERS)
+def strip_pairs(token: str, pairs: Mapping[str, str] = _COMMAND_PAIRS) -> str:
+    """`token` without the wrappers around it: only matching pairs, outermost first."""
+    while len(token) >= 2 and pairs.get(token[0]) == token[-1]:
+        token = token[1:-1]
+    return token
+
+
+def _command_tokens(text: str) -> list[str]:
+    """Words of a command; a Slack link `<url|text>` is one token, `<url>`."""
+    return [t for t in _SEPARATORS.split(_LINK_LABEL.sub(r"<\1>", _MENTION.sub(" ", text))) if t]
+
+
+def _link_uids(token: str) -> list[str]:
+    """The UIDs of a link to a task page given as a command token, bare or as `<url>`."""
+    if token.startswith("<") and token.endswith(">"):
+        token = token[1:-1]
+    return list(_page_uids(token)) if token.lower().startswith(("http://", "https://")) else []
+
+
+def message_uids(message: Mapping[str, Any], pattern: str | None = None) -> list[str]:
+    """The task UIDs a whole Slack message names: its text, blocks and attachments.
+
+    The one entry point for every surface that reads a message (shortcuts, mentions written
+    as sentences, followed channels). `pattern` is `TASK_UID_PATTERN`, replacing the rules.
+    """
+    return find_uids(message_texts(message), pattern)
 
 
 def find_uids(texts: Iterable[str], pattern: str | None = None) -> list[str]:
-    """UIDs named in free text, deduplicated in order of appearance."""
-    regex = re.compile(pattern or DEFAULT_FREE_TEXT_PATTERN, re.IGNORECASE)
+    """UIDs named in free text (mrkdwn), deduplicated in order of appearance.
+
+    `pattern` replaces the built-in rules: the first group that matched, else the match.
+    """
     found: dict[str, None] = {}
     for text in texts:
-        for match in regex.finditer(text):
-            uid = next((g for g in match.groups() if g), None) if regex.groups else match.group(0)
-            if uid and len(uid) <= MAX_UID_LENGTH:
+        for uid in _custom(text, pattern) if pattern else _free_text(text):
+            if 0 < len(uid) <= MAX_UID_LENGTH:
                 found[uid] = None
     return list(found)
 
 
-def message_texts(message: dict[str, Any]) -> list[str]:
-    """Every piece of text in a Slack message: its text, blocks and attachments.
+def _custom(text: str, pattern: str) -> Iterator[str]:
+    regex = re.compile(pattern, re.IGNORECASE)
+    for match in regex.finditer(text):
+        uid = next((g for g in match.groups() if g), None) if regex.groups else match.group(0)
+        if uid:
+            yield uid
 
-    Code-formatted rich text elements come back wrapped in backticks, so the `code` rule of
-    the free-text pattern sees them as the author marked them.
+
+def _free_text(text: str) -> Iterator[str]:
+    for match in _SCAN.finditer(text):
+        kind = match.lastgroup
+        if kind in ("block", "code"):
+            yield from _code_uids(match.group(kind))
+        elif kind == "angle":
+            yield from _angle_uids(match.group(kind))
+        elif kind == "url":
+            yield from _page_uids(match.group(kind).rstrip(".,;:!?)"))
+        elif kind == "uuid":
+            yield match.group(kind)
+        elif kind == "value":
+            yield from _labelled_uids(match, text)
+
+
+def _labelled_uids(match: re.Match[str], text: str) -> Iterator[str]:
+    """The value after a label, and more after it while they are UID-shaped (`a-1, a-2`).
+
+    After `uid`/`TaskUid` any value with a digit counts; after the weaker `task` it must also
+    hold a letter, so "Task 2 of the banner set" takes nothing.
     """
-    return list(_walk(message))
+    strong = bool(_STRONG_LABEL.fullmatch(match.group("label")))
+    value = strip_pairs(match.group("value"), _MRKDWN_PAIRS)
+    if not (_uid_shaped(value) or (strong and _has_digit_uid(value))):
+        return
+    yield value
+    position = match.end()
+    while more := _MORE.match(text, position):
+        value = strip_pairs(more.group(1), _MRKDWN_PAIRS)
+        if not _uid_shaped(value):
+            return
+        yield value
+        position = more.end()
 
 
-def _walk(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        style = node.get("style")
-        is_code = isinstance(style, dict) and style.get("code") is True
-        for key, value in node.items():
-            if key in _TEXT_KEYS and isinstance(value, str):
-                yield f"`{value}`" if is_code else value
-            else:
-                yield from _walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _walk(item)
+def _code_uids(code: str) -> list[str]:
+    """UIDs in a code span or block: a lone word, a list (one a line, or comma-separated),
+    or the UID-shaped words of a command or log line (`/taskstatus a-1 a-2`)."""
+    lines = [line.split() for line in code.replace(",", " , ").replace(";", " , ").splitlines()]
+    tokens = [strip_pairs(t) for line in lines for t in line if t != ","]
+    if tokens and tokens[0].startswith("/"):
+        tokens = tokens[1:]
+    is_list = "," in code or ";" in code or all(len(line) <= 1 for line in lines)
+    pages = [uid for t in tokens for uid in _link_uids(t)]
+    if len(tokens) == 1 or is_list:
+        return [t for t in tokens if EXPLICIT_UID.fullmatch(t)] + pages
+    return [t for t in tokens if _uid_shaped(t)] + pages
+
+
+def _angle_uids(inner: str) -> Iterator[str]:
+    """Slack's `<url|text>`: the task page's UID, then any UID in the text shown."""
+    if not inner or inner[0] in "@#!":
+        return  # a user, channel or special mention
+    url, _, label = inner.partition("|")
+    yield from _page_uids(url)
+    if label:
+        yield from _free_text(label)
+
+
+def _page_uids(url: str) -> Iterator[str]:
+    """`.../tasks/<uid>`, `...?uid=<uid>`, `.../task?id=<uid>`, also in a `#/...` route."""
+    parts = urlsplit(url.replace("&amp;", "&"))
+    route, _, route_query = parts.fragment.partition("?")
+    segments = [unquote(s) for path in (parts.path, route) for s in path.split("/") if s]
+    for previous, segment in itertools.pairwise(segments):
+        if _URL_LABEL.fullmatch(previous) and previous.lower() != "id" and _has_digit_uid(segment):
+            yield segment
+    on_task_page = any(_URL_LABEL.fullmatch(s) for s in segments)
+    for query in (parts.query, route_query):
+        for key, value in parse_qsl(query):
+            by_id = key.lower() != "id" or on_task_page
+            if _URL_LABEL.fullmatch(key) and by_id and _has_digit_uid(value):
+                yield value
+
+
+def _has_digit_uid(token: str) -> bool:
+    return bool(EXPLICIT_UID.fullmatch(token) and _DIGIT.search(token))
+
+
+def _uid_shaped(token: str) -> bool:
+    """Valid, with a letter and a digit: `tsk-1f2e3d`, `ok-1`; not `2`, `v`, nor `2024-05-01`."""
+    return _has_digit_uid(token) and bool(_LETTER.search(token))

@@ -97,6 +97,7 @@ class Harness:
         ts: str | None = None,
         thread_ts: str | None = None,
         event_id: str | None = None,
+        fields: Any = None,  # event fields to add (Any: the headers below are str)
         **headers: str,
     ) -> Any:
         event: dict[str, Any] = {
@@ -109,6 +110,7 @@ class Harness:
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
+        event.update(fields or {})
         envelope = {
             "type": "event_callback",
             "team_id": HOME_TEAM,

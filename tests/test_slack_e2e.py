@@ -212,13 +212,24 @@ async def test_healthz_and_metrics(harness: Harness) -> None:
     assert HOME_TEAM not in metrics
 
 
-async def test_broken_picture_through_response_url_is_resent_without_previews(
-    harness: Harness,
-) -> None:
-    url = f"{harness.bot.deps.settings.task_api_url}pictures/ok-1/0.png"
-    harness.slack.broken_images.add(url)
+async def test_broken_picture_through_response_url_keeps_the_others(harness: Harness) -> None:
+    base = f"{harness.bot.deps.settings.task_api_url}pictures/ok-1/"
+    broken, good = base + "0.png", base + "1.png"
+    harness.slack.broken_images.add(broken)
     _, key = await harness.command("ok-1")
     refused, answer = await harness.answers(key, 2)
-    assert any(b["type"] == "image" for b in refused["blocks"])
-    assert not any(b["type"] == "image" for b in answer["blocks"])
-    assert url in text_of(answer)
+    assert broken in [b.get("image_url") for b in refused["blocks"]]
+    images = [b["image_url"] for b in answer["blocks"] if b["type"] == "image"]
+    assert images == [good]
+    assert broken in text_of(answer)
+
+
+async def test_response_url_gives_up_previews_after_three_tries(harness: Harness) -> None:
+    base = f"{harness.bot.deps.settings.task_api_url}pictures/ok-1/"
+    harness.slack.broken_images.update({base + "0.png", base + "1.png"})
+    _, key = await harness.command("ok-1")
+    answers = await harness.answers(key, 3)
+    await harness.bot.deps.tracker.drain(5)
+    assert len(harness.slack.responses[key]) == 3
+    assert not any(b["type"] == "image" for b in answers[-1]["blocks"])
+    assert base + "1.png" in text_of(answers[-1])

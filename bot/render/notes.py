@@ -27,7 +27,8 @@ def help_message() -> Message:
         "or new lines)\n"
         f"• `{COMMAND} watch UID ...`: a live answer that updates itself until every task is "
         "done, then tells you in its thread\n"
-        "• Mention me in a thread: `@bot UID ...`, `@bot watch UID ...`\n"
+        "• Mention me in a thread: `@bot UID ...`, `@bot watch UID ...`, or in a sentence "
+        "with each UID in `code`\n"
         "• On any message that names tasks: *More actions* (⋮) → *Check task status* or "
         "*Watch task status*; I answer in its thread\n"
         "A UID is letters, digits, `-` and `_`, up to 128 characters."
@@ -37,8 +38,17 @@ def help_message() -> Message:
 def no_uids_message(where: str = "message") -> Message:
     return _note(
         f":mag: I found no task UID in this {where}.\n"
-        "I look for UUIDs, words in `code` formatting, and words after `task:`, `uid:` or "
-        f"`TaskUid:`. Or type `{COMMAND} UID` yourself."
+        "I look for UUIDs, words in `code` formatting, words after `task:`, `uid:` or "
+        f"`TaskUid:`, and links to task pages. Or type `{COMMAND} UID` yourself."
+    )
+
+
+def mention_howto_message() -> Message:
+    return _note(
+        ":mag: I found no task UID in your message.\n"
+        "Mention me with the UIDs: `@Task Status UID UID`, or `@Task Status watch UID` for a "
+        "live answer. In a sentence, put each UID in `code` or after `TaskUid:`. "
+        "`@Task Status help` says more."
     )
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -143,8 +144,9 @@ class Delivery:
         """
         # No SDK retry handler: its retries would spend uses this count could not see.
         webhook = AsyncWebhookClient(response_url, session=self._session)
-        for previews in (frozenset(), ALL):
-            message = build(previews)
+        no_preview: frozenset[str] = frozenset()
+        while True:  # as _with_image_fallback: the named pictures as links, then none
+            message = build(no_preview)
             response = await self._send(
                 webhook,
                 keep,
@@ -155,8 +157,11 @@ class Delivery:
             )
             if response.status_code == 200:
                 break
-            if "invalid_blocks" not in (response.body or "") or previews == ALL:
+            if "invalid_blocks" not in (response.body or "") or no_preview == ALL:
                 raise ResponseUrlError(response.status_code, response.body or "")
+            failing = failed_image_urls(_webhook_error(response.body or ""), message)
+            log.warning("Slack could not download %d picture(s); sending links", len(failing))
+            no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
             if self.uses.left(response_url) <= keep:
                 log.info("response_url: %d continuation(s) left unsent", continuations)
@@ -227,6 +232,14 @@ def failed_image_urls(error: Any, message: Message) -> set[str]:
             if isinstance(value, str):
                 urls.add(value)
     return urls
+
+
+def _webhook_error(body: str) -> Any:
+    """A `response_url` error: JSON like the Web API's, or the bare text of its error."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"errors": [body]}
 
 
 def _resolve(document: Any, pointer: str) -> Any:

@@ -1,29 +1,40 @@
-"""`@bot UID ...`, `@bot watch UID ...`, `@bot help`, answered in the thread."""
+"""`@bot UID ...`, `@bot watch UID ...`, `@bot help`, answered in the thread.
+
+A mention written as a sentence is read like a message under the shortcut; one that names
+no task gets a short how-to only its writer sees.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.parse import parse_command
+from bot.parse import parse_mention
 from bot.render.notes import (
     external_refused_message,
     help_message,
     invalid_uids_message,
+    mention_howto_message,
     too_many_uids_message,
 )
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.context import Deps
+from bot.slack.event_filter import ignore_reason
 from bot.slack.payloads import is_external, message_thread
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
         deps.metrics.requests.labels("mention").inc()
-        if event.get("bot_id") or event.get("subtype"):
-            return  # never answer bots (loops) nor edits
+        reason = ignore_reason(event, deps.bot_user_id)
+        if reason:
+            log.debug("mention %s not answered: %s", event.get("ts"), reason)
+            return
         place = Place(
             channel=str(event.get("channel") or ""),
             user=str(event.get("user") or ""),
@@ -37,11 +48,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
                 await tell(deps, place, external_refused_message())
                 return
-            parsed = parse_command(str(event.get("text") or ""))
+            text = str(event.get("text") or "")
+            parsed = parse_mention(text, event, deps.settings.task_uid_pattern)
             limit = deps.settings.watch_max_uids if parsed.action == "watch" else MAX_LOOKUP_UIDS
             if parsed.invalid:
                 await tell(deps, place, invalid_uids_message(parsed.invalid))
-            elif parsed.action == "help" or not parsed.uids:
+            elif parsed.action != "help" and not parsed.uids:
+                await tell(deps, place, mention_howto_message())
+            elif parsed.action == "help":
                 await deps.delivery.post(
                     place.channel, lambda _: help_message(), thread_ts=place.thread_ts
                 )

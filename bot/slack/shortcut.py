@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.parse import find_uids, message_texts
+from bot.parse import message_uids
 from bot.render.notes import external_refused_message, no_uids_message, too_many_uids_message
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.context import Deps
@@ -33,7 +33,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
                 await tell(deps, place, external_refused_message())
                 return
-            uids = find_uids(message_texts(message), deps.settings.task_uid_pattern)
+            uids = message_uids(message, deps.settings.task_uid_pattern)
             limit = deps.settings.watch_max_uids if watch else MAX_LOOKUP_UIDS
             if not uids:
                 await tell(deps, place, no_uids_message())

@@ -207,8 +207,8 @@ class FakeSlack:
             status = self.respond_faults.pop(0)
             return web.Response(status=status, text="rate_limited", headers={"Retry-After": "0"})
         problem = _check_blocks(body.get("blocks"), self.broken_images)
-        if problem:
-            return web.Response(status=400, text="invalid_blocks")
+        if problem:  # named like the Web API's, so the one broken picture can be found
+            return web.json_response({"ok": False, **problem}, status=400)
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
