@@ -69,7 +69,7 @@ async def test_a_lookup_goes_ahead_of_a_1000_uid_tick(harness: Harness) -> None:
     assert watch_calls(api.calls[:mine]) < 25
     await api.wait_until(lambda: watch_calls(api.calls[mine + 1 :]) >= 10)
     api.faults.latency = 0.0
-    assert elapsed < 0.8, f"the lookup took {elapsed:.2f} s"
+    assert elapsed < 1.0, f"the lookup took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ async def test_a_lookup_during_an_outage_waits_only_for_its_own_tries(harness: H
     assert "The task API is not answering" in json.dumps(answer)
     # Its own two tries of 0.3 s and one backoff; queued behind the watcher's 50 batches
     # (two tries each, three at a time) it would have waited about 10 s.
-    assert elapsed < 2.5, f"the lookup took {elapsed:.2f} s"
+    assert elapsed < 4.0, f"the lookup took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("harness", [{"lookup_uids_per_minute": 3}], indirect=True)

@@ -92,3 +92,11 @@ async def test_watches_round_trip_and_close(store: Store) -> None:
     assert loaded.state == "done"
     assert loaded.last_known()[0].uid == "a"
     assert await store.get_watch("nope") is None
+
+
+async def test_size_counts_every_item(store: Store) -> None:
+    assert await store.size() == 0
+    await store.claim("event:1")
+    await store.put_uids(["a", "b"])
+    await store.save_watch(watch())
+    assert await store.size() == 3

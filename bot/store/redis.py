@@ -58,8 +58,8 @@ class RedisStore:
 
     async def size(self) -> int:
         count = 0
-        async for _ in self._redis.scan_iter(match=_PREFIX + "*", count=1000):
-            count += 1
+        async for key in self._redis.scan_iter(match=_PREFIX + "*", count=1000):
+            count += key != _OPEN  # the open-watches index is not an item of its own
         return count
 
     async def close(self) -> None:
