@@ -22,11 +22,11 @@ import logging
 import socket
 from collections.abc import Callable
 from types import TracebackType
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
-from yarl import URL
 
 log = logging.getLogger(__name__)
 
@@ -109,29 +109,30 @@ class PictureFetcher:
         """The picture's bytes and file extension, or None (refused, failed, too big, not a
         picture); why is logged, never raised: a missing upload leaves the link."""
         try:
-            return await self._fetch(URL(url))
+            return await self._fetch(url)
         except Refused as exc:
             log.warning("picture not downloaded: %s", exc)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.info("picture not downloaded (%s)", type(exc).__name__)
         return None
 
-    async def _fetch(self, url: URL) -> tuple[bytes, str] | None:
+    async def _fetch(self, url: str) -> tuple[bytes, str] | None:
         assert self._session is not None, "use `async with PictureFetcher(...)`"
         for _ in range(self._max_redirects + 1):
             self._check(url)
             async with self._session.get(url, timeout=self._timeout, allow_redirects=False) as resp:
                 if resp.status in REDIRECTS and "Location" in resp.headers:
-                    url = url.join(URL(resp.headers["Location"]))
+                    url = urljoin(url, resp.headers["Location"])
                     continue
                 return await self._read(resp)
         raise Refused(f"more than {self._max_redirects} redirects")
 
-    def _check(self, url: URL) -> None:
-        if url.scheme not in ("http", "https") or not url.host:
-            raise Refused(f"not an http(s) URL ({url.scheme or 'no scheme'})")
+    def _check(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Refused(f"not an http(s) URL ({parts.scheme or 'no scheme'})")
         try:
-            literal = ipaddress.ip_address(url.host)
+            literal = ipaddress.ip_address(parts.hostname)
         except ValueError:
             return  # a name: its addresses are checked by the resolver, at connect time
         if not self._allowed(literal):

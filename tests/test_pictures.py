@@ -77,6 +77,8 @@ async def test_loopback_urls_and_names_are_refused(aiohttp_server: AiohttpServer
     async with PictureFetcher(max_bytes=1_000_000) as fetcher:
         assert await fetcher.fetch(url) is None  # 127.0.0.1
         assert await fetcher.fetch(f"http://localhost:{port}/p.png") is None  # resolves there
+        assert await fetcher.fetch(f"http://2130706433:{port}/p.png") is None  # 127.0.0.1 too
+        assert await fetcher.fetch(f"http://[::ffff:127.0.0.1]:{port}/p.png") is None
         assert await fetcher.fetch("file:///etc/passwd") is None
         assert await fetcher.fetch("ftp://127.0.0.1/p.png") is None
     assert hits == []

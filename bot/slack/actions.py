@@ -15,6 +15,7 @@ from bot.slack.context import Deps
 from bot.slack.deliver import Build
 from bot.slack.ids import Action
 from bot.slack.live import RESPONSE_URL_LIFETIME
+from bot.slack.observe import answered
 from bot.slack.payloads import channel_id, is_external, live_watch_id, message_thread, user_id
 from bot.slack.values import decode_uids
 from bot.taskapi.models import all_done
@@ -70,6 +71,7 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
     else:
         _, build = await lookup(deps, uids)
     await _replace(deps, body, place, build)
+    answered(deps.metrics, "refresh")
 
 
 async def watch_button(
