@@ -3,17 +3,23 @@ real requests, and log lines that carry correlation ids (never a secret)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
+from pytest_aiohttp import AiohttpServer
 
 from bot.logs import AddCorrelation, JsonFormatter, RedactSecrets
+from bot.slack.server import run_socket_mode, running_bot
+from bot.taskapi.fake import FakeTaskApi
+from bot.testing.fake_slack import HOME_TEAM
 from bot.testing.net import free_port
-from tests.slack_harness import Harness
+from tests.slack_harness import Harness, bot_settings, start_fakes
 
 METRICS_PORT = free_port()
 
@@ -96,3 +102,41 @@ async def test_log_lines_carry_correlation_ids(harness: Harness, json_log: io.St
     refused = next(line for line in lines if line["message"].startswith("mention failed"))
     assert refused["event_id"] == "EvCORRELATE1"
     assert "xoxb-test-token" not in json_log.getvalue()
+
+
+async def test_socket_mode_log_lines_carry_the_envelope_id(
+    aiohttp_server: AiohttpServer, tmp_path: Path, json_log: io.StringIO
+) -> None:
+    api = FakeTaskApi(step=0.0)
+    slack, api_url = await start_fakes(aiohttp_server, api)
+    settings = bot_settings(
+        tmp_path,
+        slack,
+        api_url,
+        bot_mode=None,
+        slack_app_token="xapp-test",
+        slack_signing_secret=None,
+        host="127.0.0.1",
+        port=free_port(),
+    )
+    stop = asyncio.Event()
+    async with running_bot(settings) as bot:
+        front = asyncio.create_task(run_socket_mode(bot, stop))
+        command = {
+            "command": "/taskstatus",
+            "text": "ok-1",
+            "team_id": HOME_TEAM,
+            "channel_id": "C1",
+            "user_id": "U1",
+            "response_url": slack.response_url("sock"),
+        }
+        envelope = {"envelope_id": "eCORR", "type": "slash_commands", "payload": command}
+        await slack.socket_send(envelope)
+        await slack.wait_for(lambda: slack.responses.get("sock"))
+        stop.set()
+        await front
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    call = next(line for line in lines if line["message"].startswith("task API call"))
+    assert call["envelope_id"] == "eCORR"
+    assert call["team"] == HOME_TEAM
+    assert "xapp-test" not in json_log.getvalue()
