@@ -67,9 +67,9 @@ class TaskApiClient:
     `concurrency` calls at once: lookups asked for together, or while the API is slow, leave
     together. A UID already in flight is not asked again; final tasks come from a TTL cache.
 
-    Two lanes, so a person never waits behind the watcher: people's UIDs are sent first, the
-    watcher never holds more than `concurrency - 1` call slots (the last one is kept for
-    people), and people leave it at least one slot while it has work queued. A person's UID
+    Two lanes, so a person never waits behind the watcher: people's UIDs are sent first and,
+    with two slots or more, the watcher never holds the last one (kept for people) while
+    people leave it at least one whenever it has work queued. A person's UID
     already queued for the watcher moves to the person lane; one already sent by the watcher
     (perhaps retrying through an outage) is asked again in the person lane rather than waited
     for. The watcher's batches retry at most once: its next tick is the real retry.
