@@ -167,7 +167,8 @@ def http_app(
     if slack_events:
         web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", healthz)
-    if metrics if metrics is not None else deps.settings.metrics_port is None:
+    serve_metrics = deps.settings.metrics_port is None if metrics is None else metrics
+    if serve_metrics:
         web_app.router.add_get("/metrics", metrics_handler(deps.metrics, deps.store))
     return web_app
 
