@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/watch_load.py
 	$(PY) bench/person_answer.py
 	$(PY) bench/parse_messages.py
+	$(PY) bench/front_door_flood.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

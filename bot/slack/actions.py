@@ -16,7 +16,16 @@ from bot.slack.deliver import Build
 from bot.slack.ids import Action
 from bot.slack.live import RESPONSE_URL_LIFETIME
 from bot.slack.observe import answered
-from bot.slack.payloads import channel_id, is_external, live_watch_id, message_thread, user_id
+from bot.slack.payloads import (
+    channel_id,
+    is_external,
+    live_watch_id,
+    message_thread,
+    obj,
+    team_id,
+    text,
+    user_id,
+)
 from bot.slack.values import decode_uids
 from bot.taskapi.models import all_done
 from bot.watch.scheduler import WatchLimitError
@@ -27,9 +36,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         return Place(
             channel=channel_id(body),
             user=user_id(body),
-            team=str((body.get("team") or {}).get("id") or ""),
-            thread_ts=message_thread(body.get("message") or {}) or None,
-            response_url=str(body.get("response_url") or "") or None,
+            team=team_id(body),
+            thread_ts=message_thread(obj(body, "message")) or None,
+            response_url=text(body, "response_url") or None,
             response_type="ephemeral",
         )
 
@@ -55,7 +64,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place) -> None:
-    uids = await decode_uids(str(action.get("value") or ""), deps.store)
+    uids = await decode_uids(text(action, "value"), deps.store)
     if not uids:
         await tell(
             deps, place, note_message(":hourglass: This answer is too old to refresh. Ask again.")
@@ -63,7 +72,7 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
         return
     if not await within_limit(deps, place, uids):
         return
-    watch_id = live_watch_id(body.get("message") or {})
+    watch_id = live_watch_id(obj(body, "message"))
     watch = await deps.store.get_watch(watch_id) if watch_id else None
     if watch is not None and watch.state == "active":
         results = await deps.tasks.get_tasks(uids)
@@ -77,7 +86,7 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
 async def watch_button(
     deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
 ) -> None:
-    uids = await decode_uids(str(action.get("value") or ""), deps.store)
+    uids = await decode_uids(text(action, "value"), deps.store)
     if not uids:
         return
     try:
@@ -91,15 +100,15 @@ async def watch_button(
     if all_done(results):
         await _replace(deps, body, place, build)
         return
-    container = body.get("container") or {}
-    ephemeral = bool(container.get("is_ephemeral"))
-    message_ts = None if ephemeral else str(container.get("message_ts") or "") or None
+    container = obj(body, "container")
+    ephemeral = container.get("is_ephemeral") is True
+    message_ts = None if ephemeral else text(container, "message_ts") or None
     watch = deps.watcher.new_watch(
         team_id=place.team,
         user_id=place.user,
         channel_id=place.channel,
         uids=uids,
-        button_value=str(action.get("value") or ""),
+        button_value=text(action, "value"),
         message_ts=message_ts,
         thread_ts=place.thread_ts,
         response_url=place.response_url,
@@ -122,7 +131,7 @@ async def watch_button(
 async def unwatch_button(
     deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
 ) -> None:
-    watch = await deps.watcher.stop(str(action.get("value") or ""))
+    watch = await deps.watcher.stop(text(action, "value"))
     if watch is None:
         return
     results = watch.last_known()
@@ -132,9 +141,9 @@ async def unwatch_button(
 
 async def _replace(deps: Deps, body: dict[str, Any], place: Place, build: Build) -> None:
     """Refresh where the answer is: chat.update for a bot message, else its response_url."""
-    container = body.get("container") or {}
-    ts = container.get("message_ts")
-    if ts and not container.get("is_ephemeral") and (body.get("message") or {}).get("bot_id"):
+    container = obj(body, "container")
+    ts = text(container, "message_ts")
+    if ts and container.get("is_ephemeral") is not True and text(body, "message", "bot_id"):
         try:
             await deps.delivery.update(place.channel, str(ts), build)
             return

@@ -154,10 +154,17 @@ def guarded(
     async def run() -> None:
         try:
             await work()
+        except ResponseUrlError as exc:
+            # The note would take the same way out and fail the same way: one line, no retry.
+            reason = f"answered {exc.status}" if exc.status else exc.body
+            log.warning("%s: answer not delivered through response_url: %s", surface, reason)
+            deps.metrics.answers.labels(surface, "failed").inc()
         except Exception as exc:
             reference = uuid.uuid4().hex[:12]
             detail = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-            log.exception("%s failed: %s [ref=%s]", surface, detail, reference)
+            # Slack's error code says it all; a traceback is for failures nobody foresaw.
+            trace = not isinstance(exc, SlackApiError)
+            log.error("%s failed: %s [ref=%s]", surface, detail, reference, exc_info=trace)
             deps.metrics.answers.labels(surface, "failed").inc()
             try:
                 await tell(deps, place, failure_message(reference))

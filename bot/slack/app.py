@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import actions, command, mention, observe, shortcut
 from bot.slack.context import Deps
+from bot.slack.front_door import quiet_unhandled
 
 
 def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
@@ -17,12 +18,15 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
-        # Socket Mode requests arrive over an authenticated websocket, unsigned.
-        request_verification_enabled=settings.mode == "http",
+        # Off in both modes: HTTP requests are verified before Bolt, on the raw bytes
+        # (bot.slack.front_door); Socket Mode's arrive over an authenticated websocket.
+        request_verification_enabled=False,
         process_before_response=False,
+        raise_error_for_unhandled_request=True,  # see quiet_unhandled
         logger=logging.getLogger("bot.slack.bolt"),
     )
     observe.install(app, deps.metrics)
+    quiet_unhandled(app)
     for surface in (command, shortcut, mention, actions):
         surface.register(app, deps)
     return app

@@ -16,7 +16,7 @@ from bot.render.notes import (
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, ack_payload, answer, guarded, start_watch
 from bot.slack.context import Deps
 from bot.slack.ids import COMMAND
-from bot.slack.payloads import is_external
+from bot.slack.payloads import is_external, text
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -26,7 +26,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**ack_payload(external_refused_message()))
             return
-        parsed = parse_command(str(command.get("text") or ""))
+        parsed = parse_command(text(command, "text"))
         watch = parsed.action == "watch"
         limit = deps.settings.watch_max_uids if watch else MAX_LOOKUP_UIDS
         if parsed.invalid:
@@ -38,10 +38,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         else:
             await ack()
             place = Place(
-                channel=str(command.get("channel_id") or ""),
-                user=str(command.get("user_id") or ""),
-                team=str(command.get("team_id") or ""),
-                response_url=str(command.get("response_url") or ""),
+                channel=text(command, "channel_id"),
+                user=text(command, "user_id"),
+                team=text(command, "team_id"),
+                response_url=text(command, "response_url"),
                 response_type=deps.settings.slash_response_type,
                 post_first=False,
             )

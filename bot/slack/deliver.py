@@ -20,11 +20,12 @@ from typing import Any, Literal, TypeVar
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 from slack_sdk.webhook.webhook_response import WebhookResponse
 
 from bot.metrics import Metrics
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
+from bot.slack.response_url import GuardedWebhook
+from bot.slack.response_url import ResponseUrlError as ResponseUrlError  # its old home
 from bot.slack.response_uses import ResponseUrlUses
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,6 @@ NOT_POSTABLE = frozenset(
 
 RESPONSE_URL_TRIES = 3  # a 429 is tried again after Retry-After (capped), each try a use
 RETRY_AFTER_CAP = 30.0
-
-
-class ResponseUrlError(Exception):
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"response_url answered {status}: {body[:200]}")
-        self.status = status
-        self.body = body
 
 
 class ResponseUrlSpent(ResponseUrlError):
@@ -143,7 +137,11 @@ class Delivery:
         message itself cannot be sent, `ResponseUrlSpent` says so.
         """
         # No SDK retry handler: its retries would spend uses this count could not see.
-        webhook = AsyncWebhookClient(response_url, session=self._session)
+        webhook = GuardedWebhook(
+            response_url,
+            self.client.base_url,  # a response_url off Slack is refused without a request
+            session=self._session,
+        )
         no_preview: frozenset[str] = frozenset()
         while True:  # as _with_image_fallback: the named pictures as links, then none
             message = build(no_preview)
@@ -174,7 +172,7 @@ class Delivery:
                 response_type=response_type,
             )
 
-    async def _send(self, webhook: AsyncWebhookClient, keep: int, **fields: Any) -> WebhookResponse:
+    async def _send(self, webhook: GuardedWebhook, keep: int, **fields: Any) -> WebhookResponse:
         """One message, each try counted as a use; a 429 waits `Retry-After` (capped)."""
         url = webhook.url
         for attempt in range(1, RESPONSE_URL_TRIES + 1):

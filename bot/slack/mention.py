@@ -22,7 +22,7 @@ from bot.render.notes import (
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.context import Deps
 from bot.slack.event_filter import ignore_reason
-from bot.slack.payloads import is_external, message_thread
+from bot.slack.payloads import is_external, message_thread, text
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             log.debug("mention %s not answered: %s", event.get("ts"), reason)
             return
         place = Place(
-            channel=str(event.get("channel") or ""),
-            user=str(event.get("user") or ""),
-            team=str(body.get("team_id") or ""),
+            channel=text(event, "channel"),
+            user=text(event, "user"),
+            team=text(body, "team_id"),
             thread_ts=message_thread(event),
         )
 
@@ -48,8 +48,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
                 await tell(deps, place, external_refused_message())
                 return
-            text = str(event.get("text") or "")
-            parsed = parse_mention(text, event, deps.settings.task_uid_pattern)
+            parsed = parse_mention(text(event, "text"), event, deps.settings.task_uid_pattern)
             limit = deps.settings.watch_max_uids if parsed.action == "watch" else MAX_LOOKUP_UIDS
             if parsed.invalid:
                 await tell(deps, place, invalid_uids_message(parsed.invalid))
@@ -74,6 +73,6 @@ async def first_delivery(deps: Deps, body: dict[str, Any], event: dict[str, Any]
 
     Both keys are claimed (no short-circuit), so a retry of a duplicate is known too.
     """
-    by_event = await deps.store.claim(f"event:{body.get('event_id')}")
-    by_message = await deps.store.claim(f"message:{event.get('channel')}:{event.get('ts')}")
+    by_event = await deps.store.claim(f"event:{text(body, 'event_id')}")
+    by_message = await deps.store.claim(f"message:{text(event, 'channel')}:{text(event, 'ts')}")
     return by_event and by_message

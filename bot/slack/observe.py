@@ -10,17 +10,17 @@ from typing import Any
 
 import aiohttp
 from aiohttp import FormData
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.logs import bind
 from bot.metrics import Metrics
+from bot.slack.socket_front import StrictSocketModeHandler
 
 # When the request being served reached the app (monotonic); unset outside request work.
 _received: contextvars.ContextVar[float | None] = contextvars.ContextVar("received", default=None)
@@ -108,9 +108,10 @@ class ObservedWebClient(AsyncWebClient):
             self.metrics.slack_errors.labels(method, error).inc()
 
 
-class ObservedSocketModeHandler(AsyncSocketModeHandler):
-    """Puts each Socket Mode envelope's id into the log context of the work it starts."""
+class ObservedSocketModeHandler(StrictSocketModeHandler):
+    """Puts each Socket Mode envelope's id into the log context of the work it starts (each
+    envelope is handled in a task of its own, so ids never leak from one to the next)."""
 
-    async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         bind(envelope_id=req.envelope_id)
-        await super().handle(client, req)  # type: ignore[arg-type]
+        await super().handle(client, req)

@@ -1,4 +1,9 @@
-"""Small pure readers of Slack payloads, testable without Slack."""
+"""Small pure readers of Slack payloads, testable without Slack.
+
+Handlers read payloads only through these: a field of the wrong type counts as missing
+(`text(body, "team", "id")` is "" whether `team` is absent, a list or a string), so no payload
+Slack might send, or a signed request might carry, raises in a handler.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,33 @@ from typing import Any
 from bot.slack.ids import Action
 
 
+def obj(body: Any, *path: str) -> dict[str, Any]:
+    """The object at `path`, or {} when anything on the way is missing or not an object."""
+    node = body
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
+def text(body: Any, *path: str) -> str:
+    """The string (or number) at `path`, or "" when missing or of another type."""
+    value = obj(body, *path[:-1]).get(path[-1])
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return str(value)
+
+
 def requester_team(body: dict[str, Any]) -> str | None:
     """The team of whoever asked: a Slack Connect user's differs from the installing team."""
-    user = body.get("user")
-    if isinstance(user, dict) and user.get("team_id"):
-        return str(user["team_id"])
-    event = body.get("event")
-    if isinstance(event, dict):
-        for key in ("user_team", "source_team"):
-            if event.get(key):
-                return str(event[key])
-    team = body.get("user_team_id") or body.get("team_id")
-    if team:
-        return str(team)
-    team_obj = body.get("team")
-    return str(team_obj["id"]) if isinstance(team_obj, dict) and team_obj.get("id") else None
+    candidates = (
+        text(body, "user", "team_id"),
+        text(body, "event", "user_team"),
+        text(body, "event", "source_team"),
+        text(body, "user_team_id"),
+        text(body, "team_id"),
+        text(body, "team", "id"),
+    )
+    return next((team for team in candidates if team), None)
 
 
 def is_external(body: dict[str, Any], home_team: str, allowed: list[str]) -> bool:
@@ -31,23 +48,32 @@ def is_external(body: dict[str, Any], home_team: str, allowed: list[str]) -> boo
 
 def user_id(body: dict[str, Any]) -> str:
     """Of an interactive payload (shortcut, button)."""
-    return str((body.get("user") or {}).get("id") or "")
+    return text(body, "user", "id")
 
 
 def channel_id(body: dict[str, Any]) -> str:
     """Of an interactive payload (shortcut, button)."""
-    return str((body.get("channel") or {}).get("id") or "")
+    return text(body, "channel", "id")
 
 
-def message_thread(message: dict[str, Any]) -> str:
+def team_id(body: dict[str, Any]) -> str:
+    """Of an interactive payload (shortcut, button)."""
+    return text(body, "team", "id")
+
+
+def message_thread(message: Any) -> str:
     """A reply goes to the thread the message is in, or starts one under it."""
-    return str(message.get("thread_ts") or message.get("ts") or "")
+    return text(message, "thread_ts") or text(message, "ts")
 
 
-def live_watch_id(message: dict[str, Any]) -> str:
+def live_watch_id(message: Any) -> str:
     """The watch a live message belongs to, read off its Stop watching button."""
-    for block in message.get("blocks") or []:
-        for element in block.get("elements") or [] if isinstance(block, dict) else []:
-            if isinstance(element, dict) and element.get("action_id") == Action.UNWATCH:
-                return str(element.get("value") or "")
+    for block in _list(obj(message).get("blocks")):
+        for element in _list(obj(block).get("elements")):
+            if obj(element).get("action_id") == Action.UNWATCH:
+                return text(element, "value")
     return ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,11 +19,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.limited_log import quiet_parse_errors
 from bot.metrics import Metrics
 from bot.pictures import PictureFetcher
 from bot.slack.app import build_app
 from bot.slack.context import Deps
 from bot.slack.deliver import Delivery
+from bot.slack.front_door import FrontDoor
 from bot.slack.limits import LookupLimiter
 from bot.slack.live import SlackPublisher
 from bot.slack.monitoring import listen_metrics, metrics_handler
@@ -150,13 +151,16 @@ def http_app(
     """`/slack/events` in HTTP mode; `/healthz` and `/metrics` in both modes (`/metrics` on
     `METRICS_PORT` instead when that is set)."""
     deps = bot.deps
+    secret = deps.settings.slack_signing_secret
+    door = FrontDoor(
+        bot.app, secret.get_secret_value() if secret else "", deps.settings.slack_api_url
+    )
+    quiet_parse_errors()  # malformed HTTP: one short line, not an ERROR with a traceback
 
-    async def events(request: web.Request) -> web.Response:
+    async def events(request: web.Request) -> web.StreamResponse:
         if not deps.tracker.accepting:
             return web.Response(status=503, text="shutting down")
-        return await to_aiohttp_response(
-            await bot.app.async_dispatch(await to_bolt_request(request))
-        )
+        return await door.handle(request)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response(
@@ -190,7 +194,9 @@ async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
     """Until `stop`: the SDK keeps the websocket open and reconnects on its own."""
     token = bot.deps.settings.slack_app_token
     assert token is not None
-    handler = ObservedSocketModeHandler(bot.app, token.get_secret_value())
+    handler = ObservedSocketModeHandler(
+        bot.app, token.get_secret_value(), bot.deps.settings.slack_api_url
+    )
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("connected to Slack in Socket Mode")
     runner = await _listen(http_app(bot, slack_events=False), bot.deps.settings)

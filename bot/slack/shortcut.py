@@ -11,21 +11,21 @@ from bot.render.notes import external_refused_message, no_uids_message, too_many
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.context import Deps
 from bot.slack.ids import Callback
-from bot.slack.payloads import channel_id, is_external, message_thread, user_id
+from bot.slack.payloads import channel_id, is_external, message_thread, obj, team_id, text, user_id
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         deps.metrics.requests.labels("shortcut").inc()
-        message = body.get("message") or {}
-        watch = body.get("callback_id") == Callback.WATCH
+        message = obj(body, "message")
+        watch = text(body, "callback_id") == Callback.WATCH
         place = Place(
             channel=channel_id(body),
             user=user_id(body),
-            team=str((body.get("team") or {}).get("id") or ""),
+            team=team_id(body),
             thread_ts=message_thread(message),
-            response_url=str(body.get("response_url") or "") or None,
+            response_url=text(body, "response_url") or None,
             response_type="ephemeral",
         )
 

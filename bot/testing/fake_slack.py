@@ -47,6 +47,7 @@ class FakeSlack:
     broken_images: set[str] = field(default_factory=set)
     respond_faults: list[int] = field(default_factory=list)  # statuses for the next responses
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -83,6 +84,11 @@ class FakeSlack:
         await self._sockets[-1].send_json(envelope)
         envelope_id = envelope["envelope_id"]
         return dict(await self.wait_for(lambda: self.socket_acks.get(envelope_id), timeout))
+
+    async def socket_send_raw(self, text: str, timeout: float = 10.0) -> None:
+        """Push any text frame, well-formed or not, to the bot (no ack to wait for)."""
+        await self.wait_for(lambda: self._sockets, timeout)
+        await self._sockets[-1].send_str(text)
 
     # -- the server --------------------------------------------------------------------
 
@@ -206,6 +212,8 @@ class FakeSlack:
         if self.respond_faults:
             status = self.respond_faults.pop(0)
             return web.Response(status=status, text="rate_limited", headers={"Retry-After": "0"})
+        if key in self.expired_responses:
+            return web.Response(status=404, text="expired_url")
         problem = _check_blocks(body.get("blocks"), self.broken_images)
         if problem:  # named like the Web API's, so the one broken picture can be found
             return web.json_response({"ok": False, **problem}, status=400)
