@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+FAKE_API_PORT ?= 8765
 
 .PHONY: run test lint fake-api bench lock clean
 
@@ -21,12 +22,13 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/hadolint Dockerfile
 
 test: lint
 	$(PY) -m pytest
 
 fake-api: $(STAMP)
-	$(PY) -m bot fake-api
+	$(PY) -m bot fake-api --port $(FAKE_API_PORT)
 
 bench: $(STAMP)
 	$(PY) bench/taskapi_lookups.py
@@ -35,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/person_answer.py
 	$(PY) bench/parse_messages.py
 	$(PY) bench/front_door_flood.py
+	$(PY) bench/answer_cost.py
 
 # After changing a pin in pyproject.toml: reinstall, then record every version again.
 lock: $(STAMP)

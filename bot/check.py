@@ -14,10 +14,11 @@ from bot.config import Settings
 from bot.render.answer import Message, lookup_message
 from bot.slack.values import UidRef
 from bot.taskapi.client import TaskApiClient, config_from_settings
-from bot.taskapi.errors import ApiUnavailable
+from bot.taskapi.errors import ApiRejected, ApiUnavailable, TaskApiError
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_UNUSABLE = 0, 1, 2
+KEY_REJECTED = {171, 172}  # the vendor's "unknown public key" and "bad signature"
 
 
 async def run_check(
@@ -27,12 +28,9 @@ async def run_check(
         client = TaskApiClient(session, config_from_settings(settings))
         results = await client.get_tasks(uids)
     failures = [r for r in results if isinstance(r, Failed)]
-    if len(failures) == len(results) and all(isinstance(f.error, ApiUnavailable) for f in failures):
-        error = failures[0].error
-        print(
-            f"error: task API unreachable: {error.detail} [request_uuid={error.request_uuid}]",
-            file=sys.stderr,
-        )
+    fault = settings_fault([f.error for f in failures], all_failed=len(failures) == len(results))
+    if fault:
+        print(f"error: {fault}", file=sys.stderr)
         return EXIT_UNUSABLE
     if output == "json":
         json.dump([_raw(r) for r in results], out, indent=2, ensure_ascii=False)
@@ -50,6 +48,30 @@ async def run_check(
         )
     complete = all(isinstance(r, Found) for r in results)
     return EXIT_OK if complete else EXIT_INCOMPLETE
+
+
+def settings_fault(errors: Sequence[TaskApiError], *, all_failed: bool) -> str | None:
+    """What is wrong with the settings, when the failures say so (exit 2), else None.
+
+    Keys the vendor rejects and an HTTP 4xx (a wrong path in TASK_API_URL) fail every lookup
+    alike, as does an API that cannot be reached at all: none of these is about one task.
+    """
+    for error in errors:
+        where = f"[request_uuid={error.request_uuid}]"
+        if isinstance(error, ApiRejected) and error.ret_code in KEY_REJECTED:
+            return (
+                f"the task API rejected the keys ({error.detail}) {where}: check "
+                "TASK_API_PUBLIC_KEY and TASK_API_PRIVATE_KEY"
+            )
+        if isinstance(error, ApiRejected) and error.ret_code is None:
+            return f"TASK_API_URL {error.detail} {where}: check the URL, path included"
+    if errors and all_failed and all(isinstance(e, ApiUnavailable) for e in errors):
+        error = errors[0]
+        return (
+            f"task API unreachable: {error.detail} [request_uuid={error.request_uuid}]: "
+            "check TASK_API_URL and that this host can reach it"
+        )
+    return None
 
 
 def bot_answer(results: Sequence[TaskResult]) -> Message:

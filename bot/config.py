@@ -21,7 +21,11 @@ class Settings(BaseSettings):
     """Every knob of the bot. Secrets are `SecretStr`: they never show in reprs or logs."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+        env_ignore_empty=True,  # `NAME=` left blank in .env counts as unset, not as ""
     )
 
     slack_bot_token: SecretStr | None = None
@@ -52,7 +56,7 @@ class Settings(BaseSettings):
 
     slash_response_type: Literal["in_channel", "ephemeral"] = "in_channel"
     allowed_external_teams: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    shutdown_grace: Seconds = 10.0
+    shutdown_grace: Seconds = 8.0  # inside Docker's 10 s stop timeout
 
     watch_poll_interval: Seconds = 15.0
     watch_max_duration: Seconds = 86_400.0
@@ -126,19 +130,25 @@ def load_settings(env_file: str | None = ".env") -> Settings:
 
 
 def require(settings: Settings, purpose: Literal["check", "run"]) -> None:
-    """Stop with one message naming every variable that `purpose` needs and lacks."""
-    missing = [
-        name
-        for name in ("TASK_API_URL", "TASK_API_PUBLIC_KEY", "TASK_API_PRIVATE_KEY")
-        if getattr(settings, name.lower()) is None
-    ]
+    """Stop with one message naming every variable that `purpose` needs and lacks.
+
+    A value still as `.env.example` has it (`xoxb-...`) is as good as missing.
+    """
+    needed = ["TASK_API_URL", "TASK_API_PUBLIC_KEY", "TASK_API_PRIVATE_KEY"]
     if purpose == "run":
-        if settings.slack_bot_token is None:
-            missing.append("SLACK_BOT_TOKEN")
-        if settings.mode == "http" and settings.slack_signing_secret is None:
-            missing.append("SLACK_SIGNING_SECRET (HTTP mode; or set SLACK_APP_TOKEN)")
-        if settings.mode == "socket" and settings.slack_app_token is None:
-            missing.append("SLACK_APP_TOKEN (BOT_MODE=socket)")
+        needed.append("SLACK_BOT_TOKEN")
+        needed.append("SLACK_SIGNING_SECRET" if settings.mode == "http" else "SLACK_APP_TOKEN")
+    notes = {
+        "SLACK_SIGNING_SECRET": " (HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)",
+        "SLACK_APP_TOKEN": " (BOT_MODE=socket)",
+    }
+    missing = []
+    for name in needed:
+        value = getattr(settings, name.lower())
+        if value is None:
+            missing.append(name + notes.get(name, ""))
+        elif isinstance(value, SecretStr) and value.get_secret_value().strip().endswith("..."):
+            missing.append(name + " (still the example value from .env.example)")
     if missing:
         raise SettingsError(
             "Missing settings:\n" + "\n".join(f"  {name}" for name in missing) + "\n" + README_HINT

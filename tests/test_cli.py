@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import EXIT_INCOMPLETE, EXIT_OK, run_check
+from bot.check import EXIT_INCOMPLETE, EXIT_OK, EXIT_UNUSABLE, run_check
 from bot.config import Settings
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
 from bot.testing.net import free_port
@@ -101,9 +101,19 @@ async def test_check_against_fake_api_process(tmp_path: Path) -> None:
         code, _, err = await _run(
             "check", "ok-1", env={**env, "TASK_API_PRIVATE_KEY": "wrong-key"}, cwd=tmp_path
         )
-        assert code == EXIT_INCOMPLETE
+        assert code == EXIT_UNUSABLE  # a settings fault, not a missing task
         assert "RetCode 172" in err
+        assert "TASK_API_PRIVATE_KEY" in err
         assert "wrong-key" not in err
+        code, _, err = await _run(
+            "check",
+            "ok-1",
+            env={**env, "TASK_API_URL": f"http://127.0.0.1:{port}/v2/"},
+            cwd=tmp_path,
+        )
+        assert code == EXIT_UNUSABLE
+        assert "HTTP 404" in err
+        assert "TASK_API_URL" in err
     finally:
         fake.terminate()
         await fake.wait()

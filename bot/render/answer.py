@@ -1,17 +1,22 @@
 """The answer to a lookup, a live watch message and a completion notice, as Block Kit.
 
-Whatever the API returned, the result stays inside Slack's limits (`SLACK.md`): at most 50
+Whatever the API returned, the result stays inside Slack's limits: at most 50
 blocks and well under the ~13,000 characters of blocks where Slack starts refusing a message.
 Tasks that do not fit are summarised; picture links that do not fit go to continuation
 messages, so every picture stays reachable.
+
+Each block is converted to its dict (the dict slack_sdk's `to_dict()` makes, validation
+included: `blocks.py`) exactly once, as it is made: that dict gives its size to the budget and
+goes into the payload, however often the answer is measured, posted or retried.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from slack_sdk.models.blocks import (
@@ -27,6 +32,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.render.blocks import block_dict
 from bot.render.status import counts, emoji_for, status_of, summary
 from bot.render.text import clip, code, escape, is_previewable, link, one_line
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
@@ -51,9 +57,56 @@ class Message:
     text: str
     blocks: list[Block]
     continuations: tuple[Message, ...] = ()
+    # `blocks` as dicts, when the builder already converted them (shared: read them only).
+    block_dicts: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
 
     def as_payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks]}
+        if self.block_dicts is None:
+            return {"text": self.text, "blocks": [block_dict(b) for b in self.blocks]}
+        return {"text": self.text, "blocks": list(self.block_dicts)}
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """Blocks, their dicts, and the sum of each dict's JSON length: what the budget counts."""
+
+    blocks: tuple[Block, ...] = ()
+    dicts: tuple[dict[str, Any], ...] = ()
+    size: int = 0
+
+    def __add__(self, other: _Blocks) -> _Blocks:
+        return _Blocks(self.blocks + other.blocks, self.dicts + other.dicts, self.size + other.size)
+
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _made(*blocks: Block) -> _Blocks:
+    """Each block converted once; one encoding measures them all ("[a, b]" is a + b + 4)."""
+    dicts = tuple([block_dict(b) for b in blocks])
+    return _Blocks(blocks, dicts, len(_encode(dicts)) - 2 * len(dicts) if dicts else 0)
+
+
+@lru_cache(maxsize=256)
+def _section(text: str) -> _Blocks:
+    """A section of mrkdwn, made once per text: headlines repeat from answer to answer.
+
+    Made blocks and their dicts are shared between messages; nothing changes them once made.
+    """
+    return _made(SectionBlock(text=mrkdwn(text)))
+
+
+@lru_cache(maxsize=256)
+def _context(parts: tuple[str, ...]) -> _Blocks:
+    """A footer, made once per text: every answer within the same second has the same one."""
+    return _made(ContextBlock(elements=[mrkdwn(part) for part in parts]))
+
+
+_DIVIDER = _made(DividerBlock())
+
+
+def _message(text: str, made: _Blocks, continuations: tuple[Message, ...] = ()) -> Message:
+    return Message(text, list(made.blocks), continuations, made.dicts)
 
 
 @dataclass(frozen=True)
@@ -80,16 +133,12 @@ class _Budget:
     chars: int
     leftovers: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def fits(self, blocks: Sequence[Block]) -> bool:
-        return len(blocks) <= self.blocks and _size(blocks) <= self.chars
+    def fits(self, made: _Blocks) -> bool:
+        return len(made.blocks) <= self.blocks and made.size <= self.chars
 
-    def take(self, blocks: Sequence[Block]) -> None:
-        self.blocks -= len(blocks)
-        self.chars -= _size(blocks)
-
-
-def _size(blocks: Sequence[Block]) -> int:
-    return sum(len(json.dumps(b.to_dict(), ensure_ascii=False)) for b in blocks)
+    def take(self, made: _Blocks) -> None:
+        self.blocks -= len(made.blocks)
+        self.chars -= made.size
 
 
 def mrkdwn(text: str) -> MarkdownTextObject:
@@ -107,15 +156,15 @@ def answer_message(
     headline: str | None = None,
 ) -> Message:
     """The whole answer. `no_preview` lists picture URLs Slack could not download."""
-    head: list[Block] = [SectionBlock(text=mrkdwn(headline or _decorated_summary(results)))]
+    head = _section(headline or _decorated_summary(results))
     tail = _tail(results, controls, checked_at, live)
     budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - 700)  # room: divider, "more tasks"
     budget.take(head)
     budget.take(tail)
     body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
-    blocks = [*head, DividerBlock(), *body, *tail] if body else [*head, *tail]
+    made = head + _DIVIDER + body + tail if body.blocks else head + tail
     text = summary(results)
-    return Message(text, blocks, _continuations(budget.leftovers, text))
+    return _message(text, made, _continuations(budget.leftovers, text))
 
 
 def lookup_message(
@@ -136,7 +185,7 @@ def completion_message(
     mention = f"<@{user_id}> " if user_id.isalnum() else ""
     headline = f":checkered_flag: {mention}all done. {_decorated_summary(results)}"
     message = answer_message(results, no_preview=no_preview, headline=headline)
-    return Message(f"All done: {message.text}", message.blocks, message.continuations)
+    return replace(message, text=f"All done: {message.text}")
 
 
 def _decorated_summary(results: Sequence[TaskResult]) -> str:
@@ -147,11 +196,9 @@ def _decorated_summary(results: Sequence[TaskResult]) -> str:
     return f"*{total} {'task' if total == 1 else 'tasks'}*  {parts}"
 
 
-def _task_blocks(
-    found: Sequence[Found], budget: _Budget, no_preview: frozenset[str]
-) -> list[Block]:
+def _task_blocks(found: Sequence[Found], budget: _Budget, no_preview: frozenset[str]) -> _Blocks:
     single = len(found) == 1
-    body: list[Block] = []
+    body = _Blocks()
     for index, result in enumerate(found):
         blocks, leftovers = (
             _single_task(result, no_preview) if single else _compact_task(result, no_preview)
@@ -160,7 +207,7 @@ def _task_blocks(
             rest = found[index:]
             for skipped in rest:
                 budget.leftovers += _numbered(skipped)
-            body.append(SectionBlock(text=mrkdwn(_more_tasks(rest))))
+            body += _made(SectionBlock(text=mrkdwn(_more_tasks(rest))))
             break
         budget.take(blocks)
         budget.leftovers += leftovers
@@ -189,7 +236,7 @@ def _task_line(result: Found, error_chars: int) -> str:
     return line
 
 
-def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block], list[Any]]:
+def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, list[Any]]:
     blocks: list[Block] = [SectionBlock(text=mrkdwn(_task_line(result, SINGLE_ERROR_CHARS)))]
     urls = _numbered(result)
     previews = [u for u in urls if _may_preview(u[2], no_preview)]
@@ -202,10 +249,10 @@ def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block]
     text, leftovers = _links("More pictures: " if shown else "Pictures: ", rest)
     if text:
         blocks.append(SectionBlock(text=mrkdwn(text)))
-    return blocks, leftovers
+    return _made(*blocks), leftovers
 
 
-def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block], list[Any]]:
+def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, list[Any]]:
     urls = _numbered(result)
     line = _task_line(result, MULTI_ERROR_CHARS)
     text, leftovers = _links("\nPictures: ", urls, budget=SECTION_TEXT - len(line) - 50)
@@ -215,7 +262,7 @@ def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[list[Block
         if thumb
         else None
     )
-    return [SectionBlock(text=mrkdwn(line + text), accessory=accessory)], leftovers
+    return _made(SectionBlock(text=mrkdwn(line + text), accessory=accessory)), leftovers
 
 
 def _links(
@@ -252,7 +299,7 @@ def _tail(
     controls: Controls | None,
     checked_at: float | None,
     live: LiveNote | None,
-) -> list[Block]:
+) -> _Blocks:
     blocks: list[Block] = []
     missing = [r.uid for r in results if isinstance(r, NotFound)]
     if missing:
@@ -260,12 +307,13 @@ def _tail(
     failed = [r for r in results if isinstance(r, Failed)]
     if failed:
         blocks.append(SectionBlock(text=mrkdwn(_failures(failed))))
+    made = _made(*blocks)
     footer = _footer(checked_at, live)
     if footer:
-        blocks.append(ContextBlock(elements=[mrkdwn(part) for part in footer]))
+        made += _context(tuple(footer))
     if controls is not None:
-        blocks.append(_buttons(controls))
-    return blocks
+        made += _made(_buttons(controls))
+    return made
 
 
 def _not_found(uids: Sequence[str]) -> str:
@@ -303,9 +351,7 @@ def _failures(failed: Sequence[Failed]) -> str:
 def _footer(checked_at: float | None, live: LiveNote | None) -> list[str]:
     parts = []
     if checked_at is not None:
-        stamp = int(checked_at)
-        fallback = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        parts.append(f"Checked <!date^{stamp}^{{date_short_pretty}} at {{time_secs}}|{fallback}>")
+        parts.append(_checked(int(checked_at)))
     if live is not None:
         detail = escape(clip(one_line(live.detail), 300))
         parts.append(
@@ -318,6 +364,12 @@ def _footer(checked_at: float | None, live: LiveNote | None) -> list[str]:
             }[live.kind]
         )
     return parts
+
+
+@lru_cache(maxsize=16)
+def _checked(stamp: int) -> str:
+    fallback = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"Checked <!date^{stamp}^{{date_short_pretty}} at {{time_secs}}|{fallback}>"
 
 
 def _by(user: str) -> str:
@@ -340,22 +392,22 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
 
 def _continuations(leftovers: Sequence[tuple[str, int, str]], text: str) -> tuple[Message, ...]:
     """Picture links that did not fit, grouped by task, in as few extra messages as needed."""
-    sections: list[Block] = []
+    sections: list[_Blocks] = []
     pending = list(leftovers)
     while pending:
         uid = pending[0][0]
         group = [p for p in pending if p[0] == uid]
         line, rest = _links(f"Pictures of {code(uid)}: ", group, budget=SECTION_TEXT - 100)
-        sections.append(SectionBlock(text=mrkdwn(line)))
+        sections.append(_made(SectionBlock(text=mrkdwn(line))))
         taken = {id(p) for p in group[: max(len(group) - len(rest), 1)]}
         pending = [p for p in pending if id(p) not in taken]
     messages: list[Message] = []
-    blocks: list[Block] = []
+    blocks = _Blocks()
     for section in sections:
-        if len(blocks) >= MAX_BLOCKS - 1 or _size([*blocks, section]) > MAX_BLOCKS_CHARS:
-            messages.append(Message(f"More pictures ({text})", blocks))
-            blocks = []
-        blocks.append(section)
-    if blocks:
-        messages.append(Message(f"More pictures ({text})", blocks))
+        if len(blocks.blocks) >= MAX_BLOCKS - 1 or blocks.size + section.size > MAX_BLOCKS_CHARS:
+            messages.append(_message(f"More pictures ({text})", blocks))
+            blocks = _Blocks()
+        blocks += section
+    if blocks.blocks:
+        messages.append(_message(f"More pictures ({text})", blocks))
     return tuple(messages[:MAX_CONTINUATIONS])

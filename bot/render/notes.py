@@ -107,3 +107,10 @@ def lookup_limit_message(per_minute: int, wait: float) -> Message:
         f":hourglass: You have looked up a lot of tasks in the last minute (at most {per_minute} "
         f"a minute per person, so everyone gets quick answers). Try again in {seconds} s."
     )
+
+
+def restarting_message() -> Message:
+    return _note(
+        ":arrows_counterclockwise: The bot is restarting and could not finish this answer; "
+        "please ask again in a minute."
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 MAX_URL = 3000
 MAX_LINK = 2400  # a link must fit a 3,000-character section with room to spare
@@ -32,20 +32,26 @@ def code(text: str) -> str:
 
 
 def is_linkable(url: str) -> bool:
+    return _http_parts(url) is not None
+
+
+def _http_parts(url: str) -> SplitResult | None:
+    """The parts of a safe http(s) URL, else None."""
     if len(url) > MAX_URL or _UNSAFE_URL.search(url):
-        return False
+        return None
     try:
         parts = urlsplit(url)
     except ValueError:
-        return False
-    return parts.scheme.lower() in {"http", "https"} and bool(parts.netloc)
+        return None
+    return parts if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
 
 
 def is_previewable(url: str) -> bool:
     """Slack fetches previews itself and refuses the whole message if it cannot: be strict."""
-    if not is_linkable(url):
+    parts = _http_parts(url)
+    if parts is None:
         return False
-    path = urlsplit(url).path.lower()
+    path = parts.path.lower()
     return not path.endswith(_NO_PREVIEW_EXTENSIONS) and (
         path.endswith(_PREVIEW_EXTENSIONS) or "." not in path.rsplit("/", 1)[-1]
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -16,6 +18,7 @@ from bot.render.notes import (
     failure_message,
     invite_message,
     lookup_limit_message,
+    restarting_message,
     watch_limit_message,
 )
 from bot.slack.context import Deps
@@ -29,6 +32,7 @@ from bot.watch.scheduler import WatchLimitError
 log = logging.getLogger(__name__)
 
 MAX_LOOKUP_UIDS = 200
+RESTART_NOTE_TIMEOUT = 0.8  # the note must fit in the second shutdown gives cancelled work
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,15 @@ def guarded(
     async def run() -> None:
         try:
             await work()
+        except asyncio.CancelledError:
+            # Cut off by shutdown: a short note beats silence, and Slack is still reachable.
+            if not deps.tracker.accepting:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        tell(deps, place, restarting_message()), RESTART_NOTE_TIMEOUT
+                    )
+                deps.metrics.answers.labels(surface, "restarting").inc()
+            raise
         except ResponseUrlError as exc:
             # The note would take the same way out and fail the same way: one line, no retry.
             reason = f"answered {exc.status}" if exc.status else exc.body

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import actions, command, mention, observe, shortcut
@@ -12,8 +13,19 @@ from bot.slack.context import Deps
 from bot.slack.front_door import quiet_unhandled
 
 
+class _ClientWins(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself, then warns at every start
+    that the client we pass wins over it. That is the intent, so the warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
     settings = deps.settings
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _ClientWins) for f in bolt_log.filters):
+        bolt_log.addFilter(_ClientWins())
     secret = settings.slack_signing_secret
     app = AsyncApp(
         client=client,
@@ -23,7 +35,7 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
         request_verification_enabled=False,
         process_before_response=False,
         raise_error_for_unhandled_request=True,  # see quiet_unhandled
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=bolt_log,
     )
     observe.install(app, deps.metrics)
     quiet_unhandled(app)

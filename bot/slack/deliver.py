@@ -20,11 +20,11 @@ from typing import Any, Literal, TypeVar
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.webhook_response import WebhookResponse
+from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.metrics import Metrics
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
-from bot.slack.response_url import GuardedWebhook
+from bot.slack.response_url import TIMEOUT, response_url_allowed
 from bot.slack.response_url import ResponseUrlError as ResponseUrlError  # its old home
 from bot.slack.response_uses import ResponseUrlUses
 
@@ -65,6 +65,10 @@ class Delivery:
     ) -> None:
         self.client = client
         self._session = session
+        self._json_headers = {
+            "Content-Type": "application/json;charset=utf-8",
+            "User-Agent": get_user_agent(),
+        }
         self.uses = uses or ResponseUrlUses()
         self._metrics = metrics
 
@@ -136,56 +140,66 @@ class Delivery:
         continuation messages are sent only while uses beyond those remain, and when even the
         message itself cannot be sent, `ResponseUrlSpent` says so.
         """
-        # No SDK retry handler: its retries would spend uses this count could not see.
-        webhook = GuardedWebhook(
-            response_url,
-            self.client.base_url,  # a response_url off Slack is refused without a request
-            session=self._session,
-        )
         no_preview: frozenset[str] = frozenset()
         while True:  # as _with_image_fallback: the named pictures as links, then none
             message = build(no_preview)
-            response = await self._send(
-                webhook,
+            status, body = await self._send_response(
+                response_url,
+                {
+                    **message.as_payload(),
+                    "response_type": response_type,
+                    "replace_original": replace_original,
+                },
                 keep,
-                text=message.text,
-                blocks=message.as_payload()["blocks"],
-                response_type=response_type,
-                replace_original=replace_original,
             )
-            if response.status_code == 200:
+            if status == 200:
                 break
-            if "invalid_blocks" not in (response.body or "") or no_preview == ALL:
-                raise ResponseUrlError(response.status_code, response.body or "")
-            failing = failed_image_urls(_webhook_error(response.body or ""), message)
+            if "invalid_blocks" not in body or no_preview == ALL:
+                raise ResponseUrlError(status, body)
+            failing = failed_image_urls(_webhook_error(body), message)
             log.warning("Slack could not download %d picture(s); sending links", len(failing))
             no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
             if self.uses.left(response_url) <= keep:
                 log.info("response_url: %d continuation(s) left unsent", continuations)
                 break
-            await self._send(
-                webhook,
-                keep,
-                text=more.text,
-                blocks=more.as_payload()["blocks"],
-                response_type=response_type,
+            await self._send_response(
+                response_url, {**more.as_payload(), "response_type": response_type}, keep
             )
 
-    async def _send(self, webhook: GuardedWebhook, keep: int, **fields: Any) -> WebhookResponse:
-        """One message, each try counted as a use; a 429 waits `Retry-After` (capped)."""
-        url = webhook.url
+    async def _send_response(self, url: str, payload: dict[str, Any], keep: int) -> tuple[int, str]:
+        """POST one JSON answer to a `response_url`, each try counted as one of its uses; a
+        429 waits `Retry-After` (capped) and tries again, at most RESPONSE_URL_TRIES in all.
+
+        What slack_sdk's `AsyncWebhookClient.send` does (same body and headers), on the shared
+        session, with `GuardedWebhook`'s rules: a URL off Slack is refused without a request, a
+        failure to reach it (or TIMEOUT) is a `ResponseUrlError`. That client is bound to one
+        URL, so one had to be built per answer, and building it (user agent, proxy settings
+        read from the environment) with its generic request path was a twentieth of a busy
+        bot's CPU; its own 429 retries would also spend uses this count could not see.
+        """
+        if not response_url_allowed(url, self.client.base_url):
+            raise ResponseUrlError(0, "refused: not a Slack response_url")
+        data = json.dumps(payload).encode()
         for attempt in range(1, RESPONSE_URL_TRIES + 1):
             if self.uses.left(url) <= keep:
                 raise ResponseUrlSpent()
             self.uses.spend(url)
-            response = await webhook.send(**fields)
-            if response.status_code != 200 and self._metrics is not None:
-                self._metrics.slack_errors.labels("response_url", str(response.status_code)).inc()
-            if response.status_code != 429 or attempt == RESPONSE_URL_TRIES:
-                return response
-            await asyncio.sleep(min(_retry_after(response), RETRY_AFTER_CAP))
+            try:
+                async with asyncio.timeout(TIMEOUT):  # the shared session has no short timeout
+                    status, body, retry_after = await self._post_json(url, data)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise ResponseUrlError(0, f"unreachable ({type(exc).__name__})") from None
+            if status != 200 and self._metrics is not None:
+                self._metrics.slack_errors.labels("response_url", str(status)).inc()
+            if status != 429 or attempt == RESPONSE_URL_TRIES:
+                return status, body
+            await asyncio.sleep(min(retry_after, RETRY_AFTER_CAP))
         raise AssertionError("unreachable")
+
+    async def _post_json(self, url: str, data: bytes) -> tuple[int, str, float]:
+        async with self._session.post(url, data=data, headers=self._json_headers) as resp:
+            return resp.status, await resp.text(), _retry_after(resp.headers.get("Retry-After"))
 
     async def _with_image_fallback(
         self, send: Callable[[Message], Awaitable[T]], build: Build
@@ -205,12 +219,10 @@ class Delivery:
                 no_preview = ALL if no_preview else frozenset(failing)
 
 
-def _retry_after(response: WebhookResponse) -> float:
-    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
-    value = headers.get("retry-after", 1)
+def _retry_after(value: str | None) -> float:
     try:
-        return max(0.0, float(value[0] if isinstance(value, list) else value))
-    except (TypeError, ValueError):
+        return max(0.0, float(value or 1))
+    except ValueError:
         return 1.0
 
 

@@ -1,4 +1,4 @@
-"""Surface ids fixed by DESIGN.md; `manifest.yaml` and the tests use the same names."""
+"""Surface ids Slack sends back to us; `manifest.yaml` and the tests use the same names."""
 
 from __future__ import annotations
 

@@ -26,16 +26,28 @@ from bot.slack.app import build_app
 from bot.slack.context import Deps
 from bot.slack.deliver import Delivery
 from bot.slack.front_door import FrontDoor
+from bot.slack.health import Health, add_routes
 from bot.slack.limits import LookupLimiter
 from bot.slack.live import SlackPublisher
 from bot.slack.monitoring import listen_metrics, metrics_handler
 from bot.slack.observe import ObservedSocketModeHandler, ObservedWebClient
 from bot.slack.tracker import Tracker
+from bot.startup import (
+    SLACK_HINT,
+    STORE_HINT,
+    StartupError,
+    step,
+    verify_app_token,
+    verify_bot_token,
+)
 from bot.store import open_store
 from bot.taskapi.client import TaskApiClient, config_from_settings
 from bot.watch.scheduler import WatchConfig, Watcher
 
 log = logging.getLogger(__name__)
+
+CANCEL_MARGIN = 1.5  # seconds kept after cancelling late answers: notes, closes, exit
+UNWIND = 0.5  # seconds a cancelled task gets to unwind
 
 
 @dataclass
@@ -43,6 +55,41 @@ class Bot:
     deps: Deps
     app: AsyncApp
     watcher_task: asyncio.Task[None]
+    health: Health
+
+    async def drain(self) -> None:
+        """Everything after SIGTERM within one `SHUTDOWN_GRACE` deadline, not one per step.
+
+        New work is refused at once (readiness turns 503). Acknowledged answers and the
+        watcher's tick under way finish side by side; the watcher's `shutdown` is where it
+        hands back what it holds. What is still running shortly before the deadline is
+        cancelled (an asker cut off is told to ask again), then upstream batches still out.
+        """
+        deps, loop = self.deps, asyncio.get_running_loop()
+        grace = deps.settings.shutdown_grace
+        deadline = loop.time() + grace
+        deps.tracker.accepting = False
+        deps.watcher.shutdown()
+        # Cancelling this long before the deadline leaves room for the "restarting" notes
+        # (under a second) and the last closes.
+        cancel_in = max(0.0, grace - min(CANCEL_MARGIN, grace / 4))
+        answers = asyncio.ensure_future(deps.tracker.drain(cancel_in))
+        await _within(self.watcher_task, cancel_in)
+        left = await answers
+        if left:
+            log.warning("%d answers did not finish within the grace period", left)
+        upstream = asyncio.ensure_future(deps.tasks.aclose())
+        await _within(upstream, deadline - loop.time() - UNWIND)
+
+
+async def _within(task: asyncio.Future[None], seconds: float) -> None:
+    """Wait up to `seconds` for `task`, then cancel it and wait for it to unwind."""
+    with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(task), max(0.0, seconds))
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, UNWIND)
 
 
 def web_client(
@@ -68,13 +115,22 @@ def web_client(
 
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
-    """Everything the bot needs, started in order and stopped in reverse, gracefully."""
+    """Everything the bot needs, each step checked at start; closed in reverse on any exit.
+
+    A start-up fault raises `StartupError` after closing what was already open (the store's
+    thread included), so the process can exit at once.
+    """
     metrics = Metrics()
-    store = await open_store(settings.state_url)
-    pictures = PictureFetcher(
-        max_bytes=settings.watch_upload_max_bytes, allow_private=settings.picture_allow_private
-    )
-    async with aiohttp.ClientSession() as session, pictures:
+    async with contextlib.AsyncExitStack() as stack:
+        store = await step("STATE_URL", open_store(settings.state_url), STORE_HINT)
+        stack.push_async_callback(store.close)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        pictures = await stack.enter_async_context(
+            PictureFetcher(
+                max_bytes=settings.watch_upload_max_bytes,
+                allow_private=settings.picture_allow_private,
+            )
+        )
         tasks = TaskApiClient(
             session,
             config_from_settings(settings),
@@ -94,13 +150,18 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
         watcher = Watcher(store, tasks, publisher, watch_config(settings))
         watcher.on_tick = metrics.tick_done
         metrics.watches.set_function(lambda: watcher.open_watches)
-        identity = await client.auth_test()
+        identity = await step(
+            "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
+        )
+        if settings.mode == "socket":
+            await step("Slack Socket Mode", verify_app_token(settings, session), SLACK_HINT)
+        tracker = Tracker()
         deps = Deps(
             settings=settings,
             tasks=tasks,
             store=store,
             delivery=delivery,
-            tracker=Tracker(),
+            tracker=tracker,
             metrics=metrics,
             watcher=watcher,
             home_team=str(identity.get("team_id") or ""),
@@ -108,30 +169,21 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             lookups=LookupLimiter(settings.lookup_uids_per_minute),
         )
         app = build_app(deps, client)
+        health = Health(store, watcher, tracker, settings.watch_poll_interval)
         watcher_task = asyncio.create_task(watcher.run(), name="watcher")
-        bot = Bot(deps, app, watcher_task)
-        metrics_port = settings.metrics_port
-        own_port = (
-            await listen_metrics(
-                http_app(bot, slack_events=False, metrics=True), settings.host, metrics_port
+        bot = Bot(deps, app, watcher_task, health)
+        if settings.metrics_port:
+            own_port = await listen_metrics(
+                http_app(bot, slack_events=False, metrics=True),
+                settings.host,
+                settings.metrics_port,
             )
-            if metrics_port
-            else None
-        )
+            stack.push_async_callback(own_port.cleanup)
         try:
             yield bot
         finally:
-            if own_port is not None:
-                await own_port.cleanup()
-            left = await deps.tracker.drain(settings.shutdown_grace)
-            if left:
-                log.warning("%d answers did not finish within the grace period", left)
-            watcher.shutdown()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(watcher_task), settings.shutdown_grace)
-            watcher_task.cancel()
-            await tasks.aclose()
-            await store.close()
+            if not watcher_task.done():  # not drained by a front (tests, or a failed front)
+                await bot.drain()
 
 
 def watch_config(settings: Settings) -> WatchConfig:
@@ -148,8 +200,8 @@ def watch_config(settings: Settings) -> WatchConfig:
 def http_app(
     bot: Bot, *, slack_events: bool = True, metrics: bool | None = None
 ) -> web.Application:
-    """`/slack/events` in HTTP mode; `/healthz` and `/metrics` in both modes (`/metrics` on
-    `METRICS_PORT` instead when that is set)."""
+    """`/slack/events` in HTTP mode; `/healthz`, `/readyz` and `/metrics` in both modes
+    (`/metrics` on `METRICS_PORT` instead when that is set)."""
     deps = bot.deps
     secret = deps.settings.slack_signing_secret
     door = FrontDoor(
@@ -162,15 +214,10 @@ def http_app(
             return web.Response(status=503, text="shutting down")
         return await door.handle(request)
 
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response(
-            {"ok": True, "accepting": deps.tracker.accepting, "watcher_ticks": deps.watcher.ticks}
-        )
-
     web_app = web.Application(client_max_size=1_000_000)
     if slack_events:
         web_app.router.add_post("/slack/events", events)
-    web_app.router.add_get("/healthz", healthz)
+    add_routes(web_app, bot.health)
     serve_metrics = deps.settings.metrics_port is None if metrics is None else metrics
     if serve_metrics:
         web_app.router.add_get("/metrics", metrics_handler(deps.metrics, deps.store))
@@ -178,45 +225,85 @@ def http_app(
 
 
 async def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT, honoured in every state: during start-up it stops at once."""
     stop = asyncio.Event()
+    main = asyncio.current_task()
+    started = False
+
+    def on_signal() -> None:
+        stop.set()
+        if not started and main is not None:
+            main.cancel()  # start-up steps may be waiting on the network: leave now
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with running_bot(settings) as bot:
-        front = run_socket_mode if settings.mode == "socket" else run_http
-        await front(bot, stop)
-        log.info("stopping: no new work; finishing what was acknowledged")
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        async with running_bot(settings) as bot:
+            started = True
+            front = run_socket_mode if settings.mode == "socket" else run_http
+            await front(bot, stop)
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
+        log.info("stopped during start-up")
+        return 0
     log.info("stopped")
     return 0
 
 
 async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
-    """Until `stop`: the SDK keeps the websocket open and reconnects on its own."""
-    token = bot.deps.settings.slack_app_token
+    """Until `stop`: the SDK keeps the websocket open and reconnects on its own, with backoff
+    (`bot.slack.reconnect`); readiness reports the connection meanwhile."""
+    settings = bot.deps.settings
+    token = settings.slack_app_token
     assert token is not None
-    handler = ObservedSocketModeHandler(
-        bot.app, token.get_secret_value(), bot.deps.settings.slack_api_url
-    )
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    log.info("connected to Slack in Socket Mode")
-    runner = await _listen(http_app(bot, slack_events=False), bot.deps.settings)
-    await stop.wait()
-    bot.deps.tracker.accepting = False
-    await handler.close_async()  # type: ignore[no-untyped-call]
-    await runner.cleanup()
+    handler = ObservedSocketModeHandler(bot.app, token.get_secret_value(), settings.slack_api_url)
+    bot.health.slack_connected = handler.client.is_connected
+    runner = await _listen(http_app(bot, slack_events=False), settings)
+    try:
+        connecting = asyncio.ensure_future(handler.connect_async())  # type: ignore[no-untyped-call]
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            connecting.result()
+            log.info("connected to Slack in Socket Mode")
+            await stopping
+        log.info("stopping: no new work; finishing what was acknowledged")
+        bot.deps.tracker.accepting = False
+        connecting.cancel()
+        stopping.cancel()
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await bot.drain()
+    finally:
+        await runner.cleanup()
 
 
 async def run_http(bot: Bot, stop: asyncio.Event) -> None:
+    """The listener stays up through the drain: Slack gets 503 (and retries elsewhere),
+    probes get `/readyz` 503, until the process exits."""
     runner = await _listen(http_app(bot), bot.deps.settings)
-    await stop.wait()
-    bot.deps.tracker.accepting = False
-    await runner.cleanup()
+    try:
+        await stop.wait()
+        log.info("stopping: no new work; finishing what was acknowledged")
+        bot.deps.tracker.accepting = False
+        await bot.drain()
+    finally:
+        await runner.cleanup()
 
 
 async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
-    runner = web.AppRunner(app, handle_signals=False)
+    # Requests still open when the drain is over get a second, not aiohttp's default minute.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise StartupError(
+            f"HOST/PORT: cannot listen on {settings.host}:{settings.port} ({exc.strerror}). "
+            "Set PORT to a free port, or stop what holds this one."
+        ) from None
     log.info(
         "listening on http://%s:%d/ (%s)",
         settings.host,

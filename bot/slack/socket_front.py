@@ -23,13 +23,15 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.limited_log import LimitedLog
 from bot.slack.front_door import to_bolt
+from bot.slack.reconnect import BackoffReconnect
 from bot.slack.request_body import Malformed, socket_envelope
 
 log = logging.getLogger(__name__)
 
 
-class StrictSocketModeClient(SocketModeClient):
-    """slack_sdk's aiohttp client with its message parsing replaced by `socket_envelope`."""
+class StrictSocketModeClient(BackoffReconnect, SocketModeClient):
+    """slack_sdk's aiohttp client with its message parsing replaced by `socket_envelope`,
+    and reconnects spaced out with backoff."""
 
     def __init__(self, api_base: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,4 +1,4 @@
-"""The vendor's request signature (`../shared/upstream/README.md`): pure, total over JSON values."""
+"""The vendor's request signature (sorted keys, private key appended, SHA-1): pure, total."""
 
 from __future__ import annotations
 

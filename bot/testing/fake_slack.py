@@ -47,6 +47,7 @@ class FakeSlack:
     broken_images: set[str] = field(default_factory=set)
     respond_faults: list[int] = field(default_factory=list)  # statuses for the next responses
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejected_tokens: set[str] = field(default_factory=set)  # answered `invalid_auth`
     expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -85,6 +86,11 @@ class FakeSlack:
         envelope_id = envelope["envelope_id"]
         return dict(await self.wait_for(lambda: self.socket_acks.get(envelope_id), timeout))
 
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection, as Slack does when it rotates them."""
+        for ws in list(self._sockets):
+            await ws.close()
+
     async def socket_send_raw(self, text: str, timeout: float = 10.0) -> None:
         """Push any text frame, well-formed or not, to the bot (no ack to wait for)."""
         await self.wait_for(lambda: self._sockets, timeout)
@@ -116,7 +122,10 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await _args(request)
         self.calls.append(Call(method, args))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         try:
+            if (token or args.get("token")) in self.rejected_tokens:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
             queued = self.faults.get(method)
             if queued:
                 fault = queued.pop(0)
@@ -206,8 +215,13 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]
         body = await request.json()
-        self.responses.setdefault(key, []).append(body)
         self.calls.append(Call("response_url", {"key": key, **body}))
+        queued = self.faults.get("response_url")
+        if queued:  # Slack answers a response_url with plain text, not JSON
+            fault = queued.pop(0)
+            await self._notify()
+            return web.Response(status=fault.status, text=fault.error, headers=fault.headers)
+        self.responses.setdefault(key, []).append(body)
         await self._notify()
         if self.respond_faults:
             status = self.respond_faults.pop(0)

@@ -55,6 +55,7 @@ class Watcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self.ticks = 0
+        self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
         self.open_watches = 0
         self._ticked = asyncio.Condition()
         self._stopped: set[str] = set()
@@ -148,6 +149,7 @@ class Watcher:
                 backoff = min(backoff * 2, 60.0)
             if self.on_tick is not None:
                 self.on_tick(time.monotonic() - started, max(0.0, started - due_at))
+            self.ticked_at = time.monotonic()
             async with self._ticked:
                 self._ticked.notify_all()
             if self._stopping:
