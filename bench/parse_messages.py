@@ -25,6 +25,10 @@ HOSTILE = {
     "open angle brackets": "<http://x " * 4_000,
     "a long list after a label": "TaskUids: " + "a1, " * 9_997,
     "task words": "task " * 8_000,
+    "spaces after a label": "task" + " " * 39_996,
+    "stars after a label": "TaskUid" + "*" * 39_992 + "!",
+    "unclosed user mentions": "<@U|" * 10_000,
+    "nested backticks": "`" * 40_000,
 }
 
 

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     lookup_uids_per_minute: int = Field(600, ge=0)
 
     state_url: str = "sqlite:///./data/bot.sqlite3"
+    state_retention: Seconds = 7 * 86_400.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -96,6 +96,7 @@ class Metrics:
             "Items in the state store (claims, UID sets, watches), read at each scrape",
             registry=self.registry,
         )
+        self._takeovers_seen = 0
         self.lease_takeovers = Counter(
             "taskstatus_watch_lease_takeovers",
             "Watches whose lease this process took over from another (expired) holder",
@@ -111,9 +112,13 @@ class Metrics:
     def cache_lookup(self, hit: bool) -> None:
         self.cache_lookups.labels("hit" if hit else "miss").inc()
 
-    def tick_done(self, seconds: float, lag: float) -> None:
+    def tick_done(self, seconds: float, lag: float, takeovers: int | None = None) -> None:
+        """One watch tick; `takeovers` is the watcher's running count of leases taken over."""
         self.tick_duration.observe(seconds)
         self.tick_lag.observe(lag)
+        if takeovers is not None and takeovers > self._takeovers_seen:
+            self.lease_takeovers.inc(takeovers - self._takeovers_seen)
+            self._takeovers_seen = takeovers
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -41,8 +41,13 @@ MAX_UID_LENGTH = 128
 # Letters, digits, `-` and `_`, with at least one letter or digit (a lone `_` is no UID).
 EXPLICIT_UID = re.compile(rf"(?=[A-Za-z0-9_-]*[A-Za-z0-9])[A-Za-z0-9_-]{{1,{MAX_UID_LENGTH}}}")
 _SEPARATORS = re.compile(r"[\s,;]+")
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_CODE_ITEMS = re.compile(r"[,;]")
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^<>]*)?>")  # `[^<>]`: no scan past the next `<`
 _LINK_LABEL = re.compile(r"<([^<>|\s]+)\|[^<>]*>")
+# What people add around a mention's UIDs, never meant as one: `:pray:`, `:+1::skin-tone-2:`,
+# `<#C1>`, `<!here>` (`<@U1>` is gone already).
+_DECORATION = re.compile(r"(?::[a-z0-9_+'-]+:)+|<[#!][^<>]*>", re.IGNORECASE)
+_SLACK_REFERENCE = re.compile(r"<[@#!][^<>]*>")  # a user, channel, group, date: never a task
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 _COMMAND_PAIRS = {
     "`": "`",
@@ -58,6 +63,7 @@ _COMMAND_PAIRS = {
 }
 _MRKDWN_PAIRS = {**_COMMAND_PAIRS, "_": "_"}
 _DIGIT = re.compile(r"[0-9]")
+_BARE_ID = re.compile(r"(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)+")
 _WORD = re.compile(r"(?:[^\W\d_]|['’])+[.,!?:;…]*")  # "check", "me?", "thanks!", "I'm", "prüfe"
 _LETTER = re.compile(r"[A-Za-z]")
 
@@ -65,15 +71,24 @@ _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f
 _LABEL = r"task[ _-]?uids?|taskuids?|task[ _-]?ids?|uids?|tasks?"
 _STRONG_LABEL = re.compile(r"(?:task[ _-]?)?(?:uid|id)s?", re.IGNORECASE)
 _URL_LABEL = re.compile(rf"(?:{_LABEL}|id)", re.IGNORECASE)
-_WORDISH = r"[*_~]*[A-Za-z0-9_-]+[*_~]*"  # a value, maybe in bold/italic/strike
+# A value, maybe in bold/italic/strike, that is a whole word: not the `v1` of `v1.2.3`, the
+# `2024-05-01T10` of a timestamp, the `12` of `12ü` nor the `tsk-1` of `tsk-1.png`.
+_WORDISH = r"[*_~]*[A-Za-z0-9_-]++[*_~]*(?![.:/@]?\w)"
 _SCAN = re.compile(
     r"```(?P<block>.*?)```"
     r"|`(?P<code>[^`]+)`"
     r"|<(?P<angle>[^<>]*)>"
     r"|(?P<url>https?://[^\s<>|`]+)"
-    rf"|(?<![0-9A-Za-z-])(?P<uuid>{_UUID})(?![0-9A-Za-z-])"
-    rf"|(?<![A-Za-z0-9])(?P<label>{_LABEL})(?![A-Za-z0-9])"
-    r"[*_~]*[ \t]*(?:[:=#]|\bis\b)?(?:[*_~]+(?=\s))?\s*"
+    # A UUID, with the prefix it may carry (`job_<uuid>`, `tsk-<uuid>`): the whole word is
+    # the UID. `_` is only a word's edge when no letter or digit is beside it (`_<uuid>_`).
+    rf"|(?<![0-9A-Za-z-])(?<![0-9A-Za-z]_)(?P<uuid>(?:[A-Za-z0-9]+[_-])*{_UUID})"
+    r"(?![0-9A-Za-z-])(?!_[0-9A-Za-z])"
+    # A label is a word of its own: in `task-7f3a`, `uid_2` or `sub-task 4b`, `task`/`uid` are
+    # part of a name (`_` may come before it: `_TaskUid:_` is italic).
+    rf"|(?<![A-Za-z0-9-])(?P<label>{_LABEL})(?![A-Za-z0-9_-])"
+    # Possessive (`*+`, `?+`): these runs never need to give anything back, and letting
+    # them do so made a label followed by 40,000 spaces or stars take minutes.
+    r"[*_~]*+[ \t]*+(?:[:=#]|\bis\b)?+(?:[*_~]++(?=\s))?+\s*+"
     rf"(?P<value>{_WORDISH})",
     re.IGNORECASE | re.DOTALL,
 )
@@ -105,21 +120,44 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     """A mention is a command when no token after `@bot` (and `watch`) is an ordinary word
     (`@bot tsk-1 tsk-2`: each token is looked up or named back); with a word in it, it is a
     sentence, read as free text like a message under the shortcut
-    (`@bot can you check `tsk-3b8e70` for me?`), so words are never looked up.
+    (`@bot can you check `tsk-3b8e70` for me?`), so words are never looked up. A code block
+    of UIDs pasted after `@bot` is read the same way. Emoji and channel or `@here`
+    references beside the UIDs are neither looked up nor named back.
 
     `message` is the whole event, so UIDs in its blocks and attachments count too. A sentence
     naming no task comes back as a lookup of nothing.
     """
-    tokens = _command_tokens(text)
+    tokens = [t for t in _command_tokens(text) if not _DECORATION.fullmatch(t)]
     if not tokens or tokens[0].lower() in _HELP_WORDS:
         return Command("help")
     action: Literal["lookup", "watch"] = "lookup"
     if strip_pairs(tokens[0]).lower() == "watch":
         action, tokens = "watch", tokens[1:]
-    if tokens and not any(_WORD.fullmatch(strip_pairs(t)) for t in tokens):
+    if tokens and not any(_is_prose_or_code(strip_pairs(t)) for t in tokens):
         uids, invalid = split_valid(tokens)
         return Command(action, uids, invalid)
-    return Command(action, message_uids(message, pattern))
+    found = message_uids(message, pattern)
+    if pattern is None:
+        found += [t for t in _bare_ids(tokens) if t not in found]
+    return Command(action, found)
+
+
+def _bare_ids(tokens: Iterable[str]) -> list[str]:
+    """Tokens of a sentence addressed to the bot that only an identifier looks like
+    (`@bot check tsk-3b8e70 please`): letters and digits joined by `-` or `_`. A person
+    writing to the bot means them; "v2", "2nd" or "Task 2" never qualify."""
+    found: dict[str, None] = {}
+    for token in tokens:
+        bare = strip_pairs(token).rstrip(".,!?:;…")
+        if len(bare) <= MAX_UID_LENGTH and _BARE_ID.fullmatch(bare):
+            found[bare] = None
+    return list(found)
+
+
+def _is_prose_or_code(token: str) -> bool:
+    """An ordinary word, or part of a code span or block around several tokens
+    (```` ```a-1\na-2``` ````): either way the mention is read as a message, not a command."""
+    return bool(_WORD.fullmatch(token)) or "`" in token
 
 
 def split_valid(tokens: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -139,14 +177,22 @@ def split_valid(tokens: Iterable[str]) -> tuple[list[str], list[str]]:
 
 def strip_pairs(token: str, pairs: Mapping[str, str] = _COMMAND_PAIRS) -> str:
     """`token` without the wrappers around it: only matching pairs, outermost first."""
-    while len(token) >= 2 and pairs.get(token[0]) == token[-1]:
-        token = token[1:-1]
-    return token
+    start, end = 0, len(token)  # indices, not slices: 20,000 nested pairs stay linear
+    while end - start >= 2 and pairs.get(token[start]) == token[end - 1]:
+        start, end = start + 1, end - 1
+    return token[start:end]
 
 
 def _command_tokens(text: str) -> list[str]:
-    """Words of a command; a Slack link `<url|text>` is one token, `<url>`."""
-    return [t for t in _SEPARATORS.split(_LINK_LABEL.sub(r"<\1>", _MENTION.sub(" ", text))) if t]
+    """Words of a command; a Slack link `<url|text>` is one token, `<url>`.
+
+    Slack sends what was typed as `<`, `>`, `&` escaped (`&lt;`); they are turned back
+    before splitting, or the `;` of `&lt;` would part a token (`<a-1>` named back as
+    `&lt` and `a-1&gt`).
+    """
+    text = _LINK_LABEL.sub(r"<\1>", _MENTION.sub(" ", text))
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return [t for t in _SEPARATORS.split(text) if t]
 
 
 def _link_uids(token: str) -> list[str]:
@@ -179,9 +225,15 @@ def find_uids(texts: Iterable[str], pattern: str | None = None) -> list[str]:
 
 
 def _custom(text: str, pattern: str) -> Iterator[str]:
+    """Matches of `TASK_UID_PATTERN`, outside Slack's `<@user>`, `<#channel>` and `<!...>`:
+    a pattern for IDs such as `[A-Z0-9]{9,}` would otherwise look up the bot's own user ID.
+
+    Each match gives its first group that took part, else the whole match: in
+    `TaskUid: (\\S+)|[0-9a-f]{32}` the second branch has no group, and its match counts.
+    """
     regex = re.compile(pattern, re.IGNORECASE)
-    for match in regex.finditer(text):
-        uid = next((g for g in match.groups() if g), None) if regex.groups else match.group(0)
+    for match in regex.finditer(_SLACK_REFERENCE.sub(" ", text)):
+        uid = next((g for g in match.groups() if g is not None), match.group(0))
         if uid:
             yield uid
 
@@ -223,12 +275,19 @@ def _labelled_uids(match: re.Match[str], text: str) -> Iterator[str]:
 
 def _code_uids(code: str) -> list[str]:
     """UIDs in a code span or block: a lone word, a list (one a line, or comma-separated),
-    or the UID-shaped words of a command or log line (`/taskstatus a-1 a-2`)."""
-    lines = [line.split() for line in code.replace(",", " , ").replace(";", " , ").splitlines()]
-    tokens = [strip_pairs(t) for line in lines for t in line if t != ","]
-    if tokens and tokens[0].startswith("/"):
-        tokens = tokens[1:]
-    is_list = "," in code or ";" in code or all(len(line) <= 1 for line in lines)
+    or the UID-shaped words of a command or log line (`/taskstatus a-1 a-2`).
+
+    It is a list only when each item is one word: in `could not open file, retrying` the
+    comma parts phrases of a log line, whose ordinary words are no UIDs.
+    """
+    if EXPLICIT_UID.fullmatch(code):  # the usual case, kept quick: one UID in `code`
+        return [code]
+    items = [i.split() for line in code.splitlines() for i in _CODE_ITEMS.split(line)]
+    items = [item for item in items if item]
+    if items and strip_pairs(items[0][0]).startswith("/"):
+        items[0] = items[0][1:]
+    tokens = [strip_pairs(t) for item in items for t in item]
+    is_list = all(len(item) <= 1 for item in items)
     pages = [uid for t in tokens for uid in _link_uids(t)]
     if len(tokens) == 1 or is_list:
         return [t for t in tokens if EXPLICIT_UID.fullmatch(t)] + pages
@@ -247,7 +306,10 @@ def _angle_uids(inner: str) -> Iterator[str]:
 
 def _page_uids(url: str) -> Iterator[str]:
     """`.../tasks/<uid>`, `...?uid=<uid>`, `.../task?id=<uid>`, also in a `#/...` route."""
-    parts = urlsplit(url.replace("&amp;", "&"))
+    try:
+        parts = urlsplit(url.replace("&amp;", "&"))
+    except ValueError:  # "http://[oops": an unbalanced IPv6 bracket, a link to nothing
+        return
     route, _, route_query = parts.fragment.partition("?")
     segments = [unquote(s) for path in (parts.path, route) for s in path.split("/") if s]
     for previous, segment in itertools.pairwise(segments):

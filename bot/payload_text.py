@@ -29,7 +29,7 @@ _ATTACHMENT_TEXTS = ("pretext", "author_name", "title", "text", "footer", "fallb
 
 def message_texts(message: Mapping[str, Any]) -> list[str]:
     """Every text of a message (text, blocks, attachments) as mrkdwn, in reading order."""
-    return [t for t in _message(message) if t.strip()]
+    return [t for t in _message(_dict(message)) if t.strip()]
 
 
 def _message(message: Mapping[str, Any]) -> Iterator[str]:
@@ -72,7 +72,7 @@ def _block(block: Mapping[str, Any]) -> Iterator[str]:
 def _text_objects(node: Any) -> Iterator[str]:
     """Texts of a block's text objects (`text`, `fields`, context `elements`), in order."""
     if isinstance(node, Mapping):
-        if node.get("type") in _TEXT_OBJECT_TYPES or node.get("type") == "markdown":
+        if _str(node.get("type")) in _TEXT_OBJECT_TYPES or node.get("type") == "markdown":
             yield _str(node.get("text"))
             return
         for key in ("text", "fields", "elements"):

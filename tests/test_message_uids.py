@@ -60,6 +60,9 @@ def test_custom_pattern_reads_the_same_texts() -> None:
         ("hi there", Command("lookup", [])),
         ("prüfe bitte `ok-1`", Command("lookup", ["ok-1"])),
         ("watch", Command("watch", [])),
+        ("can you check tsk-3b8e70 please?", Command("lookup", ["tsk-3b8e70"])),
+        ("status of ok-1 and `ok-2`, thanks", Command("lookup", ["ok-2", "ok-1"])),
+        ("is COVID-19 v2 or x-y done?", Command("lookup", ["COVID-19"])),
     ],
 )
 def test_mentions_are_commands_or_sentences(text: str, expected: Command) -> None:

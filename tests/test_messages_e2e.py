@@ -147,3 +147,24 @@ async def test_shortcut_on_a_pipeline_bots_message_reads_its_fields(harness: Har
     [post] = await harness.slack.wait_for(lambda: posts(harness))
     assert post["thread_ts"] == case.event["ts"]
     assert harness.api.calls == [["ok-c0ffee"]]
+
+
+async def test_emoji_beside_a_mentions_uid_is_not_named_back(harness: Harness) -> None:
+    await harness.mention("ok-4 :pray:", ts="706.1")
+    [post] = await harness.slack.wait_for(lambda: posts(harness))
+    assert post["thread_ts"] == "706.1"
+    assert harness.api.calls == [["ok-4"]]
+    assert harness.slack.called("chat.postEphemeral") == []
+
+
+async def test_mention_with_a_code_block_of_uids_looks_up_each(harness: Harness) -> None:
+    block = {"type": "rich_text_preformatted", "elements": [text("ok-5\nok-6\nok-7")]}
+    await harness.mention(
+        "watch\n```ok-5\nok-6\nok-7```",
+        ts="707.1",
+        fields={"blocks": [rich(section({"type": "user", "user_id": BOT_USER}), block)]},
+    )
+    [post] = await harness.slack.wait_for(lambda: posts(harness))
+    assert post["thread_ts"] == "707.1"
+    assert harness.api.calls[0] == ["ok-5", "ok-6", "ok-7"]
+    assert harness.slack.called("chat.postEphemeral") == []

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.watch import machine
 from tests.slack_harness import Harness
 
 WATCHES, PER_WATCH = 20, 50  # 1,000 watched UIDs
@@ -25,24 +26,23 @@ BUSY = {
 
 async def watch_many(harness: Harness) -> None:
     """1,000 UIDs that keep running, each watch with a live message of its own, all due in the
-    same tick."""
-    watcher = harness.bot.deps.watcher
-    watches = []
-    for w in range(WATCHES):
+    same tick (recorded straight in the store, then the watcher woken by one more watch)."""
+    watcher, store = harness.bot.deps.watcher, harness.bot.deps.store
+    for w in range(WATCHES + 1):
         live = harness.slack.add_message("C1", text="live", blocks=[], bot_id="BBOT")
         watch = watcher.new_watch(
             team_id="T0HOME",
             user_id=f"U{w}",
             channel_id="C1",
-            uids=[f"slow-w{w}-{n}" for n in range(PER_WATCH)],
+            uids=[f"slow-w{w}-{n}" for n in range(PER_WATCH)] if w < WATCHES else ["slow-x"],
             message_ts=live["ts"],
             thread_ts=live["ts"],
-            next_poll_at=0.0,
+            message_key=f"C1:{live['ts']}",
         )
-        watches.append(watch)
-    for watch in watches[:-1]:
-        await harness.bot.deps.store.save_watch(watch)
-    await watcher.begin(watches[-1], [])
+        if w < WATCHES:
+            assert await store.create_watch(machine.started(watch, []), slot_seconds=3600)
+        else:
+            assert await watcher.begin(watch, []) is not None
 
 
 def watch_calls(calls: list[list[str]]) -> int:

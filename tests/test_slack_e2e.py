@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+
+import pytest
 
 from bot.testing.fake_slack import HOME_TEAM
 from tests.slack_harness import Harness, sign
@@ -233,3 +236,18 @@ async def test_response_url_gives_up_previews_after_three_tries(harness: Harness
     assert len(harness.slack.responses[key]) == 3
     assert not any(b["type"] == "image" for b in answers[-1]["blocks"])
     assert base + "1.png" in text_of(answers[-1])
+
+
+@pytest.mark.parametrize("harness", [{"state_retention": 1.0}], indirect=True)
+async def test_a_button_older_than_retention_says_so(harness: Harness) -> None:
+    uids = [f"ok-{'x' * 100}-{n}" for n in range(30)]  # too long for the button: kept by key
+    _, key = await harness.command(" ".join(uids))
+    answer = (await harness.answers(key))[0]  # continuation messages may follow it
+    buttons = [b for b in answer["blocks"] if b["type"] == "actions"][0]["elements"]
+    message = {"ts": "1.3", "blocks": answer["blocks"]}
+    await asyncio.sleep(1.2)  # the retention period passing is what is tested
+    for button in buttons:
+        if button["action_id"] in ("task_refresh", "task_watch"):
+            _, click_key = await harness.click(button["action_id"], button["value"], message)
+            notes = await harness.answers(click_key)
+            assert "too old" in json.dumps(notes[0])

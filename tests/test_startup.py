@@ -74,7 +74,11 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
         {"SLACK_API_URL": "http://127.0.0.1:{free}/api/"},
         "Slack API (auth.test): ClientConnectorError",
     ),
-    "port in use": ({"PORT": "{silent}"}, "HOST/PORT: cannot listen on 127.0.0.1:"),
+    "port in use": ({"PORT": "{silent}"}, "address already in use). Set PORT to a free port"),
+    "address of another machine": (  # documentation range: bound to, never sent to
+        {"HOST": "192.0.2.1"},
+        "cannot assign requested address). Set HOST to an address of this machine",
+    ),
     "silent Slack": (
         {"SLACK_API_URL": "http://127.0.0.1:{silent}/api/"},
         "Slack API (auth.test): no answer within 5s",
@@ -177,3 +181,21 @@ async def wait_probe(port: int, until: Any, timeout: float = 10.0) -> list[str]:
             return failed
         assert time.monotonic() < deadline, failed
         await asyncio.sleep(0.05)
+
+
+async def test_a_websocket_that_cannot_be_opened_stops_start_up(
+    fakes: tuple[FakeSlack, str], tmp_path: Path
+) -> None:
+    """The token is good but the websocket is refused (a proxy that blocks wss://): exit 2
+    with one message, not a traceback every 5 s for ever."""
+    slack, api_url = fakes
+    slack.refuse_sockets = True
+    env = good_env(slack, api_url, tmp_path, free_port())
+    env.update(SLACK_APP_TOKEN="xapp-good")
+    code, err, seconds = await (await BotProcess.start(env, tmp_path)).finish(timeout=30)
+    assert code == 2, err
+    assert "Traceback" not in err, err
+    assert "ticket" not in err  # the URL's one-time ticket is never logged
+    assert err.count("error: ") == 1, err
+    assert "error: Slack Socket Mode: no websocket connection within 10s" in err, err
+    assert seconds < 20.0, seconds

@@ -1,61 +1,63 @@
-"""The store contract, against SQLite and a real redis-server."""
+"""The store contract, against SQLite and a real redis-server: claims, UID sets, watches,
+compare-and-set, leases, slots, pauses, retention."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-from collections.abc import AsyncIterator, Iterator
+import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
 from bot.store import Store, open_store
-from bot.testing.net import free_port
 from bot.watch.model import Watch
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port, for this test session only."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is needed (.ci/run installs it)"
-    port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE)  # noqa: S603 - our own fixed args
-    assert process.stdout is not None
-    for line in process.stdout:
-        if b"Ready to accept connections" in line:
-            break
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+async def _open(request: pytest.FixtureRequest, tmp_path: Path, retention: float) -> Store:
+    if request.param == "sqlite":
+        return await open_store(f"sqlite:///{tmp_path}/nested/state.sqlite3", retention)
+    url = request.getfixturevalue("redis_url")
+    async with aioredis.from_url(url) as fresh:
+        await fresh.flushdb()
+    return await open_store(url, retention)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/nested/state.sqlite3"
-    else:
-        url = request.getfixturevalue("redis_url")
-        async with aioredis.from_url(url) as fresh:
-            await fresh.flushdb()
-    opened = await open_store(url)
+    opened = await _open(request, tmp_path, 3600.0)
     yield opened
     await opened.close()
 
 
+@pytest.fixture(params=["sqlite", "redis"])
+async def brief(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A store that keeps things for one second."""
+    opened = await _open(request, tmp_path, 1.0)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[list[Store]]:
+    """Two connections to one store, as two processes have."""
+    first = await _open(request, tmp_path, 3600.0)
+    url = (
+        f"sqlite:///{tmp_path}/nested/state.sqlite3"
+        if request.param == "sqlite"
+        else request.getfixturevalue("redis_url")
+    )
+    second = await open_store(url, 3600.0)
+    yield [first, second]
+    await first.close()
+    await second.close()
+
+
 def watch(**fields: object) -> Watch:
     return Watch.model_validate(
-        {
-            "user_id": "U1",
-            "channel_id": "C1",
-            "uids": ["a"],
-            "created_at": 1,
-            "expires_at": 2,
-            **fields,
-        }
+        {"user_id": "U1", "channel_id": "C1", "uids": ["a"], "created_at": 1, "expires_at": 2}
+        | fields
     )
 
 
@@ -65,8 +67,8 @@ async def test_claim_is_first_come_only(store: Store) -> None:
     assert await store.claim("event:2")
 
 
-async def test_concurrent_claims_have_one_winner(store: Store) -> None:
-    results = await asyncio.gather(*(store.claim("event:x") for _ in range(20)))
+async def test_concurrent_claims_have_one_winner(pair: list[Store]) -> None:
+    results = await asyncio.gather(*(pair[n % 2].claim("event:x") for n in range(20)))
     assert results.count(True) == 1
 
 
@@ -80,23 +82,194 @@ async def test_uid_sets_round_trip(store: Store) -> None:
 
 async def test_watches_round_trip_and_close(store: Store) -> None:
     first, second = watch(), watch(user_id="U2", state="notifying")
-    await store.save_watch(first)
-    await store.save_watch(second)
+    assert await store.create_watch(first, 60)
+    assert await store.create_watch(second, 60)
+    assert first.version == 1
     assert sorted(w.id for w in await store.open_watches()) == sorted([first.id, second.id])
     first.state = "done"
     first.snapshot = {"a": {"TaskUid": "a", "TaskStatus": "Finished"}}
-    await store.save_watch(first)
+    assert await store.update_watch(first)
+    assert first.version == 2
     assert [w.id for w in await store.open_watches()] == [second.id]
     loaded = await store.get_watch(first.id)
     assert loaded is not None
-    assert loaded.state == "done"
+    assert (loaded.state, loaded.version) == ("done", 2)
     assert loaded.last_known()[0].uid == "a"
     assert await store.get_watch("nope") is None
 
 
-async def test_size_counts_every_item(store: Store) -> None:
-    assert await store.size() == 0
-    await store.claim("event:1")
-    await store.put_uids(["a", "b"])
-    await store.save_watch(watch())
-    assert await store.size() == 3
+async def test_a_stale_copy_never_overwrites_a_newer_state(pair: list[Store]) -> None:
+    original = watch()
+    await pair[0].create_watch(original, 60)
+    mine = await pair[0].get_watch(original.id)
+    theirs = await pair[1].get_watch(original.id)
+    assert mine is not None
+    assert theirs is not None
+    theirs.state, theirs.end_reason = "done", "stopped"
+    assert await pair[1].update_watch(theirs)
+    mine.age = 99.0  # a tick's older copy, still "active"
+    assert not await pair[0].update_watch(mine)
+    stored = await pair[0].get_watch(original.id)
+    assert stored is not None
+    assert (stored.state, stored.end_reason, stored.age) == ("done", "stopped", 0.0)
+
+
+async def test_concurrent_writers_of_one_version_have_one_winner(pair: list[Store]) -> None:
+    original = watch()
+    await pair[0].create_watch(original, 60)
+    copies = [await pair[n % 2].get_watch(original.id) for n in range(10)]
+    results = await asyncio.gather(
+        *(pair[n % 2].update_watch(c) for n, c in enumerate(copies) if c is not None)
+    )
+    assert results.count(True) == 1
+
+
+async def test_one_open_watch_per_message(pair: list[Store]) -> None:
+    first, second = watch(message_key="C1:1.0"), watch(message_key="C1:1.0")
+    results = await asyncio.gather(
+        pair[0].create_watch(first, 60), pair[1].create_watch(second, 60)
+    )
+    assert sorted(results) == [False, True]
+    winner = first if results[0] else second
+    assert [w.id for w in await pair[0].open_watches()] == [winner.id]
+    winner.state = "done"
+    assert await pair[0].update_watch(winner)
+    assert await pair[1].create_watch(watch(message_key="C1:1.0"), 60)  # free once it ended
+
+
+async def test_leases_have_one_holder_until_released_or_expired(pair: list[Store]) -> None:
+    a, b = pair
+    ids = set()
+    for _ in range(5):
+        w = watch()
+        await a.create_watch(w, 60)
+        ids.add(w.id)
+    mine = await a.take_leases("owner-a", ttl=0.5)
+    assert {w.id for w in mine} == ids
+    assert await b.take_leases("owner-b", ttl=0.5) == []
+    assert {w.id for w in await a.take_leases("owner-a", ttl=0.5)} == ids  # renewed
+    await a.release_leases("owner-a")
+    assert {w.id for w in await b.take_leases("owner-b", ttl=0.3)} == ids  # at once
+    assert await a.take_leases("owner-a", ttl=0.3) == []
+    await asyncio.sleep(0.5)  # let the lease's own TTL run out: the thing under test
+    assert {w.id for w in await a.take_leases("owner-a", ttl=5)} == ids
+
+
+async def test_leases_skip_finished_watches(store: Store) -> None:
+    w = watch()
+    await store.create_watch(w, 60)
+    assert len(await store.take_leases("me", ttl=5)) == 1
+    w.state = "done"
+    assert await store.update_watch(w)
+    assert await store.take_leases("me", ttl=5) == []
+
+
+async def test_slots_hold_the_limit_under_races(pair: list[Store]) -> None:
+    results = await asyncio.gather(
+        *(pair[n % 2].reserve("U1", f"t{n}", limit=3) for n in range(12))
+    )
+    assert results.count(True) == 3
+    assert await pair[0].reserve("U2", "other", limit=3)  # per person
+    winner = f"t{results.index(True)}"
+    await pair[1].release("U1", winner)
+    assert await pair[0].reserve("U1", "again", limit=3)
+    assert not await pair[0].reserve("U1", "more", limit=3)
+
+
+async def test_a_finished_watch_gives_its_slot_back(store: Store) -> None:
+    assert await store.reserve("U1", "w1", limit=1)
+    first = watch(id="w1")
+    assert await store.create_watch(first, 60)
+    assert not await store.reserve("U1", "w2", limit=1)
+    first.state = "done"
+    assert await store.update_watch(first)
+    assert await store.reserve("U1", "w2", limit=1)
+
+
+async def test_team_pauses_are_shared_and_end(pair: list[Store]) -> None:
+    await pair[0].pause_team("T1", 0.3)
+    assert await pair[1].paused_teams(["T1", "T2"]) == {"T1"}
+    await asyncio.sleep(0.4)  # the pause's own expiry is what is tested
+    assert await pair[1].paused_teams(["T1"]) == set()
+
+
+async def test_retention_expires_everything_after_use(brief: Store) -> None:
+    await brief.claim("event:1")
+    key = await brief.put_uids(["a", "b"])
+    ended = watch()
+    await brief.create_watch(ended, 60)
+    ended.state = "done"
+    await brief.update_watch(ended)
+    assert await brief.size() > 0
+    await asyncio.sleep(1.2)  # one retention period passes
+    assert await brief.get_uids(key) is None  # a read never returns an expired item
+    assert await brief.get_watch(ended.id) is None
+    assert await brief.claim("event:1")  # expired, so claimable again
+    await brief.purge()
+    assert await brief.size() <= 1  # that fresh claim at most
+
+
+async def test_open_watches_use_an_index(tmp_path: Path) -> None:
+    import aiosqlite
+
+    path = tmp_path / "s.sqlite3"
+    store = await open_store(f"sqlite:///{path}")
+    await store.close()
+    async with (
+        aiosqlite.connect(path) as db,
+        db.execute("EXPLAIN QUERY PLAN SELECT version, data FROM watches WHERE is_open = 1") as cur,
+    ):
+        plan = " ".join(str(row[-1]) for row in await cur.fetchall())
+    assert "USING INDEX watches_open" in plan
+
+
+async def test_a_budget_is_shared_by_every_process(pair: list[Store]) -> None:
+    results = await asyncio.gather(*(pair[n % 2].spend("edits", 3, 60.0) for n in range(10)))
+    assert results.count(True) == 3
+
+
+LEGACY = {
+    "id": "old1",
+    "user_id": "U1",
+    "channel_id": "C1",
+    "uids": ["a"],
+    "state": "active",
+    "created_at": 1,
+    "expires_at": 2,
+    "next_poll_at": 5,
+    "last_shown_at": 3,
+    "snapshot": {"a": {"TaskUid": "a", "TaskStatus": "Running", "VendorExtra": 1}},
+}
+
+
+async def test_an_older_sqlite_file_is_migrated(tmp_path: Path) -> None:
+    import aiosqlite
+
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        await db.execute("CREATE TABLE watches (id TEXT PRIMARY KEY, state TEXT, data TEXT)")
+        await db.execute(
+            "INSERT INTO watches VALUES (?, ?, ?)", ("old1", "active", json.dumps(LEGACY))
+        )
+        await db.commit()
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        [taken] = await store.take_leases("me", ttl=5)
+        assert taken.id == "old1"
+        assert await store.update_watch(taken)
+    finally:
+        await store.close()
+
+
+async def test_an_older_redis_record_is_migrated(redis_url: str) -> None:
+    async with aioredis.from_url(redis_url) as raw:
+        await raw.flushdb()
+        await raw.set("taskstatus:watch:old1", json.dumps(LEGACY))
+        await raw.sadd("taskstatus:watches:open", "old1")
+    store = await open_store(redis_url)
+    try:
+        [taken] = await store.take_leases("me", ttl=5)
+        assert taken.id == "old1"
+        assert await store.update_watch(taken)
+    finally:
+        await store.close()

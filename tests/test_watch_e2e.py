@@ -14,7 +14,8 @@ from bot.slack.live import NOTICE_EVENT
 from bot.slack.server import running_bot
 from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
-from bot.testing.fake_slack import FakeSlack
+from bot.testing.fake_slack import DROPPED, FakeSlack
+from bot.watch.machine import MISSING_POLLS
 from bot.watch.model import Watch
 from tests.slack_harness import Harness, bot_settings, start_fakes
 
@@ -244,9 +245,9 @@ async def test_restart_resumes_and_notifies_once(
     assert "Every task is done" in body(live_message(slack))
 
 
-@pytest.mark.parametrize("already_sent", [True, False])
+@pytest.mark.parametrize(("already_sent", "replies"), [(True, 0), (False, 0), (True, 450)])
 async def test_crash_between_notice_and_close_never_double_notifies(
-    aiohttp_server: AiohttpServer, tmp_path: Path, already_sent: bool
+    aiohttp_server: AiohttpServer, tmp_path: Path, already_sent: bool, replies: int
 ) -> None:
     api = FakeTaskApi(step=0.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
@@ -264,8 +265,10 @@ async def test_crash_between_notice_and_close_never_double_notifies(
         snapshot={"ok-1": {"TaskUid": "ok-1", "TaskStatus": "Finished"}},
     )
     store = await open_store(settings.state_url)
-    await store.save_watch(watch)
+    assert await store.create_watch(watch, 60)
     await store.close()
+    for n in range(replies):  # a busy thread: the notice is far past the first page
+        slack.add_message("C1", thread_ts=live["ts"], text=f"chatter {n}")
     if already_sent:  # the notice went out, then the process died before closing the watch
         slack.add_message(
             "C1",
@@ -314,7 +317,99 @@ async def test_a_notice_that_keeps_failing_is_given_up_after_a_few_tries(harness
     await slack.wait_for(lambda: slack.messages.get("C1"))
     slack.fail("chat.postMessage", "is_archived", times=50)
     harness.api.step = 0.0
-    await slack.wait_for(lambda: len(slack.called("chat.postMessage")) >= 7)
+    await slack.wait_for(lambda: len(slack.called("chat.postMessage")) >= 6)
     await _ticks(harness, 2)
     assert await harness.bot.deps.store.open_watches() == []
-    assert len(slack.called("chat.postMessage")) == 7  # the live answer, 1 try, 5 retries
+    assert len(slack.called("chat.postMessage")) == 6  # the live answer, then 5 tries
+
+
+@pytest.mark.parametrize("harness", [{"step": 3600.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_a_task_left_out_of_a_few_answers_is_not_done(harness: Harness) -> None:
+    await harness.command("watch ok-1")
+    slack, api = harness.slack, harness.api
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    api.faults.omit = MISSING_POLLS - 1  # left out, but fewer times than it takes to give up
+    await _ticks(harness, MISSING_POLLS + 2)
+    assert api.faults.omit == 0
+    assert notices(slack, "C1") == []
+    assert "ok-1" in body(live_message(slack))
+    assert "not found" not in body(live_message(slack)).lower()
+    [open_watch] = await harness.bot.deps.store.open_watches()
+    assert open_watch.missing == {}  # seen again: the count starts over
+    api.step = 0.0
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    assert "Finished" in body(notices(slack, "C1")[0])
+
+
+@pytest.mark.parametrize("harness", [{"step": 3600.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_a_task_missing_for_good_ends_as_not_found(harness: Harness) -> None:
+    await harness.command("watch ok-1")
+    slack, api = harness.slack, harness.api
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    api.faults.omit = 10_000
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    assert api.faults.omit <= 10_000 - MISSING_POLLS
+    assert "not found" in body(notices(slack, "C1")[0]).lower()
+
+
+@pytest.mark.parametrize(
+    "harness",
+    [{"step": 0.2, "watch_poll_interval": 0.05, "watch_upload_pictures": True}],
+    indirect=True,
+)
+async def test_a_slow_completion_never_holds_other_watches(harness: Harness) -> None:
+    slack, api = harness.slack, harness.api
+    api.faults.picture_latency = 3.0  # each picture download of the finishing watch is slow
+    await harness.command("watch ok-1")
+    await slack.wait_for(lambda: notices(slack, "C1"), 10)
+    started = asyncio.get_running_loop().time()
+    await harness.command("watch slow-2")  # Queuing now, Running 0.2 s later
+    await slack.wait_for(lambda: len(slack.messages["C1"]) >= 3)
+    second = next(m for m in slack.messages["C1"] if "slow-2" in body(m))
+    await slack.wait_for(lambda: "Running" in body(second), 5)
+    assert asyncio.get_running_loop().time() - started < 2.5
+    assert slack.called("files.completeUploadExternal") == []  # still downloading pictures
+
+
+@pytest.mark.parametrize("harness", [{"step": 3600.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_a_notice_whose_answer_was_lost_is_not_sent_again(harness: Harness) -> None:
+    await harness.command("watch ok-1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    slack.fail("chat.postMessage", DROPPED)  # Slack posts it, the connection drops
+    harness.api.step = 0.0
+    await slack.wait_for(lambda: notices(slack, "C1"))
+    await _ticks(harness, 3)
+    assert await harness.bot.deps.store.open_watches() == []
+    assert len(notices(slack, "C1")) == 1
+    assert len(slack.called("chat.postMessage")) == 2  # the live answer and one notice
+    assert slack.called("conversations.replies")  # looked for it before trying again
+
+
+@pytest.mark.parametrize(
+    "harness",
+    [{"step": 3600.0, "watch_poll_interval": 0.05, "watch_max_per_user": 1}],
+    indirect=True,
+)
+async def test_a_live_answer_whose_watch_cannot_be_saved_stops_saying_live(
+    harness: Harness,
+) -> None:
+    import aiosqlite
+
+    path = harness.bot.deps.settings.state_url.removeprefix("sqlite:///")
+    async with aiosqlite.connect(path) as db:  # the store refuses new watches from now on
+        await db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON watches BEGIN SELECT RAISE(ABORT, 'full'); END"
+        )
+        await db.commit()
+    slack = harness.slack
+    await harness.command("watch slow-1")
+    await slack.wait_for(lambda: slack.called("chat.update"))
+    assert "task_unwatch" not in body(live_message(slack))  # the answer stays, not "Live"
+    assert await harness.bot.deps.store.open_watches() == []
+    async with aiosqlite.connect(path) as db:
+        await db.execute("DROP TRIGGER refuse")
+        await db.commit()
+    await harness.command("watch slow-2")  # the slot was given back: the limit of 1 allows it
+    await slack.wait_for(lambda: len(slack.messages["C1"]) == 2)
+    assert "task_unwatch" in body(slack.messages["C1"][1])

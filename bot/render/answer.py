@@ -39,6 +39,7 @@ from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
 
 MAX_BLOCKS = 50
 MAX_BLOCKS_CHARS = 11_000
+MORE_ROOM = 700  # kept for the divider and the "more tasks" note
 SECTION_TEXT = 3000
 SINGLE_PREVIEWS = 3
 SINGLE_ERROR_CHARS = 1500
@@ -158,7 +159,7 @@ def answer_message(
     """The whole answer. `no_preview` lists picture URLs Slack could not download."""
     head = _section(headline or _decorated_summary(results))
     tail = _tail(results, controls, checked_at, live)
-    budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - 700)  # room: divider, "more tasks"
+    budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - MORE_ROOM)  # divider, "more tasks"
     budget.take(head)
     budget.take(tail)
     body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
@@ -207,7 +208,9 @@ def _task_blocks(found: Sequence[Found], budget: _Budget, no_preview: frozenset[
             rest = found[index:]
             for skipped in rest:
                 budget.leftovers += _numbered(skipped)
-            body += _made(SectionBlock(text=mrkdwn(_more_tasks(rest))))
+            # The note lists as many names as the room left allows (its JSON adds ~100).
+            room = budget.chars + MORE_ROOM - 150
+            body += _made(SectionBlock(text=mrkdwn(_more_tasks(rest, room))))
             break
         budget.take(blocks)
         budget.leftovers += leftovers
@@ -284,14 +287,21 @@ def _links(
     return prefix + " · ".join(parts), []
 
 
-def _more_tasks(rest: Sequence[Found]) -> str:
-    names = ", ".join(code(r.uid) for r in rest[:30])
-    more = f" and {len(rest) - 30} more" if len(rest) > 30 else ""
-    return clip(
-        f"…{len(rest)} more {'task is' if len(rest) == 1 else 'tasks are'} counted above but not "
-        f"shown here: {names}{more}. Ask about fewer at a time to see each one.",
-        SECTION_TEXT,
-    )
+def _more_tasks(rest: Sequence[Found], room: int = SECTION_TEXT) -> str:
+    count = len(rest)
+    head = f"…{count} more {'task is' if count == 1 else 'tasks are'} counted above but not shown"
+    tail = ". Ask about fewer at a time to see each one."
+    names: list[str] = []
+    for r in rest[:30]:
+        shown = ", ".join([*names, code(r.uid)])
+        more = f" and {count - len(names) - 1} more" if count > len(names) + 1 else ""
+        if len(f"{head} here: {shown}{more}{tail}") > min(room, SECTION_TEXT):
+            break
+        names.append(code(r.uid))
+    if not names:
+        return clip(f"{head}{tail}", SECTION_TEXT)
+    more = f" and {count - len(names)} more" if count > len(names) else ""
+    return clip(f"{head} here: {', '.join(names)}{more}{tail}", SECTION_TEXT)
 
 
 def _tail(

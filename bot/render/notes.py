@@ -109,6 +109,20 @@ def lookup_limit_message(per_minute: int, wait: float) -> Message:
     )
 
 
+def already_live_message() -> Message:
+    return _note(
+        ":eyes: This answer is already live: it updates by itself and says in its thread "
+        "when every task is done."
+    )
+
+
+def too_old_message(action: str) -> Message:
+    return _note(
+        f":hourglass: This answer is too old to {action}: I no longer keep what it was about. "
+        f"Ask again with `{COMMAND} UID`."
+    )
+
+
 def restarting_message() -> Message:
     return _note(
         ":arrows_counterclockwise: The bot is restarting and could not finish this answer; "

@@ -9,7 +9,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.render.answer import LiveNote
-from bot.render.notes import external_refused_message, note_message
+from bot.render.notes import (
+    already_live_message,
+    external_refused_message,
+    note_message,
+    too_old_message,
+)
 from bot.slack.answering import Place, guarded, lookup, tell, within_limit
 from bot.slack.context import Deps
 from bot.slack.deliver import Build
@@ -28,6 +33,7 @@ from bot.slack.payloads import (
 )
 from bot.slack.values import decode_uids
 from bot.taskapi.models import all_done
+from bot.watch.model import message_key
 from bot.watch.scheduler import WatchLimitError
 
 
@@ -66,9 +72,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place) -> None:
     uids = await decode_uids(text(action, "value"), deps.store)
     if not uids:
-        await tell(
-            deps, place, note_message(":hourglass: This answer is too old to refresh. Ask again.")
-        )
+        await tell(deps, place, too_old_message("refresh"))
         return
     if not await within_limit(deps, place, uids):
         return
@@ -88,50 +92,81 @@ async def watch_button(
 ) -> None:
     uids = await decode_uids(text(action, "value"), deps.store)
     if not uids:
+        await tell(deps, place, too_old_message("watch"))
         return
     try:
-        await deps.watcher.check_limits(place.user, uids)
+        deps.watcher.check_size(uids)
+        token = await deps.watcher.reserve(place.user)  # before the lookup: races cannot pass
     except WatchLimitError as exc:
         await tell(deps, place, note_message(f":warning: {exc}"))
         return
+    started = False
+    try:
+        started = await _watch_answer(deps, body, action, place, uids, token)
+    finally:
+        if not started:
+            await deps.watcher.release(place.user, token)
+
+
+async def _watch_answer(
+    deps: Deps,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    place: Place,
+    uids: list[str],
+    watch_id: str,
+) -> bool:
+    """Save the watch first (one per message), then make the answer live; undo on failure."""
     if not await within_limit(deps, place, uids):
-        return
+        return False
     results, build = await lookup(deps, uids)
     if all_done(results):
         await _replace(deps, body, place, build)
-        return
+        return False
     container = obj(body, "container")
+    container_ts = text(container, "message_ts") or None
     ephemeral = container.get("is_ephemeral") is True
-    message_ts = None if ephemeral else text(container, "message_ts") or None
     watch = deps.watcher.new_watch(
+        id=watch_id,
         team_id=place.team,
         user_id=place.user,
         channel_id=place.channel,
         uids=uids,
         button_value=text(action, "value"),
-        message_ts=message_ts,
+        message_key=message_key(place.channel, container_ts),
+        message_ts=None if ephemeral else container_ts,
         thread_ts=place.thread_ts,
         response_url=place.response_url,
         response_url_expires_at=time.time() + RESPONSE_URL_LIFETIME,
     )
-    live = deps.watcher.live_message(watch, results)
-    outcome = await deps.watcher.publisher.update(watch, live, final=False)
+    started = await deps.watcher.begin(watch, results)
+    if started is None:
+        await tell(deps, place, already_live_message())
+        return False
+    live = deps.watcher.live_message(started, results)
+    publisher = deps.watcher.publisher
+    outcome = await publisher.update(started, live, final=False)
     if outcome.kind == "gone" and place.response_url:
         # The bot cannot edit this message (not in the channel): keep it live via response_url.
-        watch.message_ts = None
-        outcome = await deps.watcher.publisher.update(watch, live, final=False)
+        started.message_ts = None
+        outcome = await publisher.update(started, live, final=False)
+        uses = started.response_url_uses
+        await deps.watcher.amend(
+            started.id,
+            lambda w: w.model_copy(update={"message_ts": None, "response_url_uses": uses}),
+        )
     if outcome.kind != "sent":
+        await deps.watcher.abandon(started.id)  # frees the message and the slot
         await tell(
             deps, place, note_message(":warning: I could not turn this answer into a live one.")
         )
-        return
-    await deps.watcher.begin(watch, results)
+    return True
 
 
 async def unwatch_button(
     deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
 ) -> None:
-    watch = await deps.watcher.stop(text(action, "value"))
+    watch = await deps.watcher.stop(text(action, "value"), place.user)
     if watch is None:
         return
     results = watch.last_known()

@@ -27,6 +27,7 @@ from bot.slack.live import RESPONSE_URL_LIFETIME
 from bot.slack.observe import answered
 from bot.slack.values import encode_uids
 from bot.taskapi.models import TaskResult, all_done
+from bot.watch.model import Watch, message_key
 from bot.watch.scheduler import WatchLimitError
 
 log = logging.getLogger(__name__)
@@ -108,19 +109,32 @@ async def deliver(
 
 
 async def start_watch(deps: Deps, place: Place, uids: list[str], surface: str) -> None:
-    """Post a live answer and hand it to the scheduler."""
+    """Post a live answer and hand it to the scheduler, within the person's watch limit."""
     try:
-        await deps.watcher.check_limits(place.user, uids)
+        deps.watcher.check_size(uids)
+        token = await deps.watcher.reserve(place.user)  # before the lookup: races cannot pass
     except WatchLimitError as exc:
         await tell(deps, place, watch_limit_message(str(exc)))
         return
+    started = False
+    try:
+        started = await _start_watch(deps, place, uids, surface, token)
+    finally:
+        if not started:
+            await deps.watcher.release(place.user, token)
+
+
+async def _start_watch(
+    deps: Deps, place: Place, uids: list[str], surface: str, watch_id: str
+) -> bool:
     if not await within_limit(deps, place, uids):
-        return
+        return False
     results, build = await lookup(deps, uids)
     if all_done(results):
         await deliver(deps, place, build, surface)
-        return
+        return False
     watch = deps.watcher.new_watch(
+        id=watch_id,
         team_id=place.team,
         user_id=place.user,
         channel_id=place.channel,
@@ -139,7 +153,28 @@ async def start_watch(deps: Deps, place: Place, uids: list[str], surface: str) -
     else:
         watch.message_ts = ts
         watch.thread_ts = place.thread_ts or ts
-    await deps.watcher.begin(watch, results)
+        watch.message_key = message_key(place.channel, ts)
+    try:
+        started = await deps.watcher.begin(watch, results)
+    except Exception:
+        await _unlive(deps, watch, build)  # a "Live" answer must have its watch behind it
+        raise
+    if started is None:
+        await _unlive(deps, watch, build)
+    return started is not None
+
+
+async def _unlive(deps: Deps, watch: Watch, build: Build) -> None:
+    """Turn a live answer whose watch could not be saved back into a plain one."""
+    try:
+        if watch.message_ts:
+            await deps.delivery.update(watch.channel_id, watch.message_ts, build)
+        elif watch.response_url:
+            await deps.delivery.respond(
+                watch.response_url, build, replace_original=True, continuations=0
+            )
+    except Exception:
+        log.exception("could not take 'Live' off an answer whose watch failed to start")
 
 
 async def tell(deps: Deps, place: Place, message: Message) -> None:

@@ -1,7 +1,8 @@
 """`POST /slack/events`: the signature first, on the raw bytes; then strict decoding; then Bolt.
 
 - Timestamp and signature headers are judged before the body is even read; the body is read
-  (within the app's size limit) and hashed only when they could be right. Failure: 401.
+  (within the app's size limit and `BODY_TIMEOUT`) and hashed only when they could be right.
+  Failure: 401.
 - After a valid signature the body is decoded strictly (`request_body`): failure is a 400.
 - Every refusal is one short WARNING (what was wrong and the peer's address, never the body
   or a traceback), within a budget so that a flood writes a few lines, not gigabytes.
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -31,6 +33,11 @@ from bot.slack.request_body import Malformed, decode
 from bot.slack.signature import header_problem, signature_matches
 
 log = logging.getLogger(__name__)
+
+# Slack sends its (small) body at once and gives up on an answer after 3 s; a body still
+# trickling in after that can only hold a connection open (anyone can send headers that
+# look signed), so it is cut off.
+BODY_TIMEOUT = 3.0
 
 
 class FrontDoor:
@@ -61,7 +68,10 @@ class FrontDoor:
         assert timestamp is not None
         assert signature is not None
         try:
-            raw = await request.read()
+            async with asyncio.timeout(BODY_TIMEOUT):
+                raw = await request.read()
+        except TimeoutError:
+            return self._refuse(request, 408, "body still arriving after its deadline")
         except web.HTTPRequestEntityTooLarge:
             return self._refuse(request, 413, "body over the size limit")
         except (HttpProcessingError, RequestPayloadError, aiohttp.ClientError, OSError):

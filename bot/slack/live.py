@@ -36,6 +36,7 @@ GONE_ERRORS = frozenset(
 )
 RESPONSE_URL_USES = USES  # Slack: up to 5 uses within 30 minutes
 RESPONSE_URL_LIFETIME = LIFETIME
+NOTICE_SEARCH_PAGES = 50  # of 200 messages each
 
 
 class SlackPublisher:
@@ -58,6 +59,18 @@ class SlackPublisher:
         self._delivery = delivery
         # Edits that must not wait out limits; the same count of response_url uses.
         self._live = Delivery(watch_client, session, uses=delivery.uses)
+        # The notice is sent once, with no transport retry: after a connection error the
+        # request may have reached Slack, so the next attempt first looks for it instead.
+        self._once = Delivery(
+            AsyncWebClient(
+                token=watch_client.token,
+                base_url=watch_client.base_url,
+                session=session,
+                retry_handlers=[],
+            ),
+            session,
+            uses=delivery.uses,
+        )
         self._metrics = metrics
         self._client = watch_client
         self._pictures = pictures if upload_max_files > 0 else None
@@ -113,7 +126,7 @@ class SlackPublisher:
     async def _notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         channel, thread = await self._notice_place(watch)
         metadata = {"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}}
-        ts = await self._delivery.post(
+        ts = await self._once.post(
             channel,
             lambda no_preview: completion_message(results, watch.user_id, no_preview),
             thread_ts=thread,
@@ -123,16 +136,34 @@ class SlackPublisher:
             await self._upload_pictures(self._pictures, channel, thread or ts, results)
 
     async def notice_sent(self, watch: Watch) -> bool:
+        """Page through the thread (or the direct messages) since the notice fell due."""
         channel, thread = await self._notice_place(watch)
-        if thread:
-            page = await self._client.conversations_replies(
-                channel=channel, ts=thread, include_all_metadata=True, limit=200
-            )
-        else:
-            page = await self._client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=50
-            )
-        return any(_is_notice(m, watch.id) for m in page.get("messages") or [])
+        oldest = f"{watch.notice_due_at - 60:.6f}" if watch.notice_due_at else None
+        cursor: str | None = None
+        for _ in range(NOTICE_SEARCH_PAGES):
+            if thread:
+                page = await self._client.conversations_replies(
+                    channel=channel,
+                    ts=thread,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                    oldest=oldest,
+                )
+            else:
+                page = await self._client.conversations_history(
+                    channel=channel,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                    oldest=oldest,
+                )
+            if any(_is_notice(m, watch.id) for m in page.get("messages") or []):
+                return True
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "") or None
+            if cursor is None:
+                return False
+        raise RuntimeError("too many messages to search for the notice; not sending it blind")
 
     async def note(self, watch: Watch, text: str) -> None:
         channel, thread = await self._notice_place(watch)

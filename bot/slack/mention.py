@@ -71,8 +71,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
 async def first_delivery(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> bool:
     """Slack retries events and has sent duplicates with new event ids: answer each once.
 
-    Both keys are claimed (no short-circuit), so a retry of a duplicate is known too.
+    Both keys are claimed (no short-circuit), so a retry of a duplicate is known too. One key
+    decides: with two, replicas racing on one event could each win one and both stay silent.
     """
     by_event = await deps.store.claim(f"event:{text(body, 'event_id')}")
-    by_message = await deps.store.claim(f"message:{text(event, 'channel')}:{text(event, 'ts')}")
-    return by_event and by_message
+    if not text(event, "ts"):
+        return by_event
+    return await deps.store.claim(f"message:{text(event, 'channel')}:{text(event, 'ts')}")

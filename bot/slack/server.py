@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -46,6 +48,7 @@ from bot.watch.scheduler import WatchConfig, Watcher
 
 log = logging.getLogger(__name__)
 
+FIRST_CONNECT_TIMEOUT = 10.0  # seconds for Socket Mode's first websocket; a healthy one: < 1 s
 CANCEL_MARGIN = 1.5  # seconds kept after cancelling late answers: notes, closes, exit
 UNWIND = 0.5  # seconds a cancelled task gets to unwind
 
@@ -69,12 +72,15 @@ class Bot:
         grace = deps.settings.shutdown_grace
         deadline = loop.time() + grace
         deps.tracker.accepting = False
-        deps.watcher.shutdown()
         # Cancelling this long before the deadline leaves room for the "restarting" notes
         # (under a second) and the last closes.
         cancel_in = max(0.0, grace - min(CANCEL_MARGIN, grace / 4))
         answers = asyncio.ensure_future(deps.tracker.drain(cancel_in))
-        await _within(self.watcher_task, cancel_in)
+        # The tick under way and completions in flight end within `cancel_in`, then the
+        # watcher hands its leases back so another replica takes its watches at once.
+        stopping = asyncio.ensure_future(deps.watcher.shutdown(cancel_in))
+        await _within(stopping, cancel_in + UNWIND)
+        await _within(self.watcher_task, 0.0)
         left = await answers
         if left:
             log.warning("%d answers did not finish within the grace period", left)
@@ -122,7 +128,9 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
     """
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
-        store = await step("STATE_URL", open_store(settings.state_url), STORE_HINT)
+        store = await step(
+            "STATE_URL", open_store(settings.state_url, settings.state_retention), STORE_HINT
+        )
         stack.push_async_callback(store.close)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         pictures = await stack.enter_async_context(
@@ -148,7 +156,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             upload_max_files=settings.watch_upload_max_files,
         )
         watcher = Watcher(store, tasks, publisher, watch_config(settings))
-        watcher.on_tick = metrics.tick_done
+        watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
         metrics.watches.set_function(lambda: watcher.open_watches)
         identity = await step(
             "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
@@ -264,7 +272,18 @@ async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
     try:
         connecting = asyncio.ensure_future(handler.connect_async())  # type: ignore[no-untyped-call]
         stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {connecting, stopping}, timeout=FIRST_CONNECT_TIMEOUT, return_when=FIRST_COMPLETED
+        )
+        if not done:  # the SDK would retry the same websocket URL forever
+            stopping.cancel()
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            await _within(connecting, UNWIND)
+            raise StartupError(
+                f"Slack Socket Mode: no websocket connection within {FIRST_CONNECT_TIMEOUT:g}s. "
+                "Check that this host can open wss:// connections to Slack (proxy, firewall), "
+                "or use HTTP mode (BOT_MODE=http)."
+            )
         if connecting.done():
             connecting.result()
             log.info("connected to Slack in Socket Mode")
@@ -302,7 +321,11 @@ async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
         await runner.cleanup()
         raise StartupError(
             f"HOST/PORT: cannot listen on {settings.host}:{settings.port} ({exc.strerror}). "
-            "Set PORT to a free port, or stop what holds this one."
+            + (
+                "Set PORT to a free port, or stop what holds this one."
+                if exc.errno == errno.EADDRINUSE
+                else "Set HOST to an address of this machine (0.0.0.0: all of them)."
+            )
         ) from None
     log.info(
         "listening on http://%s:%d/ (%s)",

@@ -55,6 +55,29 @@ class StrictSocketModeClient(BackoffReconnect, SocketModeClient):
         task.add_done_callback(self._running.discard)
 
 
+class QuietConnectFailures(logging.Filter):
+    """The SDK logs every failed websocket connection at ERROR with a traceback, and its text
+    carries the connection URL (a one-time ticket to connect as the app). Such a record becomes
+    one short WARNING naming the kind of error, within a budget."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._limiter = LimitedLog(log)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Failed to connect"):
+            return True
+        if not self._limiter.allow():
+            return False
+        exc = record.exc_info[1] if record.exc_info else None
+        record.msg = "Socket Mode: could not connect (%s); retrying%s"
+        record.args = (type(exc).__name__ if exc else "?", self._limiter.take_suppressed())
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class StrictSocketModeHandler(AsyncBaseSocketModeHandler):
     """Bolt's `AsyncSocketModeHandler`, on `StrictSocketModeClient`."""
 
@@ -66,6 +89,8 @@ class StrictSocketModeHandler(AsyncBaseSocketModeHandler):
             api_base, app_token=app_token, logger=app.logger, web_client=app.client
         )
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
+        if not any(isinstance(f, QuietConnectFailures) for f in app.logger.filters):
+            app.logger.addFilter(QuietConnectFailures())
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time.time()

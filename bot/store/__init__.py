@@ -1,19 +1,19 @@
-"""State behind one small interface: dedupe claims, UID sets for buttons, watches."""
+"""State behind one small interface: dedupe claims, UID sets, watches, leases, slots."""
 
 from __future__ import annotations
 
-from bot.store.base import Store
+from bot.store.base import DEFAULT_RETENTION, Store
 
 
-async def open_store(url: str) -> Store:
-    """`sqlite:///path` or `redis://...` (validated by settings)."""
+async def open_store(url: str, retention: float = DEFAULT_RETENTION) -> Store:
+    """`sqlite:///path` or `redis://...` (validated by settings); items kept `retention` s."""
     if url.startswith("sqlite:///"):
         from bot.store.sqlite import SqliteStore
 
-        return await SqliteStore.open(url.removeprefix("sqlite:///"))
+        return await SqliteStore.open(url.removeprefix("sqlite:///"), retention)
     from bot.store.redis import RedisStore
 
-    return await RedisStore.open(url)
+    return await RedisStore.open(url, retention)
 
 
 __all__ = ["Store", "open_store"]

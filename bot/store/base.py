@@ -1,4 +1,9 @@
-"""The store's interface. Each call is one atomic write or read."""
+"""The store's interface. Each call is one atomic operation, safe between processes.
+
+The store is the single source of truth for a fleet of bot processes: leases say which one
+polls a watch, versions fence stale writers, slots hold the per-person watch limit, and
+everything expires after `retention` seconds of disuse so months of uptime stay small.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +14,76 @@ from typing import Protocol
 from bot.watch.model import Watch
 
 CLAIM_TTL = 24 * 3600.0
-UID_SET_TTL = 30 * 24 * 3600.0
+DEFAULT_RETENTION = 7 * 24 * 3600.0
+SLOT_PENDING = 600.0  # a slot reserved for a watch that never got started frees itself
 
 
 class Store(Protocol):
+    retention: float
+
     async def claim(self, key: str, ttl: float = CLAIM_TTL) -> bool:
-        """True for the first caller of `key` within `ttl`; False for every later one."""
+        """True for the first caller of `key` within `ttl` (at most `retention`); else False."""
         ...
 
     async def put_uids(self, uids: list[str]) -> str:
         """Keep a UID list for buttons too small to carry it; returns its key."""
         ...
 
-    async def get_uids(self, key: str) -> list[str] | None: ...
+    async def get_uids(self, key: str) -> list[str] | None:
+        """None when unknown or kept longer than `retention` ago."""
+        ...
 
-    async def save_watch(self, watch: Watch) -> None: ...
+    async def create_watch(self, watch: Watch, slot_seconds: float) -> bool:
+        """Record a new watch at version 1; its slot (reserved under its id) is held for
+        `slot_seconds`. False, and nothing written, when an open watch has its message."""
+        ...
+
+    async def update_watch(self, watch: Watch) -> bool:
+        """Compare-and-set: write `watch` if the stored version is still `watch.version`
+        (which then goes up by one). A watch written as done leaves the open set, frees its
+        message and slot, drops its lease, and is kept `retention` seconds more."""
+        ...
 
     async def get_watch(self, watch_id: str) -> Watch | None: ...
 
     async def open_watches(self) -> list[Watch]:
-        """Watches not yet done (active or notifying)."""
+        """Watches not yet done (active or notifying), whoever holds them."""
+        ...
+
+    async def take_leases(self, owner: str, ttl: float) -> list[Watch]:
+        """In one round trip: renew `owner`'s leases, take every open watch whose lease is free
+        or expired, and return the open watches `owner` now holds."""
+        ...
+
+    async def release_leases(self, owner: str) -> None:
+        """Hand back every lease `owner` holds (at shutdown), so others take over at once."""
+        ...
+
+    async def reserve(self, user_id: str, token: str, limit: int) -> bool:
+        """Take one of `user_id`'s `limit` watch slots under `token` (a watch id), or False."""
+        ...
+
+    async def release(self, user_id: str, token: str) -> None:
+        """Give a slot back (a watch that failed to start)."""
+        ...
+
+    async def pause_team(self, team_id: str, seconds: float) -> None:
+        """No live edits for `team_id` for `seconds` (Slack said Retry-After)."""
+        ...
+
+    async def paused_teams(self, team_ids: list[str]) -> set[str]: ...
+
+    async def spend(self, name: str, limit: int, window: float) -> bool:
+        """Take one unit of a fleet-wide budget of `limit` per `window` seconds (windows
+        aligned on the store's clock); False when this window's budget is used up."""
+        ...
+
+    async def purge(self) -> int:
+        """Delete whatever is past its time; returns how many items went."""
         ...
 
     async def size(self) -> int:
-        """How many items (claims, UID sets, watches) the store holds now: a gauge for operators."""
+        """How many items the store holds (rows or keys)."""
         ...
 
     async def close(self) -> None: ...

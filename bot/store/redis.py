@@ -1,66 +1,262 @@
-"""Redis store, for deployments that already run Redis or want state off the bot's disk."""
+"""Redis store: the shared state for several replicas, through redis-py's asyncio client.
+
+Every multi-key change is one Lua script, which Redis runs atomically; leases are keys with a
+token and a TTL, renewed and deleted only by their holder (as redis-py's own `Lock` does).
+Scripts read keys they build from ids, so this needs one Redis (or a primary with replicas),
+not Redis Cluster. Expiry uses Redis's clock and TTLs, so the bot's clocks do not matter.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 
 import redis.asyncio as aioredis
 
-from bot.store.base import CLAIM_TTL, UID_SET_TTL, uid_set_key
+from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, uid_set_key
 from bot.watch.model import Watch
 
 _PREFIX = "taskstatus:"
 _OPEN = _PREFIX + "watches:open"
 
+# KEYS: open set. ARGV: prefix, owner, ttl ms. Returns version, data pairs of owned watches.
+TAKE_LEASES = """
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local lease = ARGV[1] .. 'lease:' .. id
+  local holder = redis.call('GET', lease)
+  if holder == ARGV[2] then
+    redis.call('PEXPIRE', lease, ARGV[3])
+  elseif not holder then
+    redis.call('SET', lease, ARGV[2], 'PX', ARGV[3])
+    holder = ARGV[2]
+  end
+  if holder == ARGV[2] then
+    local rec = redis.call('HMGET', ARGV[1] .. 'watch:' .. id, 'v', 'd')
+    if rec[2] then
+      table.insert(out, rec[1])
+      table.insert(out, rec[2])
+    end
+  end
+end
+return out
+"""
+
+# KEYS: open set. ARGV: prefix, owner.
+_RELEASE = """
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local lease = ARGV[1] .. 'lease:' .. id
+  if redis.call('GET', lease) == ARGV[2] then redis.call('DEL', lease) end
+end
+return 1
+"""
+
+_NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+_KEEP_SLOTS = (
+    "local top = redis.call('ZRANGE', KEYS[{k}], -1, -1, 'WITHSCORES')\n"
+    "if top[2] then redis.call('EXPIREAT', KEYS[{k}], math.ceil(tonumber(top[2])) + 1) end\n"
+)
+
+# KEYS: watch, open set, message key, slots. ARGV: id, data, message key?, slot seconds.
+_CREATE = (
+    _NOW
+    + """
+if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[1]) end
+redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[4]), ARGV[1])
+"""
+    + _KEEP_SLOTS.format(k=4)
+    + "return 1\n"
+)
+
+# KEYS: watch, open set, message key, slots, lease. ARGV: version, data, done?, id, retention s.
+_UPDATE = """
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v or tonumber(v) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[2])
+if ARGV[3] == '1' then
+  redis.call('SREM', KEYS[2], ARGV[4])
+  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+  redis.call('ZREM', KEYS[4], ARGV[4])
+  redis.call('DEL', KEYS[5])
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+end
+return 1
+"""
+
+# KEYS: slots. ARGV: token, limit, seconds.
+_RESERVE = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+end
+"""
+    + _KEEP_SLOTS.format(k=1)
+    + "return 1\n"
+)
+
+# KEYS: none. ARGV: prefix + name, limit, window ms.
+_SPEND = (
+    "local t = redis.call('TIME')\n"
+    "local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local key = ARGV[1] .. ':' .. math.floor(ms / tonumber(ARGV[3]))\n"
+    "local used = tonumber(redis.call('GET', key) or '0')\n"
+    "if used >= tonumber(ARGV[2]) then return 0 end\n"
+    "redis.call('INCR', key)\n"
+    "redis.call('PEXPIRE', key, 2 * tonumber(ARGV[3]))\n"
+    "return 1\n"
+)
+
+# A watch saved by an earlier release as a plain JSON string becomes a versioned hash.
+# KEYS: watch. ARGV: retention s.
+_MIGRATE = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return 0 end
+local raw = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', 1, 'd', raw)
+if cjson.decode(raw).state == 'done' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
+
 
 class RedisStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, retention: float = DEFAULT_RETENTION) -> None:
         self._redis = client
+        self.retention = retention
+        self._take = client.register_script(TAKE_LEASES)
+        self._release = client.register_script(_RELEASE)
+        self._create = client.register_script(_CREATE)
+        self._update = client.register_script(_UPDATE)
+        self._reserve = client.register_script(_RESERVE)
+        self._spend = client.register_script(_SPEND)
 
     @classmethod
-    async def open(cls, url: str) -> RedisStore:
-        client = aioredis.from_url(url, decode_responses=True)
+    async def open(cls, url: str, retention: float = DEFAULT_RETENTION) -> RedisStore:
+        # A bounded pool that waits for a free connection, rather than failing a burst of
+        # requests with "Too many connections" (the default pool's behaviour at 100).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=64, timeout=10
+        )
+        client = aioredis.Redis.from_pool(pool)
         await client.ping()
-        return cls(client)
+        store = cls(client, retention)
+        await store._migrate()
+        return store
+
+    async def _migrate(self) -> None:
+        script = self._redis.register_script(_MIGRATE)
+        async for key in self._redis.scan_iter(
+            match=_PREFIX + "watch:*", count=1000, _type="string"
+        ):
+            await script(keys=[key], args=[self._seconds(self.retention)])
+
+    def _seconds(self, value: float) -> int:
+        return max(1, math.ceil(value))
 
     async def claim(self, key: str, ttl: float = CLAIM_TTL) -> bool:
-        return bool(await self._redis.set(_PREFIX + "claim:" + key, "1", nx=True, ex=int(ttl) or 1))
+        expiry = self._seconds(min(ttl, self.retention))
+        return bool(await self._redis.set(_PREFIX + "claim:" + key, "1", nx=True, ex=expiry))
 
     async def put_uids(self, uids: list[str]) -> str:
         key = uid_set_key(uids)
-        await self._redis.set(_PREFIX + "uids:" + key, json.dumps(uids), ex=int(UID_SET_TTL))
+        await self._redis.set(
+            _PREFIX + "uids:" + key, json.dumps(uids), ex=self._seconds(self.retention)
+        )
         return key
 
     async def get_uids(self, key: str) -> list[str] | None:
         raw = await self._redis.get(_PREFIX + "uids:" + key)
         return list(json.loads(raw)) if raw else None
 
-    async def save_watch(self, watch: Watch) -> None:
-        # One MULTI/EXEC: the record and its membership in the open set change together.
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(_PREFIX + "watch:" + watch.id, watch.model_dump_json())
-            if watch.state == "done":
-                pipe.srem(_OPEN, watch.id)
-            else:
-                pipe.sadd(_OPEN, watch.id)
-            await pipe.execute()
+    def _keys(self, watch: Watch) -> list[str]:
+        return [
+            _PREFIX + "watch:" + watch.id,
+            _OPEN,
+            _PREFIX + "msg:" + watch.message_key,
+            _PREFIX + "slots:" + watch.user_id,
+            _PREFIX + "lease:" + watch.id,
+        ]
+
+    async def create_watch(self, watch: Watch, slot_seconds: float) -> bool:
+        data = watch.model_copy(update={"version": 1}).model_dump_json()
+        args: list[str | float] = [watch.id, data, watch.message_key, slot_seconds]
+        if not await self._create(keys=self._keys(watch)[:4], args=args):
+            return False
+        watch.version = 1
+        return True
+
+    async def update_watch(self, watch: Watch) -> bool:
+        data = watch.model_copy(update={"version": watch.version + 1}).model_dump_json()
+        done = "0" if watch.is_open else "1"
+        args: list[str | int] = [watch.version, data, done, watch.id, self._seconds(self.retention)]
+        if not await self._update(keys=self._keys(watch), args=args):
+            return False
+        watch.version += 1
+        return True
 
     async def get_watch(self, watch_id: str) -> Watch | None:
-        raw = await self._redis.get(_PREFIX + "watch:" + watch_id)
-        return Watch.model_validate_json(raw) if raw else None
+        version, raw = await self._redis.hmget(_PREFIX + "watch:" + watch_id, ["v", "d"])
+        return _watch(version, raw) if raw else None
 
     async def open_watches(self) -> list[Watch]:
         ids = sorted(str(i) for i in await self._redis.smembers(_OPEN))
-        if not ids:
-            return []
-        raws = await self._redis.mget([f"{_PREFIX}watch:{i}" for i in ids])
-        return [Watch.model_validate_json(raw) for raw in raws if raw]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for watch_id in ids:
+                pipe.hmget(_PREFIX + "watch:" + watch_id, ["v", "d"])
+            rows = await pipe.execute()
+        return [_watch(v, raw) for v, raw in rows if raw]
+
+    async def take_leases(self, owner: str, ttl: float) -> list[Watch]:
+        flat = await self._take(keys=[_OPEN], args=[_PREFIX, owner, max(1, int(ttl * 1000))])
+        return sorted(
+            (_watch(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)), key=lambda w: w.id
+        )
+
+    async def release_leases(self, owner: str) -> None:
+        await self._release(keys=[_OPEN], args=[_PREFIX, owner])
+
+    async def reserve(self, user_id: str, token: str, limit: int) -> bool:
+        keys = [_PREFIX + "slots:" + user_id]
+        return bool(await self._reserve(keys=keys, args=[token, limit, SLOT_PENDING]))
+
+    async def release(self, user_id: str, token: str) -> None:
+        await self._redis.zrem(_PREFIX + "slots:" + user_id, token)
+
+    async def pause_team(self, team_id: str, seconds: float) -> None:
+        key = _PREFIX + "pause:" + team_id
+        await self._redis.set(key, "1", px=max(1, int(seconds * 1000)))
+
+    async def paused_teams(self, team_ids: list[str]) -> set[str]:
+        if not team_ids:
+            return set()
+        marks = await self._redis.mget([_PREFIX + "pause:" + t for t in team_ids])
+        return {team for team, mark in zip(team_ids, marks, strict=True) if mark}
+
+    async def spend(self, name: str, limit: int, window: float) -> bool:
+        args: list[str | int] = [_PREFIX + "budget:" + name, limit, max(1, int(window * 1000))]
+        return bool(await self._spend(keys=[], args=args))
+
+    async def purge(self) -> int:
+        """Nothing to do: every key carries its own TTL, or leaves with its watch."""
+        return 0
 
     async def size(self) -> int:
         count = 0
-        async for key in self._redis.scan_iter(match=_PREFIX + "*", count=1000):
-            count += key != _OPEN  # the open-watches index is not an item of its own
+        async for _ in self._redis.scan_iter(match=_PREFIX + "*", count=1000):
+            count += 1
         return count
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _watch(version: object, raw: object) -> Watch:
+    watch = Watch.model_validate_json(str(raw))
+    watch.version = int(str(version))
+    return watch

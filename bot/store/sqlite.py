@@ -1,89 +1,319 @@
-"""SQLite store (the default): one file, WAL mode, through aiosqlite's own thread."""
+"""SQLite store (the default): one file, WAL mode, through aiosqlite's own thread.
+
+Right for one process, and for two overlapping on one host (a rolling restart): every change
+is one statement or one `BEGIN IMMEDIATE` transaction, which SQLite serialises across
+processes; leases and versions are conditional `UPDATE`s. Lease times are wall-clock seconds,
+as the processes share no other clock.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import sqlite3
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiosqlite
 
-from bot.store.base import UID_SET_TTL, uid_set_key
+from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, uid_set_key
 from bot.watch.model import Watch
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS uid_sets (key TEXT PRIMARY KEY, uids TEXT NOT NULL, expires_at REAL);
-CREATE TABLE IF NOT EXISTS watches (
-    id TEXT PRIMARY KEY, state TEXT NOT NULL, data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS watches_state ON watches (state);
-"""
+_TABLES = [
+    "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS uid_sets (key TEXT PRIMARY KEY, uids TEXT NOT NULL,"
+    " expires_at REAL)",
+    "CREATE TABLE IF NOT EXISTS watches (id TEXT PRIMARY KEY, state TEXT NOT NULL,"
+    " data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS slots (token TEXT PRIMARY KEY, user_id TEXT NOT NULL,"
+    " expires_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS pauses (team TEXT PRIMARY KEY, until REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, used INTEGER NOT NULL,"
+    " expires_at REAL NOT NULL)",
+]
+# Columns added since the first release; an older file gets them on open.
+_WATCH_COLUMNS = {
+    "version": "INTEGER NOT NULL DEFAULT 0",
+    "is_open": "INTEGER",  # 1 while open, NULL once done: partial indexes serve both
+    "owner": "TEXT NOT NULL DEFAULT ''",
+    "lease_until": "REAL NOT NULL DEFAULT 0",
+    "message_key": "TEXT NOT NULL DEFAULT ''",
+    "updated_at": "REAL NOT NULL DEFAULT 0",
+}
+_INDEXES = [
+    "DROP INDEX IF EXISTS watches_state",
+    "CREATE INDEX IF NOT EXISTS watches_open ON watches (is_open) WHERE is_open = 1",
+    "CREATE UNIQUE INDEX IF NOT EXISTS watches_message ON watches (message_key)"
+    " WHERE is_open = 1 AND message_key != ''",
+    "CREATE INDEX IF NOT EXISTS watches_ended ON watches (updated_at) WHERE is_open IS NULL",
+    "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires_at)",
+    "CREATE INDEX IF NOT EXISTS uid_sets_expiry ON uid_sets (expires_at)",
+    "CREATE INDEX IF NOT EXISTS slots_user ON slots (user_id, expires_at)",
+]
 
 
 class SqliteStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        retention: float = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._db = db
+        self.retention = retention
+        self._clock = clock
+        self._lock = asyncio.Lock()  # one transaction at a time on this connection
 
     @classmethod
-    async def open(cls, path: str) -> SqliteStore:
+    async def open(cls, path: str, retention: float = DEFAULT_RETENTION) -> SqliteStore:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
+        db = await aiosqlite.connect(path, timeout=10.0, isolation_level=None)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
-        await db.executescript(_SCHEMA)
-        await db.commit()
-        return cls(db)
+        store = cls(db, retention)
+        async with store._transaction():
+            for statement in _TABLES:
+                await db.execute(statement)
+            await store._migrate()
+            for statement in _INDEXES:
+                await db.execute(statement)
+        await store.purge()
+        return store
 
-    async def claim(self, key: str, ttl: float = 24 * 3600.0) -> bool:
-        now = time.time()
-        await self._db.execute("DELETE FROM claims WHERE key = ? AND expires_at < ?", (key, now))
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)", (key, now + ttl)
-        )
-        await self._db.commit()
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA table_info(watches)") as cursor:
+            have = {row[1] for row in await cursor.fetchall()}
+        for column, declaration in _WATCH_COLUMNS.items():
+            if column not in have:
+                await self._db.execute(f"ALTER TABLE watches ADD COLUMN {column} {declaration}")
+        if "is_open" not in have:
+            await self._db.execute("UPDATE watches SET is_open = 1 WHERE state != 'done'")
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    # -- claims and UID sets -------------------------------------------------------------------
+
+    async def claim(self, key: str, ttl: float = CLAIM_TTL) -> bool:
+        now = self._clock()
+        async with self._transaction():
+            await self._db.execute(
+                "DELETE FROM claims WHERE key = ? AND expires_at < ?", (key, now)
+            )
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)",
+                (key, now + min(ttl, self.retention)),
+            )
         return cursor.rowcount == 1
 
     async def put_uids(self, uids: list[str]) -> str:
         key = uid_set_key(uids)
-        await self._db.execute(
-            "INSERT OR REPLACE INTO uid_sets (key, uids, expires_at) VALUES (?, ?, ?)",
-            (key, json.dumps(uids), time.time() + UID_SET_TTL),
-        )
-        await self._db.commit()
+        async with self._lock:
+            await self._db.execute(
+                "INSERT OR REPLACE INTO uid_sets (key, uids, expires_at) VALUES (?, ?, ?)",
+                (key, json.dumps(uids), self._clock() + self.retention),
+            )
         return key
 
     async def get_uids(self, key: str) -> list[str] | None:
-        async with self._db.execute("SELECT uids FROM uid_sets WHERE key = ?", (key,)) as cursor:
+        async with self._db.execute(
+            "SELECT uids FROM uid_sets WHERE key = ? AND expires_at > ?", (key, self._clock())
+        ) as cursor:
             row = await cursor.fetchone()
         return list(json.loads(row[0])) if row else None
 
-    async def save_watch(self, watch: Watch) -> None:
-        await self._db.execute(
-            "INSERT OR REPLACE INTO watches (id, state, data) VALUES (?, ?, ?)",
-            (watch.id, watch.state, watch.model_dump_json()),
-        )
-        await self._db.commit()
+    # -- watches ---------------------------------------------------------------------------------
+
+    async def create_watch(self, watch: Watch, slot_seconds: float) -> bool:
+        now = self._clock()
+        stored = watch.model_copy(update={"version": 1})
+        try:
+            async with self._transaction():
+                await self._db.execute(
+                    "INSERT INTO watches (id, state, data, version, is_open, message_key,"
+                    " updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
+                    (
+                        watch.id,
+                        watch.state,
+                        stored.model_dump_json(),
+                        1 if watch.is_open else None,
+                        watch.message_key,
+                        now,
+                    ),
+                )
+                await self._db.execute(
+                    "UPDATE slots SET expires_at = ? WHERE token = ?",
+                    (now + slot_seconds, watch.id),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        watch.version = 1
+        return True
+
+    async def update_watch(self, watch: Watch) -> bool:
+        now, done = self._clock(), not watch.is_open
+        stored = watch.model_copy(update={"version": watch.version + 1})
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE watches SET state = ?, data = ?, version = version + 1, is_open = ?,"
+                " updated_at = ?, owner = CASE WHEN ? THEN '' ELSE owner END,"
+                " lease_until = CASE WHEN ? THEN 0 ELSE lease_until END"
+                " WHERE id = ? AND version = ?",
+                (
+                    watch.state,
+                    stored.model_dump_json(),
+                    None if done else 1,
+                    now,
+                    done,
+                    done,
+                    watch.id,
+                    watch.version,
+                ),
+            )
+            if cursor.rowcount == 1 and done:
+                await self._db.execute("DELETE FROM slots WHERE token = ?", (watch.id,))
+        if cursor.rowcount != 1:
+            return False
+        watch.version += 1
+        return True
 
     async def get_watch(self, watch_id: str) -> Watch | None:
-        async with self._db.execute("SELECT data FROM watches WHERE id = ?", (watch_id,)) as cursor:
+        async with self._db.execute(
+            "SELECT version, data FROM watches WHERE id = ? AND (is_open = 1 OR updated_at > ?)",
+            (watch_id, self._clock() - self.retention),
+        ) as cursor:
             row = await cursor.fetchone()
-        return Watch.model_validate_json(row[0]) if row else None
+        return _watch(row) if row else None
 
     async def open_watches(self) -> list[Watch]:
-        async with self._db.execute("SELECT data FROM watches WHERE state != 'done'") as cursor:
+        async with self._db.execute(
+            "SELECT version, data FROM watches WHERE is_open = 1 ORDER BY id"
+        ) as cursor:
             rows = await cursor.fetchall()
-        return [Watch.model_validate_json(row[0]) for row in rows]
+        return [_watch(row) for row in rows]
+
+    # -- leases ----------------------------------------------------------------------------------
+
+    async def take_leases(self, owner: str, ttl: float) -> list[Watch]:
+        now = self._clock()
+        async with self._transaction():
+            await self._db.execute(
+                "UPDATE watches SET owner = ?, lease_until = ?"
+                " WHERE is_open = 1 AND (owner = ? OR lease_until < ?)",
+                (owner, now + ttl, owner, now),
+            )
+            async with self._db.execute(
+                "SELECT version, data FROM watches WHERE is_open = 1 AND owner = ? ORDER BY id",
+                (owner,),
+            ) as cursor:
+                rows = await cursor.fetchall()
+        return [_watch(row) for row in rows]
+
+    async def release_leases(self, owner: str) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "UPDATE watches SET owner = '', lease_until = 0 WHERE is_open = 1 AND owner = ?",
+                (owner,),
+            )
+
+    # -- slots and pauses ------------------------------------------------------------------------
+
+    async def reserve(self, user_id: str, token: str, limit: int) -> bool:
+        now = self._clock()
+        async with self._transaction():
+            await self._db.execute(
+                "DELETE FROM slots WHERE user_id = ? AND expires_at < ?", (user_id, now)
+            )
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO slots (token, user_id, expires_at)"
+                " SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM slots WHERE user_id = ?) < ?",
+                (token, user_id, now + SLOT_PENDING, user_id, limit),
+            )
+        return cursor.rowcount == 1
+
+    async def release(self, user_id: str, token: str) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "DELETE FROM slots WHERE token = ? AND user_id = ?", (token, user_id)
+            )
+
+    async def pause_team(self, team_id: str, seconds: float) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO pauses (team, until) VALUES (?, ?) ON CONFLICT (team)"
+                " DO UPDATE SET until = max(until, excluded.until)",
+                (team_id, self._clock() + seconds),
+            )
+
+    async def paused_teams(self, team_ids: list[str]) -> set[str]:
+        if not team_ids:
+            return set()
+        marks = ",".join("?" * len(team_ids))
+        async with self._db.execute(
+            f"SELECT team FROM pauses WHERE until > ? AND team IN ({marks})",  # noqa: S608 - marks only
+            (self._clock(), *team_ids),
+        ) as cursor:
+            return {str(row[0]) for row in await cursor.fetchall()}
+
+    async def spend(self, name: str, limit: int, window: float) -> bool:
+        now = self._clock()
+        slot = f"{name}:{int(now // window)}"
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO budgets (name, used, expires_at) VALUES (?, 0, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (slot, now + 2 * window),
+            )
+            cursor = await self._db.execute(
+                "UPDATE budgets SET used = used + 1 WHERE name = ? AND used < ?", (slot, limit)
+            )
+        return cursor.rowcount == 1
+
+    # -- retention -------------------------------------------------------------------------------
+
+    async def purge(self) -> int:
+        now = self._clock()
+        removed = 0
+        async with self._transaction():
+            for statement, args in (
+                ("DELETE FROM claims WHERE expires_at < ?", (now,)),
+                ("DELETE FROM uid_sets WHERE expires_at < ?", (now,)),
+                ("DELETE FROM slots WHERE expires_at < ?", (now,)),
+                ("DELETE FROM pauses WHERE until < ?", (now,)),
+                ("DELETE FROM budgets WHERE expires_at < ?", (now,)),
+                (
+                    "DELETE FROM watches WHERE is_open IS NULL AND updated_at < ?",
+                    (now - self.retention,),
+                ),
+            ):
+                cursor = await self._db.execute(statement, args)
+                removed += max(cursor.rowcount, 0)
+        return removed
 
     async def size(self) -> int:
-        query = (
-            "SELECT (SELECT COUNT(*) FROM claims) + (SELECT COUNT(*) FROM uid_sets)"
-            " + (SELECT COUNT(*) FROM watches)"
-        )
-        async with self._db.execute(query) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        total = 0
+        for table in ("claims", "uid_sets", "watches", "slots", "pauses", "budgets"):
+            async with self._db.execute(f"SELECT COUNT(*) FROM {table}") as cursor:  # noqa: S608
+                row = await cursor.fetchone()
+            total += int(row[0]) if row else 0
+        return total
 
     async def close(self) -> None:
         await self._db.close()
+
+
+def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
+    watch = Watch.model_validate_json(str(row[1]))
+    watch.version = int(str(row[0]))
+    return watch

@@ -46,6 +46,8 @@ class Faults:
     broken_json: int = 0
     ret_code: int = 0
     oversize: int = 0
+    omit: int = 0  # next N answers leave every task out, as a flaky vendor may
+    picture_latency: float = 0.0  # seconds before each picture download answers
 
 
 @dataclass
@@ -160,6 +162,8 @@ class FakeTaskApi:
         if _take(self.faults, "ret_code"):
             return _reply(RET_INJECTED, "internal error, please retry later")
         base = str(request.url.origin()) + "/"
+        if _take(self.faults, "omit"):
+            return _reply(0, "", [])
         tasks = [t for t in map(self.task_for, uids) if t is not None]
         # Reverse order on purpose: the vendor does not promise to keep it.
         details = [self.detail(t, base) for t in reversed(tasks)]
@@ -167,6 +171,8 @@ class FakeTaskApi:
 
     async def _picture(self, request: web.Request) -> web.Response:
         uid = request.match_info["uid"]
+        if self.faults.picture_latency:
+            await asyncio.sleep(self.faults.picture_latency)
         if self.tasks.get(uid) is None:
             raise web.HTTPNotFound()
         seed = hashlib.sha256(uid.encode()).digest()

@@ -20,6 +20,7 @@ from aiohttp import WSMsgType, web
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 HOME_TEAM = "T0HOME"
+DROPPED = "dropped"  # a fault that serves the request, then drops the connection unanswered
 
 
 @dataclass
@@ -49,6 +50,7 @@ class FakeSlack:
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rejected_tokens: set[str] = field(default_factory=set)  # answered `invalid_auth`
     expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
+    refuse_sockets: bool = False  # the websocket handshake fails (a proxy that blocks it)
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -127,14 +129,19 @@ class FakeSlack:
             if (token or args.get("token")) in self.rejected_tokens:
                 return web.json_response({"ok": False, "error": "invalid_auth"})
             queued = self.faults.get(method)
-            if queued:
-                fault = queued.pop(0)
+            fault = queued.pop(0) if queued else None
+            if fault is not None and fault.error != DROPPED:
                 return web.json_response(
                     {"ok": False, "error": fault.error}, status=fault.status, headers=fault.headers
                 )
             handler = getattr(self, "_" + method.replace(".", "_"), None)
             if handler is None:
                 return web.json_response({"ok": False, "error": "unknown_method"})
+            if fault is not None:  # Slack did the work, but its answer never arrives
+                handler(args)
+                if request.transport is not None:
+                    request.transport.abort()
+                raise ConnectionResetError("dropped after the request was served")
             body = handler(args)
             return web.json_response(
                 {"ok": True, **body} if "error" not in body else {"ok": False, **body}
@@ -146,7 +153,7 @@ class FakeSlack:
         return {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": HOME_TEAM, "user": "taskbot"}
 
     def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"url": self.base_url.replace("http", "ws", 1) + "socket"}
+        return {"url": self.base_url.replace("http", "ws", 1) + "socket?ticket=fake-ticket"}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel"))
@@ -189,10 +196,15 @@ class FakeSlack:
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
         found = [m for m in self.messages.get(channel, []) if ts in (m["ts"], m.get("thread_ts"))]
-        return {"messages": found}
+        return _page(found, args)
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"messages": list(reversed(self.messages.get(str(args.get("channel")), [])))}
+        found = [
+            m
+            for m in self.messages.get(str(args.get("channel")), [])
+            if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]
+        ]
+        return _page(list(reversed(found)), args)
 
     def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ts):08d}"
@@ -233,7 +245,9 @@ class FakeSlack:
             return web.json_response({"ok": False, **problem}, status=400)
         return web.Response(text="ok")
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_sockets:
+            return web.Response(status=403)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._sockets.append(ws)
@@ -260,6 +274,20 @@ async def _args(request: web.Request) -> dict[str, Any]:
         else:
             args.update(await request.post())
     return args
+
+
+def _page(messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+    """Slack's paging: `oldest` filter, `limit` per page (100 by default), opaque cursor."""
+    if args.get("oldest"):
+        messages = [m for m in messages if float(m["ts"]) > float(args["oldest"])]
+    start = int(args.get("cursor") or 0)
+    limit = int(args.get("limit") or 100)
+    rest = start + limit < len(messages)
+    return {
+        "messages": messages[start : start + limit],
+        "has_more": rest,
+        "response_metadata": {"next_cursor": str(start + limit) if rest else ""},
+    }
 
 
 def _blocks(raw: Any) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""A watch as it is stored: everything needed to resume it after a restart."""
+"""A watch as it is stored: everything needed to resume it after a restart, and no more."""
 
 from __future__ import annotations
 
@@ -12,21 +12,32 @@ from bot.taskapi.models import Found, NotFound, TaskDetail, TaskResult
 WatchState = Literal["active", "notifying", "done"]
 EndReason = Literal["", "done", "expired", "stopped", "gone"]
 
+# The task fields the bot renders; vendor extras are not worth keeping for days.
+_KEPT_FIELDS = frozenset(
+    f.alias or name for name, f in TaskDetail.model_fields.items() if name != "model_config"
+)
+
 
 class Watch(BaseModel):
     """One live message and the tasks it follows.
 
-    `state` moves active -> notifying -> done. "notifying" is written *before* the completion
-    notice is sent, so a crash in between is seen on restart, which then looks for the notice
-    (by its metadata) before sending it: never twice, never lost.
+    `state` moves active -> notifying -> done, each move a compare-and-set on `version` in the
+    store (see `bot.watch.machine`). "notifying" is written *before* the completion notice is
+    sent, so a crash in between is seen by whichever process takes the watch over, which then
+    looks for the notice (by its metadata) before sending it: never twice, never lost.
+
+    Times that steer polling are ages in seconds of watching (`age`, summed from a monotonic
+    clock by whichever process polls), so a step of the wall clock changes nothing.
     """
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    version: int = 0  # kept by the store; a write with an older version is refused
     team_id: str = ""
     user_id: str
     channel_id: str
     uids: list[str]
     button_value: str = ""
+    message_key: str = ""  # "channel:ts" of the live message: one open watch per message
     message_ts: str | None = None
     thread_ts: str | None = None
     response_url: str | None = None
@@ -34,13 +45,16 @@ class Watch(BaseModel):
     response_url_expires_at: float = 0.0
     state: WatchState = "active"
     end_reason: EndReason = ""
+    stopped_by: str = ""
     created_at: float
-    expires_at: float
-    next_poll_at: float = 0.0
-    last_change_at: float = 0.0
-    last_shown_at: float = 0.0
+    expires_at: float  # wall-clock hint for the store's bookkeeping; `age` decides expiry
+    age: float = 0.0
+    last_change_age: float = 0.0
+    last_shown_age: float = 0.0
+    notice_due_at: float = 0.0  # wall time, to search Slack for a notice sent after it
     last_hash: str = ""
     notice_attempts: int = 0
+    missing: dict[str, int] = Field(default_factory=dict)  # polls in a row a task was absent
     snapshot: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @property
@@ -48,10 +62,15 @@ class Watch(BaseModel):
         """True where the bot cannot update the message itself (private channel, DM)."""
         return self.message_ts is None
 
+    @property
+    def is_open(self) -> bool:
+        return self.state != "done"
+
     def remember(self, results: list[TaskResult]) -> None:
         for result in results:
             if isinstance(result, Found):
-                self.snapshot[result.uid] = result.task.raw()
+                raw = result.task.raw()
+                self.snapshot[result.uid] = {k: v for k, v in raw.items() if k in _KEPT_FIELDS}
 
     def last_known(self) -> list[TaskResult]:
         """The latest results seen, for a restart or an API outage."""
@@ -61,3 +80,7 @@ class Watch(BaseModel):
             else NotFound(uid)
             for uid in self.uids
         ]
+
+
+def message_key(channel: str, ts: str | None) -> str:
+    return f"{channel}:{ts}" if ts else ""

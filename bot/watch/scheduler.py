@@ -1,4 +1,10 @@
-"""One scheduler for every watch: batched polling, change-only updates, exactly one notice."""
+"""One scheduler for every watch: leased, batched polling, change-only edits, one notice.
+
+Each process holds leases on the watches it polls (see `Store.take_leases`), so a fleet makes
+the upstream calls and Slack edits one process would. Every change goes through the pure
+`bot.watch.machine` and lands as a compare-and-set; completions (final edit, notice, pictures,
+rate-limit waits) run as their own bounded tasks, so one slow completion never holds the tick.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.store import Store
 from bot.taskapi.client import Lane, TaskApiClient
-from bot.taskapi.models import Failed, TaskResult, all_done, is_done
-from bot.watch.fingerprint import fingerprint, slowdown
+from bot.taskapi.models import TaskResult, is_done
+from bot.watch import machine
+from bot.watch.machine import Edit, Expire, Finish, Rules
 from bot.watch.model import Watch
 from bot.watch.publisher import Publisher
 
@@ -28,9 +37,14 @@ class WatchConfig:
     max_per_user: int = 10
     updates_per_minute: int = 40
     heartbeat: float = 300.0
+    lease_margin: float = 10.0  # a lease outlives its last renewal by one interval plus this
+    completions: int = 8  # completions (notice, pictures, waits) running at once
+    purge_every: float = 3600.0
 
 
-MAX_NOTICE_ATTEMPTS = 5
+MAX_NOTICE_ATTEMPTS = machine.MAX_NOTICE_ATTEMPTS
+SAVE_AGE_EVERY = 60.0  # seconds of watching that may go unsaved (a takeover recounts them)
+MAX_RATE_LIMIT_WAIT = 30.0
 
 
 class WatchLimitError(Exception):
@@ -45,49 +59,71 @@ class Watcher:
         publisher: Publisher,
         config: WatchConfig,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._tasks = tasks
         self.publisher = publisher
         self._config = config
         self._clock = clock
-        self._paused_until: dict[str, float] = {}
+        self._monotonic = monotonic
+        self.owner = uuid.uuid4().hex  # this process's lease token
+        self.rules = Rules(config.poll_interval, config.max_duration, config.heartbeat)
         self._wake = asyncio.Event()
         self._stopping = False
+        self._run_task: asyncio.Task[Any] | None = None
         self.ticks = 0
         self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
         self.open_watches = 0
         self._ticked = asyncio.Condition()
-        self._stopped: set[str] = set()
+        self._due: dict[str, float] = {}  # watch id -> monotonic time of its next poll
+        self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(config.completions)
+        self._last_purge = monotonic()
+        self._budget_spent = False  # the fleet's edit budget said no during this tick
+        self._held: set[str] = set()  # watches leased here as of the last tick
+        self._created: set[str] = set()  # created here, lease not yet taken
+        self.takeovers = 0  # watches taken from another process (or from before a restart)
         # Told each tick's duration and how late it started (seconds); the app's metrics.
         self.on_tick: Callable[[float, float], None] | None = None
 
+    @property
+    def lease_ttl(self) -> float:
+        """Renewed every tick: a dead process's watches are free one interval plus margin
+        after its last tick, and taken by another within its next interval."""
+        return self._config.poll_interval + self._config.lease_margin
+
     # -- starting and stopping watches -------------------------------------------------------
 
-    async def check_limits(self, user_id: str, uids: Sequence[str]) -> None:
+    def check_size(self, uids: Sequence[str]) -> None:
         if len(uids) > self._config.max_uids:
             raise WatchLimitError(
                 f"A watch follows at most {self._config.max_uids} tasks; you gave {len(uids)}. "
                 "Split them into several watches."
             )
-        mine = [w for w in await self._store.open_watches() if w.user_id == user_id]
-        if len(mine) >= self._config.max_per_user:
+
+    async def reserve(self, user_id: str) -> str:
+        """Take one of the person's watch slots before any lookup; returns the new watch's id.
+        Atomic in the store, so concurrent requests on any process cannot overshoot."""
+        token = uuid.uuid4().hex
+        if not await self._store.reserve(user_id, token, self._config.max_per_user):
+            count = self._config.max_per_user
             raise WatchLimitError(
-                f"You already have {len(mine)} live watches (the most one person can have). "
+                f"You already have {count} live watch{'es' if count != 1 else ''} "
+                "(the most one person can have). "
                 "Stop one with its *Stop watching* button, or wait for one to finish."
             )
+        return token
+
+    async def release(self, user_id: str, token: str) -> None:
+        """Give back a slot whose watch did not start."""
+        await self._store.release(user_id, token)
 
     def new_watch(self, **fields: object) -> Watch:
         now = self._clock()
         return Watch.model_validate(
-            {
-                "created_at": now,
-                "expires_at": now + self._config.max_duration,
-                "next_poll_at": now + self._config.poll_interval,
-                "last_change_at": now,
-                "last_shown_at": now,
-                **fields,
-            }
+            {"created_at": now, "expires_at": now + self._config.max_duration, **fields}
         )
 
     def live_message(
@@ -104,25 +140,42 @@ class Watcher:
             results, controls=controls, checked_at=now, live=note, no_preview=no_preview
         )
 
-    async def begin(self, watch: Watch, results: Sequence[TaskResult]) -> None:
-        """Record a watch whose live message is already posted."""
-        watch.remember(list(results))
-        watch.last_hash = fingerprint(results, "watching")
-        await self._store.save_watch(watch)
-        self._wake.set()
-
-    async def stop(self, watch_id: str) -> Watch | None:
-        watch = await self._store.get_watch(watch_id)
-        if watch is None or watch.state != "active":
+    async def begin(self, watch: Watch, results: Sequence[TaskResult]) -> Watch | None:
+        """Record a new watch (its slot reserved under its id). None when its message already
+        has an open watch: nothing is written then."""
+        started = machine.started(watch, results)
+        hold = self._config.max_duration + 3600.0
+        if not await self._store.create_watch(started, slot_seconds=hold):
             return None
-        watch.state, watch.end_reason = "done", "stopped"
-        self._stopped.add(watch.id)  # a tick holding an older copy must not revive it
-        await self._store.save_watch(watch)
-        return watch
+        self._due[started.id] = self._monotonic() + self._config.poll_interval
+        self._created.add(started.id)  # not a takeover when its lease is first taken
+        self._wake.set()
+        return started
 
-    async def _save(self, watch: Watch) -> None:
-        if watch.id not in self._stopped:
-            await self._store.save_watch(watch)
+    async def stop(self, watch_id: str, user: str = "") -> Watch | None:
+        """Stop pressed (on any process): final, whoever holds the watch's lease."""
+        return await self._transition(watch_id, lambda w: machine.stop(w, user))
+
+    async def abandon(self, watch_id: str) -> Watch | None:
+        """End a watch whose live message could not be shown."""
+        return await self._transition(watch_id, machine.abandon)
+
+    async def amend(self, watch_id: str, change: Callable[[Watch], Watch]) -> Watch | None:
+        """A handler's change to an open watch (where its message lives), as a CAS."""
+        return await self._transition(watch_id, lambda w: change(w) if w.is_open else None)
+
+    async def _transition(
+        self, watch_id: str, change: Callable[[Watch], Watch | None]
+    ) -> Watch | None:
+        """Apply `change` to the latest stored copy; on a lost race, read again and retry."""
+        for _ in range(10):
+            watch = await self._store.get_watch(watch_id)
+            new = change(watch) if watch is not None else None
+            if new is None:
+                return None
+            if await self._store.update_watch(new):
+                return new
+        return None
 
     def ended_message(
         self, watch: Watch, results: Sequence[TaskResult], note: LiveNote
@@ -137,10 +190,11 @@ class Watcher:
 
     async def run(self) -> None:
         """Tick every poll interval until `shutdown`; one bad tick never ends the loop."""
+        self._run_task = asyncio.current_task()
         backoff = 1.0
-        due_at = time.monotonic()
+        due_at = self._monotonic()
         while not self._stopping:
-            started = time.monotonic()
+            began = self._monotonic()
             try:
                 await self.tick()
                 backoff = 1.0
@@ -148,15 +202,17 @@ class Watcher:
                 log.exception("watch tick failed; going on in %.0fs", backoff)
                 backoff = min(backoff * 2, 60.0)
             if self.on_tick is not None:
-                self.on_tick(time.monotonic() - started, max(0.0, started - due_at))
-            self.ticked_at = time.monotonic()
+                self.on_tick(self._monotonic() - began, max(0.0, began - due_at))
+            self.ticked_at = self._monotonic()
             async with self._ticked:
                 self._ticked.notify_all()
             if self._stopping:
                 break
             self._wake.clear()
-            delay = self._config.poll_interval if backoff == 1.0 else backoff
-            due_at = started + self._config.poll_interval
+            # A fixed cadence: a slow tick shortens the wait instead of adding to it.
+            spent = self._monotonic() - began
+            delay = max(0.0, self._config.poll_interval - spent) if backoff == 1.0 else backoff
+            due_at = began + self._config.poll_interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
@@ -166,123 +222,197 @@ class Watcher:
         async with self._ticked:
             await self._ticked.wait_for(lambda: self.ticks >= target)
 
-    def shutdown(self) -> None:
-        """The loop ends after the tick under way, so no update is cut in half."""
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Stop polling, let the tick under way and completions in flight finish (cancelled
+        half a second before `grace` ends: their watches stay "notifying" and are resumed
+        elsewhere), then hand every lease back so another process takes the watches over at
+        once. Returns within about `grace` seconds."""
         self._stopping = True
         self._wake.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, grace - 0.5)  # half a second kept for the leases
+        run = self._run_task
+        if run is not None and not run.done():
+            await _finish({run}, deadline - loop.time())
+        pending = set(self._inflight.values())
+        if pending:
+            await _finish(pending, deadline - loop.time())
+        try:
+            await asyncio.wait_for(self._store.release_leases(self.owner), 1.0)
+        except Exception:
+            log.exception("could not hand leases back; they expire on their own")
 
     async def tick(self) -> None:
         self.ticks += 1
-        now = self._clock()
-        watches = await self._store.open_watches()
+        mono, now = self._monotonic(), self._clock()
+        await self._purge_when_due(mono)
+        watches = await self._store.take_leases(self.owner, self.lease_ttl)
         self.open_watches = len(watches)
-        for watch in [w for w in watches if w.state == "notifying"]:
-            await self._resume_notice(watch)
-        due = [w for w in watches if w.state == "active" and w.next_poll_at <= now]
-        uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
-        found = (
-            dict(zip(uids, await self._tasks.get_tasks(uids, lane=Lane.WATCH), strict=True))
-            if uids
-            else {}
+        mine = {w.id for w in watches}
+        self.takeovers += len(mine - self._held - self._created)
+        self._held, self._created = (
+            mine,
+            (self._created - mine) if len(self._created) < 10_000 else set(),
         )
-        budget = max(1, round(self._config.updates_per_minute * self._config.poll_interval / 60))
-        updates = 0
-        for watch in sorted(due, key=lambda w: w.last_shown_at):
+        self._forget(mine)
+        for watch in watches:
+            if watch.state == "notifying" and watch.id not in self._inflight:
+                self._spawn(watch.id, self._complete(watch, watch.last_known(), resumed=True))
+        due = [w for w in watches if w.state == "active" and self._due.get(w.id, 0.0) <= mono]
+        if not due:
+            return
+        uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
+        found = dict(zip(uids, await self._tasks.get_tasks(uids, lane=Lane.WATCH), strict=True))
+        paused = await self._store.paused_teams(sorted({w.team_id for w in due}))
+        self._budget_spent = False
+        for watch in sorted(due, key=lambda w: w.last_shown_age - w.age):
             try:
-                updates += await self._advance(watch, found, now, may_update=updates < budget)
+                await self._advance(watch, found, mono, now, may_edit=watch.team_id not in paused)
             except Exception:
                 log.exception("watch %s: update failed; next tick tries again", watch.id)
 
-    async def _resume_notice(self, watch: Watch) -> None:
-        """A watch left between "notice due" and "done" by a crash or a failed send."""
-        try:
-            await self._finish(watch, watch.last_known(), resumed=True)
-        except Exception:
-            watch.notice_attempts += 1
-            if watch.notice_attempts >= MAX_NOTICE_ATTEMPTS:
-                watch.state, watch.end_reason = "done", "gone"
-                log.exception("watch %s: giving up on its notice", watch.id)
-            else:
-                log.exception("watch %s: notice failed; next tick tries again", watch.id)
-            await self._save(watch)
+    async def _purge_when_due(self, mono: float) -> None:
+        """At least once per retention period (and hourly at most), drop what expired."""
+        every = min(self._config.purge_every, self._store.retention / 2)
+        if mono - self._last_purge >= every:
+            self._last_purge = mono
+            removed = await self._store.purge()
+            if removed:
+                log.info("retention: %d expired items removed from the store", removed)
+
+    def _forget(self, mine: set[str]) -> None:
+        """Drop timers of watches this process no longer holds."""
+        for table in (self._due, self._seen):
+            for watch_id in [i for i in table if i not in mine]:
+                del table[watch_id]
+
+    def _spawn(self, watch_id: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name=f"watch-{watch_id}")
+        self._inflight[watch_id] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if self._inflight.get(watch_id) is finished:
+                del self._inflight[watch_id]
+
+        task.add_done_callback(done)
 
     async def _advance(
-        self, watch: Watch, found: dict[str, TaskResult], now: float, *, may_update: bool
+        self, watch: Watch, found: dict[str, TaskResult], mono: float, now: float, *, may_edit: bool
     ) -> int:
         """Poll results into one watch; returns how many live edits it sent (0 or 1)."""
-        if watch.id in self._stopped:
-            return 0
+        elapsed = mono - self._seen.setdefault(watch.id, mono)  # since its age was saved
         latest = [found[uid] for uid in watch.uids]
-        failures = [r for r in latest if isinstance(r, Failed)]
-        watch.remember(latest)
-        known = {r.uid: r for r in watch.last_known()}
-        results = [
-            known[r.uid] if isinstance(r, Failed) and r.uid in watch.snapshot else r for r in latest
-        ]
-        if now >= watch.expires_at:
-            await self._expire(watch, results)
-            return 0
-        if all_done(latest):
-            watch.state = "notifying"
-            await self._save(watch)  # before the notice: see `Watch`
-            await self._finish(watch, results, resumed=False)
-            return 1
-        retrying = (
-            f"{failures[0].error.detail}; ref {failures[0].error.request_uuid}" if failures else ""
+        new, effect = machine.poll(
+            watch, latest, elapsed=elapsed, now=now, rules=self.rules, may_edit=may_edit
         )
-        digest = fingerprint(results, "retrying" if failures else "watching")
-        stale = now - watch.last_shown_at >= self._config.heartbeat
+        if isinstance(effect, Finish | Expire):
+            # Saved before the notice (see `Watch`); a lost race means someone else moved it.
+            if await self._store.update_watch(new):
+                self._spawn(
+                    new.id,
+                    self._expire(new, effect.results)
+                    if isinstance(effect, Expire)
+                    else self._complete(new, effect.results, resumed=False),
+                )
+            return 0
         sent = 0
-        if (
-            (digest != watch.last_hash or stale)
-            and may_update
-            and self._paused_until.get(watch.team_id, 0) <= now
-        ):
-            outcome = await self.publisher.update(
-                watch, self.live_message(watch, results, retrying=retrying), final=False
-            )
-            if outcome.kind == "gone":
-                watch.state, watch.end_reason = "done", "gone"
-                await self._save(watch)
-                log.info("watch %s: its message is gone; watch ended", watch.id)
-                return 0
+        if isinstance(effect, Edit) and await self._may_edit():
+            build = self.live_message(new, effect.results, retrying=effect.retrying)
+            outcome = await self.publisher.update(new, build, final=False)
             if outcome.kind == "rate_limited":
-                self._paused_until[watch.team_id] = now + outcome.retry_after
-            elif outcome.kind == "sent":
-                sent = 1
-                if digest != watch.last_hash:
-                    watch.last_change_at = now
-                watch.last_hash, watch.last_shown_at = digest, now
-        watch.next_poll_at = now + self._config.poll_interval * slowdown(now - watch.last_change_at)
-        await self._save(watch)
+                await self._store.pause_team(new.team_id, outcome.retry_after)
+            sent = int(outcome.kind == "sent")
+            new = machine.edited(new, outcome.kind, effect.digest)
+            if new.state == "done":
+                log.info("watch %s: its message is gone; watch ended", watch.id)
+        # else: no edit budget left this interval; shown on a later poll
+        self._due[new.id] = mono + machine.next_delay(new, self.rules)
+        if not _worth_saving(watch, new):
+            return 0  # only its age moved: saved later, one write per watch per minute at most
+        if not await self._store.update_watch(new):
+            log.info("watch %s: changed elsewhere; this poll's copy is dropped", watch.id)
+            if sent:
+                await self._repair(new.id)
+            return sent
+        self._seen[new.id] = mono
         return sent
 
-    async def _finish(self, watch: Watch, results: Sequence[TaskResult], *, resumed: bool) -> None:
-        if resumed and await self.publisher.notice_sent(watch):
-            log.info("watch %s: notice was already sent before a restart", watch.id)
-        else:
-            outcome = await self.publisher.update(
-                watch, self.ended_message(watch, results, LiveNote("done")), final=True
-            )
-            if outcome.kind == "rate_limited":
-                await asyncio.sleep(min(outcome.retry_after, 30.0))
-                await self.publisher.update(
-                    watch, self.ended_message(watch, results, LiveNote("done")), final=True
+    async def _may_edit(self) -> bool:
+        """Live edits share one budget across the fleet, so replicas add no Slack traffic."""
+        if self._budget_spent:
+            return False  # asked once this tick already: no round trip per waiting watch
+        per_tick = max(1, round(self._config.updates_per_minute * self._config.poll_interval / 60))
+        allowed = await self._store.spend("edits", per_tick, self._config.poll_interval)
+        self._budget_spent = not allowed
+        return allowed
+
+    async def _repair(self, watch_id: str) -> None:
+        """Our edit raced a Stop sent through another process: show the stopped form again."""
+        fresh = await self._store.get_watch(watch_id)
+        if fresh is not None and fresh.end_reason == "stopped":
+            note = LiveNote("stopped", user=fresh.stopped_by)
+            build = self.ended_message(fresh, fresh.last_known(), note)
+            await self.publisher.update(fresh, build, final=True)
+
+    async def _complete(
+        self, watch: Watch, results: Sequence[TaskResult], *, resumed: bool
+    ) -> None:
+        """Final form and the one notice, off the tick; `notifying` in the store keeps it
+        to one: a retry or another process first looks for a notice already sent."""
+        async with self._slots:
+            try:
+                if resumed and await self.publisher.notice_sent(watch):
+                    log.info("watch %s: notice was already sent before a restart", watch.id)
+                else:
+                    build = self.ended_message(watch, results, LiveNote("done"))
+                    outcome = await self.publisher.update(watch, build, final=True)
+                    if outcome.kind == "rate_limited":
+                        await asyncio.sleep(min(outcome.retry_after, MAX_RATE_LIMIT_WAIT))
+                        await self.publisher.update(watch, build, final=True)
+                    await self.publisher.notify(watch, results)
+                new = machine.noticed(watch)
+            except Exception:
+                new = machine.notice_failed(watch)
+                gave_up = new is not None and new.state == "done"
+                log.exception(
+                    "watch %s: %s",
+                    watch.id,
+                    "giving up on its notice" if gave_up else "notice failed; trying again",
                 )
-            await self.publisher.notify(watch, results)
-        watch.state, watch.end_reason = "done", "done"
-        await self._save(watch)
+            if new is not None and not await self._store.update_watch(new):
+                log.warning("watch %s: changed elsewhere while notifying", watch.id)
 
     async def _expire(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         hours = f"{self._config.max_duration / 3600:g} h"
-        watch.state, watch.end_reason = "done", "expired"
-        await self._save(watch)
-        await self.publisher.update(
-            watch, self.ended_message(watch, results, LiveNote("expired", hours)), final=True
-        )
         waiting = sum(1 for r in results if not is_done(r))
-        await self.publisher.note(
-            watch,
-            f":stopwatch: I stopped watching after {hours}; {waiting} of {len(results)} tasks "
-            "were not done yet. Press *Watch* on the answer to follow them again.",
-        )
+        async with self._slots:
+            try:
+                await self.publisher.update(
+                    watch,
+                    self.ended_message(watch, results, LiveNote("expired", hours)),
+                    final=True,
+                )
+                await self.publisher.note(
+                    watch,
+                    f":stopwatch: I stopped watching after {hours}; {waiting} of "
+                    f"{len(results)} tasks were not done yet. Press *Watch* on the answer to "
+                    "follow them again.",
+                )
+            except Exception:
+                log.exception("watch %s: could not show that it expired", watch.id)
+
+
+def _worth_saving(old: Watch, new: Watch) -> bool:
+    """A poll that changed nothing but the age need not cost a store write."""
+    if new.age - old.age >= SAVE_AGE_EVERY:
+        return True
+    return bool(new.model_dump(exclude={"age"}) != old.model_dump(exclude={"age"}))
+
+
+async def _finish(tasks: set[asyncio.Task[Any]], seconds: float) -> None:
+    """Wait up to `seconds` for `tasks`, then cancel what is left and let it unwind briefly."""
+    _, late = await asyncio.wait(tasks, timeout=max(0.0, seconds))
+    for task in late:
+        task.cancel()
+    if late:
+        await asyncio.wait(late, timeout=0.2)

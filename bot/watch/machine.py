@@ -1,0 +1,178 @@
+"""The watch state machine, pure: a watch and an event in, the next watch and its effect out.
+
+No clock, no store, no Slack: the scheduler feeds it what happened and applies the result as
+one compare-and-set in the store, so a process holding a stale copy can never win. States:
+
+    active --(all done)--> notifying --(notice sent / found)--> done (done)
+    active --(expired)--> done (expired)     active --(Stop)--> done (stopped)
+    active --(message gone)--> done (gone)   notifying --(notice keeps failing)--> done (gone)
+
+`done` is final: every function here returns a done watch unchanged (or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
+from bot.watch.fingerprint import fingerprint, slowdown
+from bot.watch.model import Watch
+
+MAX_NOTICE_ATTEMPTS = 5
+MISSING_POLLS = 3  # a task absent from this many answers in a row is treated as not found
+
+
+@dataclass(frozen=True)
+class Rules:
+    poll_interval: float
+    max_duration: float
+    heartbeat: float
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Show `results` on the live message (its fingerprint is `digest`)."""
+
+    results: tuple[TaskResult, ...]
+    retrying: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Every task is done: final form, then the one completion notice."""
+
+    results: tuple[TaskResult, ...]
+
+
+@dataclass(frozen=True)
+class Expire:
+    """Watched for too long: final form and a short note."""
+
+    results: tuple[TaskResult, ...]
+
+
+Effect = Edit | Finish | Expire
+EditOutcome = Literal["sent", "skipped", "gone", "rate_limited"]
+
+
+def poll(
+    watch: Watch,
+    latest: Sequence[TaskResult],
+    *,
+    elapsed: float,
+    now: float,
+    rules: Rules,
+    may_edit: bool,
+) -> tuple[Watch, Effect | None]:
+    """Fold one poll's results into `watch`. `elapsed`: monotonic seconds since its last poll;
+    `now`: wall time, only to drop a `response_url` past its life and date a notice."""
+    if watch.state != "active":
+        return watch, None
+    new = watch.model_copy(deep=True)
+    new.age += max(0.0, elapsed)
+    if new.response_url and now >= new.response_url_expires_at:
+        new.response_url = None  # dead after 30 minutes: no point keeping it
+    results = _merge(new, latest)
+    if new.age >= rules.max_duration:
+        new.state, new.end_reason = "done", "expired"
+        return new, Expire(tuple(results))
+    if all_done(results):
+        new.state, new.notice_due_at = "notifying", now
+        return new, Finish(tuple(results))
+    failures = [r for r in latest if isinstance(r, Failed)]
+    retrying = (
+        f"{failures[0].error.detail}; ref {failures[0].error.request_uuid}" if failures else ""
+    )
+    digest = fingerprint(results, "retrying" if failures else "watching")
+    stale = new.age - new.last_shown_age >= rules.heartbeat
+    if may_edit and (digest != new.last_hash or stale):
+        return new, Edit(tuple(results), retrying, digest)
+    return new, None
+
+
+def _merge(watch: Watch, latest: Sequence[TaskResult]) -> list[TaskResult]:
+    """What to show: a failed lookup or a task briefly missing keeps its last known state."""
+    known = {r.uid: r for r in watch.last_known()}
+    shown: list[TaskResult] = []
+    for result in latest:
+        if isinstance(result, Found):
+            watch.missing.pop(result.uid, None)
+            watch.remember([result])
+            shown.append(result)
+        elif isinstance(result, NotFound) and result.uid in watch.snapshot:
+            count = watch.missing.get(result.uid, 0) + 1
+            watch.missing[result.uid] = count
+            shown.append(result if count >= MISSING_POLLS else known[result.uid])
+        elif isinstance(result, Failed) and result.uid in watch.snapshot:
+            shown.append(known[result.uid])
+        else:
+            shown.append(result)
+    return shown
+
+
+def edited(watch: Watch, outcome: EditOutcome, digest: str) -> Watch:
+    """After a live edit: remember what is shown, or end the watch if the message is gone."""
+    if watch.state != "active" or outcome in ("skipped", "rate_limited"):
+        return watch
+    new = watch.model_copy(deep=True)
+    if outcome == "gone":
+        new.state, new.end_reason = "done", "gone"
+    else:
+        if digest != new.last_hash:
+            new.last_change_age = new.age
+        new.last_hash, new.last_shown_age = digest, new.age
+    return new
+
+
+def started(watch: Watch, results: Sequence[TaskResult]) -> Watch:
+    """A new watch, its first results already shown."""
+    new = watch.model_copy(deep=True)
+    new.remember(list(results))
+    new.last_hash = fingerprint(results, "watching")
+    return new
+
+
+def stop(watch: Watch, user: str) -> Watch | None:
+    """Stop pressed: final. None when there is nothing left to stop (finishing or done)."""
+    if watch.state != "active":
+        return None
+    new = watch.model_copy(deep=True)
+    new.state, new.end_reason, new.stopped_by = "done", "stopped", user
+    return new
+
+
+def abandon(watch: Watch) -> Watch | None:
+    """The live message could not be shown or kept: end quietly."""
+    if watch.state == "done":
+        return None
+    new = watch.model_copy(deep=True)
+    new.state, new.end_reason = "done", "gone"
+    return new
+
+
+def noticed(watch: Watch) -> Watch | None:
+    """The notice is in Slack (sent now, or found after a crash)."""
+    if watch.state != "notifying":
+        return None
+    new = watch.model_copy(deep=True)
+    new.state, new.end_reason = "done", "done"
+    return new
+
+
+def notice_failed(watch: Watch) -> Watch | None:
+    """Sending failed: try again later, a few times, then give up rather than loop forever."""
+    if watch.state != "notifying":
+        return None
+    new = watch.model_copy(deep=True)
+    new.notice_attempts += 1
+    if new.notice_attempts >= MAX_NOTICE_ATTEMPTS:
+        new.state, new.end_reason = "done", "gone"
+    return new
+
+
+def next_delay(watch: Watch, rules: Rules) -> float:
+    """Unchanged tasks are polled less often (see `slowdown`)."""
+    return rules.poll_interval * slowdown(watch.age - watch.last_change_age)
