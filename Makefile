@@ -35,9 +35,10 @@ bench: $(STAMP)
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
 	$(PY) bench/person_answer.py
+	$(PY) bench/follow_burst.py
+	$(PY) bench/parse_messages.py
 	$(PY) bench/fleet_load.py
 	$(PY) bench/retention.py
-	$(PY) bench/parse_messages.py
 	$(PY) bench/front_door_flood.py
 	$(PY) bench/answer_cost.py
 

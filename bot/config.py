@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     watch_upload_max_bytes: int = Field(5_000_000, ge=1)
     picture_allow_private: bool = False
 
+    follow_max_per_minute: int = Field(20, ge=1)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

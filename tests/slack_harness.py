@@ -193,9 +193,10 @@ async def start_harness(
     aiohttp_server: AiohttpServer, tmp_path: Path, **options: Any
 ) -> AsyncIterator[Harness]:
     api = FakeTaskApi(step=options.pop("step", 0.0))
+    clock = options.pop("clock", time.time)
     slack, api_url = await start_fakes(aiohttp_server, api)
     settings = bot_settings(tmp_path, slack, api_url, **options)
-    async with running_bot(settings) as bot:
+    async with running_bot(settings, clock) as bot:
         server = TestServer(http_app(bot))
         async with TestClient(server) as http:
             yield Harness(bot, slack, api, http)

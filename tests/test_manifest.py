@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from bot.slack.ids import COMMAND, SCOPES, Callback
+from bot.slack.ids import COMMAND, EVENTS, SCOPES, Callback
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +22,9 @@ def test_surfaces_match_the_code() -> None:
     assert [c["command"] for c in features["slash_commands"]] == [COMMAND]
     assert features["slash_commands"][0]["usage_hint"]
     assert {s["callback_id"] for s in features["shortcuts"]} == {c.value for c in Callback}
-    assert all(s["type"] == "message" for s in features["shortcuts"])
+    kinds = {s["callback_id"]: s["type"] for s in features["shortcuts"]}
+    assert kinds == {c.value: "global" if c == Callback.LOOKUP else "message" for c in Callback}
+    assert features["app_home"]["home_tab_enabled"] is True
     assert features["bot_user"]
 
 
@@ -32,7 +34,7 @@ def test_scopes_are_exactly_the_used_ones() -> None:
 
 def test_events_interactivity_and_socket_mode() -> None:
     settings = manifest()["settings"]
-    assert settings["event_subscriptions"]["bot_events"] == ["app_mention"]
+    assert settings["event_subscriptions"]["bot_events"] == list(EVENTS)
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
 

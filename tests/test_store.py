@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.store import Store, open_store
+from bot.store.base import Follow
 from bot.watch.model import Watch
 
 
@@ -273,3 +274,27 @@ async def test_an_older_redis_record_is_migrated(redis_url: str) -> None:
         assert await store.update_watch(taken)
     finally:
         await store.close()
+
+
+async def test_follows_are_per_workspace_and_toggle_once(store: Store) -> None:
+    first = Follow(team_id="T1", channel_id="C1", user_id="U1", since=1.0)
+    assert await store.follow(first)
+    assert not await store.follow(first.model_copy(update={"user_id": "U2"}))
+    assert await store.follow(Follow(team_id="T1", channel_id="C2", user_id="U2", since=2.0))
+    assert await store.follow(Follow(team_id="T2", channel_id="C9", user_id="U9", since=3.0))
+    assert [f.channel_id for f in await store.follows("T1")] == ["C1", "C2"]
+    assert await store.get_follow("T1", "C1") == first
+    assert await store.get_follow("T2", "C1") is None
+    results = await asyncio.gather(*(store.unfollow("T1", "C1") for _ in range(5)))
+    assert [r for r in results if r is not None] == [first]
+    assert [f.channel_id for f in await store.follows("T1")] == ["C2"]
+
+
+async def test_counters_add_atomically_and_expire(store: Store) -> None:
+    values = await asyncio.gather(*(store.add("burst:C1", 60) for _ in range(30)))
+    assert sorted(values) == list(range(1, 31))
+    assert await store.add("burst:C1", 60, 0) == 30
+    assert await store.add("burst:C2", 60, 5) == 5
+    assert await store.add("short", 0.05) == 1
+    await asyncio.sleep(0.1)  # the counter's own expiry is what is tested
+    assert await store.add("short", 0.05) == 1

@@ -31,6 +31,9 @@ def help_message() -> Message:
         "with each UID in `code`\n"
         "• On any message that names tasks: *More actions* (⋮) → *Check task status* or "
         "*Watch task status*; I answer in its thread\n"
+        f"• `{COMMAND} follow` in a channel: every new message there naming tasks gets a live "
+        f"answer in its thread (`{COMMAND} unfollow`, `{COMMAND} following`)\n"
+        "• *Look up tasks* (the shortcuts menu, or my Home tab): look tasks up in a window\n"
         "A UID is letters, digits, `-` and `_`, up to 128 characters."
     )
 

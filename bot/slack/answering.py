@@ -66,9 +66,11 @@ async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
     return False
 
 
-async def answer(deps: Deps, place: Place, uids: list[str], surface: str) -> None:
-    """A one-off lookup, delivered where it belongs."""
-    if not await within_limit(deps, place, uids):
+async def answer(
+    deps: Deps, place: Place, uids: list[str], surface: str, *, limit_person: bool = True
+) -> None:
+    """A one-off lookup, delivered where it belongs (`limit_person`: see `start_watch`)."""
+    if limit_person and not await within_limit(deps, place, uids):
         return
     _, build = await lookup(deps, uids)
     await deliver(deps, place, build, surface)
@@ -108,17 +110,26 @@ async def deliver(
     return None
 
 
-async def start_watch(deps: Deps, place: Place, uids: list[str], surface: str) -> None:
-    """Post a live answer and hand it to the scheduler, within the person's watch limit."""
+async def start_watch(
+    deps: Deps, place: Place, uids: list[str], surface: str, *, limit_person: bool = True
+) -> None:
+    """Post a live answer and hand it to the scheduler, within the person's watch limit.
+
+    `limit_person=False`: an answer in a followed channel, which nobody asked for in person;
+    it is bounded per channel (`FOLLOW_MAX_PER_MINUTE`) instead, and takes no person's slot
+    nor their lookup allowance (`LOOKUP_UIDS_PER_MINUTE`).
+    """
     try:
         deps.watcher.check_size(uids)
-        token = await deps.watcher.reserve(place.user)  # before the lookup: races cannot pass
+        # Before the lookup: races cannot pass.
+        token = await deps.watcher.reserve(place.user) if limit_person else uuid.uuid4().hex
     except WatchLimitError as exc:
         await tell(deps, place, watch_limit_message(str(exc)))
         return
     started = False
     try:
-        started = await _start_watch(deps, place, uids, surface, token)
+        if not limit_person or await within_limit(deps, place, uids):
+            started = await _start_watch(deps, place, uids, surface, token)
     finally:
         if not started:
             await deps.watcher.release(place.user, token)
@@ -127,8 +138,6 @@ async def start_watch(deps: Deps, place: Place, uids: list[str], surface: str) -
 async def _start_watch(
     deps: Deps, place: Place, uids: list[str], surface: str, watch_id: str
 ) -> bool:
-    if not await within_limit(deps, place, uids):
-        return False
     results, build = await lookup(deps, uids)
     if all_done(results):
         await deliver(deps, place, build, surface)

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import actions, command, mention, observe, shortcut
+from bot.slack import actions, command, follow, home, mention, modal, observe, shortcut
 from bot.slack.context import Deps
 from bot.slack.front_door import quiet_unhandled
 
@@ -39,6 +39,6 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
     )
     observe.install(app, deps.metrics)
     quiet_unhandled(app)
-    for surface in (command, shortcut, mention, actions):
+    for surface in (command, shortcut, mention, actions, follow, home, modal):
         surface.register(app, deps)
     return app

@@ -15,6 +15,7 @@ from bot.render.notes import (
 )
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, ack_payload, answer, guarded, start_watch
 from bot.slack.context import Deps
+from bot.slack.follow import follow_command, follow_word
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import is_external, text
 
@@ -25,6 +26,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.metrics.requests.labels("command").inc()
         if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**ack_payload(external_refused_message()))
+            return
+        word = follow_word(text(command, "text"))
+        if word:
+            await ack()
+            asker = Place(
+                channel=text(command, "channel_id"),
+                user=text(command, "user_id"),
+                team=text(command, "team_id"),
+                response_url=text(command, "response_url"),
+            )
+            deps.tracker.spawn(
+                guarded(deps, asker, "follow", lambda: follow_command(deps, command, word)),
+                "follow_command",
+            )
             return
         parsed = parse_command(text(command, "text"))
         watch = parsed.action == "watch"

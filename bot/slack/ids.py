@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.render.answer import ACTION_REFRESH, ACTION_UNWATCH, ACTION_WATCH
+from bot.render.home import HOME_LOOKUP, HOME_UNWATCH
+from bot.render.modal import DM_BLOCK, DM_INPUT, MODAL_CALLBACK, UIDS_BLOCK, UIDS_INPUT
 
 COMMAND = "/taskstatus"
 
@@ -12,6 +14,7 @@ COMMAND = "/taskstatus"
 class Callback(StrEnum):
     CHECK = "task_status_check"
     WATCH = "task_status_watch"
+    LOOKUP = "task_status_lookup"  # a global shortcut: opens the lookup modal
 
 
 class Action(StrEnum):
@@ -20,6 +23,34 @@ class Action(StrEnum):
     UNWATCH = ACTION_UNWATCH
 
 
+class HomeAction(StrEnum):
+    LOOKUP = HOME_LOOKUP
+    UNWATCH = HOME_UNWATCH
+
+
+class Modal(StrEnum):
+    """The lookup modal: its callback id and the block/action ids of its inputs."""
+
+    CALLBACK = MODAL_CALLBACK
+    UIDS_BLOCK = UIDS_BLOCK
+    UIDS_INPUT = UIDS_INPUT
+    DM_BLOCK = DM_BLOCK
+    DM_INPUT = DM_INPUT
+
+
+FOLLOW_WORDS = ("follow", "unfollow", "following")  # `/taskstatus follow` and friends
+
+# Events beyond `app_mention`, each handled in `bot.slack.follow` or `bot.slack.home`.
+EVENTS = (
+    "app_mention",
+    "app_home_opened",
+    "message.channels",
+    "message.groups",
+    "member_left_channel",
+    "channel_left",
+    "group_left",
+)
+
 # Bot scopes, each for a call the code makes; `manifest.yaml` asks for exactly these.
 SCOPES = {
     "commands": "/taskstatus",
@@ -27,8 +58,11 @@ SCOPES = {
     "chat:write": "answers, live updates, notices, ephemeral notes",
     "files:write": "finished pictures uploaded with the completion notice (WATCH_UPLOAD_PICTURES)",
     "im:write": "conversations.open: the notice by direct message where the bot cannot post",
-    "channels:history": "conversations.replies: after a restart, was the notice already sent?",
-    "groups:history": "the same, in private channels the bot is in",
+    "channels:history": "message.channels events for followed channels; conversations.replies: "
+    "after a restart, was the notice already sent?",
+    "groups:history": "the same, in private channels the bot is in (message.groups)",
+    "channels:read": "member_left_channel / channel_left: the bot was removed, the follow ends",
+    "groups:read": "the same, for private channels (group_left)",
     "mpim:history": "the same, in group DMs the bot is in",
     "im:history": "the same, for notices sent by direct message",
 }

@@ -193,6 +193,8 @@ def interactive(payload: dict[str, Any], api_base: str) -> dict[str, Any]:
 def command(fields: dict[str, Any], api_base: str) -> dict[str, Any]:
     """A slash command: string fields, a /name, and a response_url on Slack."""
     _checked(_Command, fields, "command")
+    if not all(isinstance(value, str) for value in fields.values()):
+        raise Malformed("command field is not a string")  # Slack sends strings only
     if not fields["command"].startswith("/"):
         raise Malformed("command does not start with /")
     if not response_url_allowed(fields.get("response_url"), api_base):

@@ -7,8 +7,9 @@ import contextlib
 import errno
 import logging
 import signal
+import time
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -29,6 +30,7 @@ from bot.slack.context import Deps
 from bot.slack.deliver import Delivery
 from bot.slack.front_door import FrontDoor
 from bot.slack.health import Health, add_routes
+from bot.slack.home_tab import HomeTab, RefreshingPublisher
 from bot.slack.limits import LookupLimiter
 from bot.slack.live import SlackPublisher
 from bot.slack.monitoring import listen_metrics, metrics_handler
@@ -120,7 +122,9 @@ def web_client(
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
+async def running_bot(
+    settings: Settings, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Bot]:
     """Everything the bot needs, each step checked at start; closed in reverse on any exit.
 
     A start-up fault raises `StartupError` after closing what was already open (the store's
@@ -155,7 +159,11 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             pictures=pictures if settings.watch_upload_pictures else None,
             upload_max_files=settings.watch_upload_max_files,
         )
-        watcher = Watcher(store, tasks, publisher, watch_config(settings))
+        home = HomeTab(client, store)
+        stack.callback(home.close)
+        watcher = Watcher(
+            store, tasks, RefreshingPublisher(publisher, home), watch_config(settings)
+        )
         watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
         metrics.watches.set_function(lambda: watcher.open_watches)
         identity = await step(
@@ -175,7 +183,10 @@ async def running_bot(settings: Settings) -> AsyncIterator[Bot]:
             home_team=str(identity.get("team_id") or ""),
             bot_user_id=str(identity.get("user_id") or ""),
             lookups=LookupLimiter(settings.lookup_uids_per_minute),
+            home=home,
+            clock=clock,
         )
+        home.team_id, home.workspace_url = deps.home_team, str(identity.get("url") or "")
         app = build_app(deps, client)
         health = Health(store, watcher, tracker, settings.watch_poll_interval)
         watcher_task = asyncio.create_task(watcher.run(), name="watcher")

@@ -17,6 +17,7 @@ class Tracker:
         self.accepting = True
         self.idle = asyncio.Event()
         self.idle.set()
+        self.stopping = asyncio.Event()  # work that waits on a timer ends its wait early
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(self._guard(work, name), name=name)
@@ -42,6 +43,7 @@ class Tracker:
     async def drain(self, grace: float) -> int:
         """Stop taking work, wait up to `grace` seconds, cancel the rest; returns how many."""
         self.accepting = False
+        self.stopping.set()
         pending = set(self._tasks)
         if not pending:
             return 0

@@ -13,7 +13,7 @@ import math
 
 import redis.asyncio as aioredis
 
-from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, uid_set_key
+from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Follow, uid_set_key
 from bot.watch.model import Watch
 
 _PREFIX = "taskstatus:"
@@ -255,8 +255,41 @@ class RedisStore:
     async def close(self) -> None:
         await self._redis.aclose()
 
+    # -- followed channels (one hash per workspace) and per-channel counters ------------------
+
+    async def follow(self, follow: Follow) -> bool:
+        key = _FOLLOWS + follow.team_id
+        return bool(await self._redis.hsetnx(key, follow.channel_id, follow.model_dump_json()))
+
+    async def unfollow(self, team_id: str, channel_id: str) -> Follow | None:
+        # One MULTI/EXEC: read and delete together, so two unfollows announce once.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hget(_FOLLOWS + team_id, channel_id)
+            pipe.hdel(_FOLLOWS + team_id, channel_id)
+            raw, deleted = await pipe.execute()
+        return Follow.model_validate_json(raw) if raw and deleted else None
+
+    async def get_follow(self, team_id: str, channel_id: str) -> Follow | None:
+        raw = await self._redis.hget(_FOLLOWS + team_id, channel_id)
+        return Follow.model_validate_json(raw) if raw else None
+
+    async def follows(self, team_id: str) -> list[Follow]:
+        raws = await self._redis.hvals(_FOLLOWS + team_id)
+        return sorted((Follow.model_validate_json(r) for r in raws), key=lambda f: f.since)
+
+    async def add(self, key: str, ttl: float, amount: int = 1) -> int:
+        full = _PREFIX + "count:" + key
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(full, 0, nx=True, px=max(int(ttl * 1000), 1))
+            pipe.incrby(full, amount)
+            _, value = await pipe.execute()
+        return int(value)
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))
     watch.version = int(str(version))
     return watch
+
+
+_FOLLOWS = _PREFIX + "follows:"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, uid_set_key
+from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Follow, uid_set_key
 from bot.watch.model import Watch
 
 _TABLES = [
@@ -75,7 +75,7 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous=NORMAL")
         store = cls(db, retention)
         async with store._transaction():
-            for statement in _TABLES:
+            for statement in [*_TABLES, *_FOLLOW_TABLES]:
                 await db.execute(statement)
             await store._migrate()
             for statement in _INDEXES:
@@ -291,6 +291,7 @@ class SqliteStore:
                 ("DELETE FROM uid_sets WHERE expires_at < ?", (now,)),
                 ("DELETE FROM slots WHERE expires_at < ?", (now,)),
                 ("DELETE FROM pauses WHERE until < ?", (now,)),
+                ("DELETE FROM counters WHERE expires_at < ?", (now,)),  # follow caps
                 ("DELETE FROM budgets WHERE expires_at < ?", (now,)),
                 (
                     "DELETE FROM watches WHERE is_open IS NULL AND updated_at < ?",
@@ -303,7 +304,7 @@ class SqliteStore:
 
     async def size(self) -> int:
         total = 0
-        for table in ("claims", "uid_sets", "watches", "slots", "pauses", "budgets"):
+        for table in ("claims", "uid_sets", "watches", "slots", "pauses", "budgets", "counters"):
             async with self._db.execute(f"SELECT COUNT(*) FROM {table}") as cursor:  # noqa: S608
                 row = await cursor.fetchone()
             total += int(row[0]) if row else 0
@@ -312,8 +313,69 @@ class SqliteStore:
     async def close(self) -> None:
         await self._db.close()
 
+    # -- followed channels and per-channel counters -------------------------------------------
+
+    async def follow(self, follow: Follow) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO follows (team_id, channel_id, data) VALUES (?, ?, ?)",
+                (follow.team_id, follow.channel_id, follow.model_dump_json()),
+            )
+        return cursor.rowcount == 1
+
+    async def unfollow(self, team_id: str, channel_id: str) -> Follow | None:
+        async with self._transaction():
+            rows = list(
+                await self._db.execute_fetchall(
+                    "DELETE FROM follows WHERE team_id = ? AND channel_id = ? RETURNING data",
+                    (team_id, channel_id),
+                )
+            )
+        return Follow.model_validate_json(str(rows[0][0])) if rows else None
+
+    async def get_follow(self, team_id: str, channel_id: str) -> Follow | None:
+        async with self._lock:
+            rows = list(
+                await self._db.execute_fetchall(
+                    "SELECT data FROM follows WHERE team_id = ? AND channel_id = ?",
+                    (team_id, channel_id),
+                )
+            )
+        return Follow.model_validate_json(str(rows[0][0])) if rows else None
+
+    async def follows(self, team_id: str) -> list[Follow]:
+        async with self._lock:
+            rows = await self._db.execute_fetchall(
+                "SELECT data FROM follows WHERE team_id = ?", (team_id,)
+            )
+        return sorted((Follow.model_validate_json(str(r[0])) for r in rows), key=lambda f: f.since)
+
+    async def add(self, key: str, ttl: float, amount: int = 1) -> int:
+        now = self._clock()
+        async with self._transaction():
+            await self._db.execute(
+                "DELETE FROM counters WHERE key = ? AND expires_at < ?", (key, now)
+            )
+            rows = list(
+                await self._db.execute_fetchall(
+                    "INSERT INTO counters (key, value, expires_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"
+                    " RETURNING value",
+                    (key, amount, now + ttl),
+                )
+            )
+        return int(str(rows[0][0]))
+
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
     watch = Watch.model_validate_json(str(row[1]))
     watch.version = int(str(row[0]))
     return watch
+
+
+_FOLLOW_TABLES = [
+    "CREATE TABLE IF NOT EXISTS follows (team_id TEXT NOT NULL, channel_id TEXT NOT NULL,"
+    " data TEXT NOT NULL, PRIMARY KEY (team_id, channel_id))",
+    "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL,"
+    " expires_at REAL NOT NULL)",
+]

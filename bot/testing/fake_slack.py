@@ -20,6 +20,7 @@ from aiohttp import WSMsgType, web
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 HOME_TEAM = "T0HOME"
+WORKSPACE_URL = "https://fake-workspace.slack.com/"
 DROPPED = "dropped"  # a fault that serves the request, then drops the connection unanswered
 
 
@@ -50,6 +51,8 @@ class FakeSlack:
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rejected_tokens: set[str] = field(default_factory=set)  # answered `invalid_auth`
     expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # by view id
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)  # published, by user
     refuse_sockets: bool = False  # the websocket handshake fails (a proxy that blocks it)
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -150,7 +153,13 @@ class FakeSlack:
             await self._notify()
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": HOME_TEAM, "user": "taskbot"}
+        return {
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "team_id": HOME_TEAM,
+            "user": "taskbot",
+            "url": WORKSPACE_URL,
+        }
 
     def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.base_url.replace("http", "ws", 1) + "socket?ticket=fake-ticket"}
@@ -205,6 +214,47 @@ class FakeSlack:
             if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]
         ]
         return _page(list(reversed(found)), args)
+
+    def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel")), str(args.get("message_ts"))
+        if not any(m["ts"] == ts for m in self.messages.get(channel, [])):
+            return {"error": "message_not_found"}
+        return {"channel": channel, "permalink": f"{WORKSPACE_URL}archives/{channel}/p{ts}"}
+
+    # Views: the App Home tab and modals, checked as Slack checks them.
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("trigger_id"):
+            return {"error": "invalid_arguments"}
+        return self._keep_view(args, f"V{next(self._ts):08d}")
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = str(args.get("view_id") or "")
+        if view_id not in self.views:
+            return {"error": "not_found"}
+        return self._keep_view(args, view_id)
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user_id") or "")
+        if not user:
+            return {"error": "invalid_arguments"}
+        kept = self._keep_view(args, f"V{next(self._ts):08d}")
+        if "view" in kept:
+            if kept["view"].get("type") != "home":
+                return {"error": "invalid_arguments", "errors": ["views.publish takes home views"]}
+            self.homes[user] = kept["view"]
+        return kept
+
+    def _keep_view(self, args: dict[str, Any], view_id: str) -> dict[str, Any]:
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        problem = _check_view(view, self.broken_images)
+        if problem:
+            return problem
+        assert isinstance(view, dict)
+        view = {**view, "id": view_id}
+        self.views[view_id] = view
+        return {"view": view}
 
     def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ts):08d}"
@@ -296,10 +346,12 @@ def _blocks(raw: Any) -> list[dict[str, Any]]:
     return list(raw or [])
 
 
-def _check_blocks(raw: Any, broken_images: set[str]) -> dict[str, Any] | None:
+def _check_blocks(
+    raw: Any, broken_images: set[str], max_blocks: int = 50, max_chars: int | None = 13_000
+) -> dict[str, Any] | None:
     """The checks Slack makes that matter here: counts, sizes, and downloading images."""
     blocks = _blocks(raw)
-    if len(blocks) > 50 or len(json.dumps(blocks)) > 13_000:
+    if len(blocks) > max_blocks or (max_chars is not None and len(json.dumps(blocks)) > max_chars):
         return {"error": "invalid_blocks", "errors": ["too many blocks or too long"]}
     for index, block in enumerate(blocks):
         for path, url in (
@@ -312,3 +364,34 @@ def _check_blocks(raw: Any, broken_images: set[str]) -> dict[str, Any] | None:
                     "errors": [f"downloading image failed [json-pointer:/blocks/{index}/{path}]"],
                 }
     return None
+
+
+def _check_view(view: Any, broken_images: set[str]) -> dict[str, Any] | None:
+    """What Slack refuses in a modal or Home view: bad types, too many blocks, long titles,
+    inputs without labels or a submit button, repeated block ids, pictures it cannot fetch."""
+    if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
+        return {"error": "invalid_arguments", "errors": ["view must be a modal or home view"]}
+    blocks = _blocks(view.get("blocks"))
+    errors = []
+    if len(blocks) > 100:
+        errors.append("no more than 100 items allowed [json-pointer:/view/blocks]")
+    ids = [b["block_id"] for b in blocks if b.get("block_id")]
+    if len(ids) != len(set(ids)):
+        errors.append("block_id must be unique [json-pointer:/view/blocks]")
+    if view["type"] == "modal":
+        for key in ("title", "submit", "close"):
+            text = (view.get(key) or {}).get("text", "")
+            if (key == "title" and not text) or len(text) > 24:
+                errors.append(f"must be 1 to 24 characters [json-pointer:/view/{key}/text]")
+        if any(b.get("type") == "input" for b in blocks) and not view.get("submit"):
+            errors.append("a view with inputs needs submit [json-pointer:/view/submit]")
+    for index, block in enumerate(blocks):
+        if block.get("type") == "input" and not (block.get("label") and block.get("element")):
+            errors.append(f"input needs a label and an element [json-pointer:/view/blocks/{index}]")
+        if block.get("type") == "section" and len((block.get("text") or {}).get("text", "")) > 3000:
+            errors.append(f"must be less than 3001 characters [json-pointer:/view/blocks/{index}]")
+    if len(json.dumps(view)) > 250_000:
+        errors.append("view too large")
+    if errors:
+        return {"error": "invalid_arguments", "response_metadata": {"messages": errors}}
+    return _check_blocks(blocks, broken_images, max_blocks=100, max_chars=None)
