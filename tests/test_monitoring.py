@@ -12,10 +12,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpServer
 
 from bot.logs import AddCorrelation, JsonFormatter, RedactSecrets
-from bot.slack.server import run_socket_mode, running_bot
+from bot.slack.server import http_app, run_socket_mode, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM
 from bot.testing.net import free_port
@@ -140,3 +141,21 @@ async def test_socket_mode_log_lines_carry_the_envelope_id(
     assert call["envelope_id"] == "eCORR"
     assert call["team"] == HOME_TEAM
     assert "xapp-test" not in json_log.getvalue()
+
+
+async def test_a_watch_taken_over_after_a_restart_is_counted(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    api = FakeTaskApi(step=3600.0)
+    slack, api_url = await start_fakes(aiohttp_server, api)
+    settings = bot_settings(tmp_path, slack, api_url, watch_poll_interval=0.05)
+    async with running_bot(settings) as bot, TestClient(TestServer(http_app(bot))) as http:
+        await Harness(bot, slack, api, http).command("watch slow-1")
+        await slack.wait_for(lambda: slack.messages.get("C1"))
+        await asyncio.wait_for(bot.deps.tracker.idle.wait(), 10)
+        await asyncio.wait_for(bot.deps.watcher.wait_ticks(2), 10)
+        assert "taskstatus_watch_lease_takeovers_total 0.0" in bot.deps.metrics.render().decode()
+    async with running_bot(settings) as bot:
+        await asyncio.wait_for(bot.deps.watcher.wait_ticks(2), 10)
+        metrics = bot.deps.metrics.render().decode()
+    assert "taskstatus_watch_lease_takeovers_total 1.0" in metrics
