@@ -13,6 +13,7 @@ answers; on a shared machine it is the steadier figure, answers/s and latency mo
 neighbours' load.
 Usage: python bench/answer_cost.py [--commands N] [--rounds N] [--concurrency N]
        [--profile FILE]   (needs `pip install py-spy`; the figures of a profiled run are slower)
+       [--baseline-uvloop]  (the baseline on uvloop too: the bot runs on it where installed)
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class Answers:
 
 @contextlib.asynccontextmanager
 async def server_process(
-    name: str, slack_url: str, api_url: str
+    name: str, slack_url: str, api_url: str, baseline_uvloop: bool = False
 ) -> AsyncIterator[tuple[BotProcess, Path]]:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,6 +106,8 @@ async def server_process(
             "LOG_LEVEL": "WARNING",
         }
         argv = ["-m", "bot"] if name == "bot" else [str(HERE / "baseline_server.py"), str(port)]
+        if name == "baseline" and baseline_uvloop:
+            argv.append("--uvloop")
         log = Path(tmp) / "stderr.log"
         with log.open("wb") as err:
             process = await asyncio.create_subprocess_exec(
@@ -167,7 +170,7 @@ async def measure(
     args: argparse.Namespace,
 ) -> Figures:
     async with (
-        server_process(name, slack_url, api_url) as (server, log),
+        server_process(name, slack_url, api_url, args.baseline_uvloop) as (server, log),
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as session,
     ):
         try:
@@ -271,6 +274,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--baseline-uvloop", action="store_true", help="run the baseline on uvloop too"
+    )
     parser.add_argument(
         "--profile", metavar="FILE", help="sample the bot with py-spy (collapsed stacks to FILE)"
     )

@@ -4,7 +4,8 @@ The yardstick for `bench/answer_cost.py`. It does what any HTTP-mode Slack app m
 `/taskstatus UID` and nothing more: check the request's signature on its raw bytes, answer
 200 at once, then post one fixed, pre-encoded Block Kit answer to the command's
 `response_url` with one shared client session. No task API, no rendering, no framework.
-Usage: SLACK_SIGNING_SECRET=... python bench/baseline_server.py PORT
+Usage: SLACK_SIGNING_SECRET=... python bench/baseline_server.py PORT [--uvloop]
+(`--uvloop`: on the event loop the bot runs on, to see what the loop alone is worth)
 """
 
 from __future__ import annotations
@@ -89,4 +90,10 @@ async def main(port: int, secret: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), os.environ["SLACK_SIGNING_SECRET"]))
+    serving = main(int(sys.argv[1]), os.environ["SLACK_SIGNING_SECRET"])
+    if "--uvloop" in sys.argv[2:]:
+        import uvloop
+
+        uvloop.run(serving)
+    else:
+        asyncio.run(serving)

@@ -35,9 +35,10 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     require(settings, "run")
     configure(settings.log_level, settings.log_format, secret_values(settings))
+    from bot import event_loop
     from bot.slack.server import serve
 
-    return asyncio.run(serve(settings))
+    return event_loop.run(serve(settings))
 
 
 def _check(args: argparse.Namespace) -> int:

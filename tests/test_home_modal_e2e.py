@@ -214,3 +214,16 @@ async def test_fake_slack_refuses_views_slack_would_refuse(harness: Harness) -> 
     }
     with pytest.raises(SlackApiError):
         await client.views_open(trigger_id="t", view=no_submit)
+
+
+async def test_a_modal_slack_refuses_to_open_still_acks_the_click(harness: Harness) -> None:
+    payload = {
+        "type": "shortcut",
+        "callback_id": "task_status_lookup",
+        "trigger_id": "",  # the fake refuses it, as Slack refuses an expired trigger
+        "user": {"id": "U1", "team_id": HOME_TEAM},
+        "team": {"id": HOME_TEAM},
+    }
+    response = await harness.interactive(payload)
+    assert response.status == 200
+    assert harness.slack.views == {}

@@ -27,8 +27,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def open_modal(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
         await ack()
         deps.metrics.requests.labels("lookup_modal").inc()
-        # The trigger expires 3 s after the click: open now, not in background work.
-        await client.views_open(trigger_id=body.get("trigger_id"), view=lookup_modal())
+        # The trigger expires 3 s after the click: open now, not in background work. Slack
+        # refusing (an expired trigger) must not turn the acknowledged click into a 500.
+        try:
+            await client.views_open(trigger_id=body.get("trigger_id"), view=lookup_modal())
+        except SlackApiError as exc:
+            log.warning("lookup modal not opened: %s", slack_error(exc))
 
     app.shortcut(Callback.LOOKUP.value)(open_modal)
     app.action(HomeAction.LOOKUP.value)(open_modal)

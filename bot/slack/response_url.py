@@ -8,6 +8,7 @@ local fake Slack keeps working). Everything else is refused before any request i
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from typing import Any
 
 import aiohttp
@@ -31,6 +32,14 @@ class ResponseUrlError(Exception):
 def response_url_allowed(url: object, api_base: str) -> bool:
     if not isinstance(url, str) or not url or len(url) > 2000:
         return False
+    return _allowed(url, api_base)
+
+
+@lru_cache(maxsize=1024)
+def _allowed(url: str, api_base: str) -> bool:
+    """Cached: each answer's URL is checked when its request arrives and again when the
+    answer leaves, and parsing it (and `api_base`, the same every time) was most of the cost.
+    """
     try:
         target, api = URL(url), URL(api_base)
     except (ValueError, TypeError):

@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import heap
 from bot.config import Settings
 from bot.limited_log import quiet_parse_errors
 from bot.metrics import Metrics
@@ -260,6 +261,7 @@ async def serve(settings: Settings) -> int:
     try:
         async with running_bot(settings) as bot:
             started = True
+            heap.settle()  # start-up's objects live as long as the process
             front = run_socket_mode if settings.mode == "socket" else run_http
             await front(bot, stop)
     except asyncio.CancelledError:

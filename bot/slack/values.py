@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel, ValidationError
 
 from bot.parse import EXPLICIT_UID
@@ -16,10 +18,19 @@ class UidRef(BaseModel):
 
 
 async def encode_uids(uids: list[str], store: Store) -> str:
-    inline = UidRef(u=uids).model_dump_json(exclude_none=True)
+    inline = inline_value(uids)
     if len(inline) <= MAX_VALUE:
         return inline
     return UidRef(k=await store.put_uids(uids)).model_dump_json(exclude_none=True)
+
+
+def inline_value(uids: list[str]) -> str:
+    """`UidRef(u=uids).model_dump_json(exclude_none=True)`, the same text, written directly:
+    every answer has a button, and building a model to write one list was a cost per answer."""
+    return _compact({"u": uids})
+
+
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 async def decode_uids(value: str, store: Store) -> list[str]:
