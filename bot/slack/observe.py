@@ -29,8 +29,8 @@ _received: contextvars.ContextVar[float | None] = contextvars.ContextVar("receiv
 def install(app: AsyncApp, metrics: Metrics) -> None:
     """A global middleware: ids into the log context, the clock started, the ack timed.
 
-    With `process_before_response=False` Bolt returns from `next()` once the listener has
-    acknowledged, so the time around it is the ack latency in both modes.
+    Bolt returns from `next()` once the listener has run; listeners only acknowledge and hand
+    the slow work to the tracker, so the time around it is the ack latency in both modes.
     """
 
     async def observe(
