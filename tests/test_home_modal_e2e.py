@@ -227,3 +227,13 @@ async def test_a_modal_slack_refuses_to_open_still_acks_the_click(harness: Harne
     response = await harness.interactive(payload)
     assert response.status == 200
     assert harness.slack.views == {}
+
+
+@pytest.mark.parametrize("harness", [{"lookup_uids_per_minute": 3}], indirect=True)
+async def test_the_modal_keeps_the_per_person_lookup_limit(harness: Harness) -> None:
+    view = await open_modal(harness)
+    ack = await (await submit(harness, view, "ok-1 ok-2 ok-3")).json()
+    assert ack["response_action"] == "update"
+    ack = await (await submit(harness, view, "ok-4")).json()
+    assert ack["response_action"] == "errors"
+    assert "at most 3 a minute" in ack["errors"]["lookup_uids"]
