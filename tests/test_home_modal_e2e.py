@@ -63,8 +63,7 @@ async def test_home_shows_live_watches_follows_and_stops_a_watch(harness: Harnes
     await slack.wait_for(lambda: slack.messages.get("C1"))
     await slack.wait_for(lambda: "task_unwatch" in text_of(slack.messages["C1"][0]))
     live = slack.messages["C1"][0]
-    await open_home(harness)
-    await slack.wait_for(lambda: "slow-2" in home_text(harness))
+    await slack.wait_for(lambda: "slow-2" in home_text(harness))  # published without asking
     home = slack.homes["U1"]
     assert "<#C5>" in home_text(harness)  # the followed channel
     assert f"{WORKSPACE_URL}archives/C1/p{live['ts'].replace('.', '')}" in home_text(harness)

@@ -170,6 +170,8 @@ async def _start_watch(
         raise
     if started is None:
         await _unlive(deps, watch, build)
+    elif deps.home is not None:
+        deps.home.touch(watch.user_id)  # the new watch shows on the person's Home
     return started is not None
 
 
