@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/taskapi_lookups.py
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
+	$(PY) bench/person_answer.py
 	$(PY) bench/follow_burst.py
 	$(PY) bench/parse_messages.py
 	$(PY) bench/fleet_load.py

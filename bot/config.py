@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     bot_mode: Literal["socket", "http"] | None = None
     host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
     port: int = Field(3000, ge=1, le=65535)
+    metrics_port: int | None = Field(None, ge=1, le=65535)
 
     task_api_url: str | None = None
     task_api_public_key: SecretStr | None = None
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
     task_cache_size: int = Field(10_000, ge=0)
     task_cache_ttl: Seconds = 3600.0
     task_uid_pattern: str | None = None
+    lookup_uids_per_minute: int = Field(600, ge=0)
 
     state_url: str = "sqlite:///./data/bot.sqlite3"
     state_retention: Seconds = 7 * 86_400.0
@@ -66,6 +68,7 @@ class Settings(BaseSettings):
     watch_upload_pictures: bool = True
     watch_upload_max_files: int = Field(4, ge=0, le=10)
     watch_upload_max_bytes: int = Field(5_000_000, ge=1)
+    picture_allow_private: bool = False
 
     follow_max_per_minute: int = Field(20, ge=1)
 
@@ -73,6 +76,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("allowed_external_teams", mode="before")
     @classmethod

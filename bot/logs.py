@@ -1,13 +1,49 @@
-"""Logging set up once at start (never on import), with secrets blanked in every record."""
+"""Logging set up once at start (never on import), with secrets blanked in every record.
+
+Correlation ids (the Slack event or envelope id, the team, a watch id, an upstream call's
+`request_uuid`) travel in a context variable: set once where the work starts, they reach every
+log line of that work, tasks it spawns included (asyncio copies the context into new tasks).
+JSON lines carry them as fields; text lines append them.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 REDACTED = "[redacted]"
+# Only these names become fields: an id, never a token, a URL or a message body.
+CORRELATION_FIELDS = ("event_id", "envelope_id", "team", "watch_id", "request_uuid")
+
+_correlation: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "correlation", default=None
+)
+
+
+def bind(**ids: str | None) -> None:
+    """Add correlation ids to the current context (and to tasks started from it from now on)."""
+    current = dict(_correlation.get() or {})
+    current.update({k: v for k, v in ids.items() if v and k in CORRELATION_FIELDS})
+    _correlation.set(current)
+
+
+@contextlib.contextmanager
+def bound(**ids: str | None) -> Iterator[None]:
+    """`bind` for one block of work only."""
+    token = _correlation.set(dict(_correlation.get() or {}))
+    bind(**ids)
+    try:
+        yield
+    finally:
+        _correlation.reset(token)
+
+
+def correlation() -> dict[str, str]:
+    return dict(_correlation.get() or {})
 
 
 class RedactSecrets(logging.Filter):
@@ -26,8 +62,21 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class AddCorrelation(logging.Filter):
+    """Copies the context's correlation ids (and ids given as `extra=`) onto the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ids = correlation()
+        for name in CORRELATION_FIELDS:
+            value = getattr(record, name, None)
+            if isinstance(value, str) and value:
+                ids[name] = value
+        record.correlation = ids
+        return True
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line. Five fields do not justify another dependency."""
+    """One JSON object per line. A few fields do not justify another dependency."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -35,20 +84,30 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            **getattr(record, "correlation", {}),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        ids: dict[str, str] = getattr(record, "correlation", {})
+        if not ids:
+            return line
+        return line + " {" + " ".join(f"{k}={v}" for k, v in ids.items()) + "}"
+
+
 def configure(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactSecrets(secrets))
-    handler.setFormatter(
-        JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.addFilter(AddCorrelation())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

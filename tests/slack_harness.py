@@ -173,6 +173,7 @@ def bot_settings(tmp_path: Path, slack: FakeSlack, api_url: str, **overrides: An
         "state_url": f"sqlite:///{tmp_path}/state.sqlite3",
         "watch_poll_interval": 0.05,
         "watch_upload_pictures": False,
+        "picture_allow_private": True,  # the fake task API serves pictures on 127.0.0.1
         "shutdown_grace": 5.0,
     }
     values.update(overrides)

@@ -74,3 +74,18 @@ def test_secrets_stay_out_of_reprs() -> None:
     assert "xoxb-very-secret" not in repr(settings)
     assert "pk-secret" not in str(settings.model_dump())
     assert set(secret_values(settings)) == {"xoxb-very-secret", "pk-secret"}
+
+
+def test_operating_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings(env_file=None)
+    assert defaults.metrics_port is None
+    assert defaults.picture_allow_private is False
+    assert defaults.lookup_uids_per_minute == 600
+    monkeypatch.setenv("METRICS_PORT", "")  # left blank in .env: the main port
+    assert load_settings(env_file=None).metrics_port is None
+    monkeypatch.setenv("METRICS_PORT", "70000")
+    monkeypatch.setenv("LOOKUP_UIDS_PER_MINUTE", "-1")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_file=None)
+    assert "METRICS_PORT" in str(raised.value)
+    assert "LOOKUP_UIDS_PER_MINUTE" in str(raised.value)

@@ -63,8 +63,7 @@ async def test_home_shows_live_watches_follows_and_stops_a_watch(harness: Harnes
     await slack.wait_for(lambda: slack.messages.get("C1"))
     await slack.wait_for(lambda: "task_unwatch" in text_of(slack.messages["C1"][0]))
     live = slack.messages["C1"][0]
-    await open_home(harness)
-    await slack.wait_for(lambda: "slow-2" in home_text(harness))
+    await slack.wait_for(lambda: "slow-2" in home_text(harness))  # published without asking
     home = slack.homes["U1"]
     assert "<#C5>" in home_text(harness)  # the followed channel
     assert f"{WORKSPACE_URL}archives/C1/p{live['ts'].replace('.', '')}" in home_text(harness)
@@ -227,3 +226,13 @@ async def test_a_modal_slack_refuses_to_open_still_acks_the_click(harness: Harne
     response = await harness.interactive(payload)
     assert response.status == 200
     assert harness.slack.views == {}
+
+
+@pytest.mark.parametrize("harness", [{"lookup_uids_per_minute": 3}], indirect=True)
+async def test_the_modal_keeps_the_per_person_lookup_limit(harness: Harness) -> None:
+    view = await open_modal(harness)
+    ack = await (await submit(harness, view, "ok-1 ok-2 ok-3")).json()
+    assert ack["response_action"] == "update"
+    ack = await (await submit(harness, view, "ok-4")).json()
+    assert ack["response_action"] == "errors"
+    assert "at most 3 a minute" in ack["errors"]["lookup_uids"]

@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from bot.taskapi.client import ClientConfig, TaskApiClient
+from bot.taskapi.client import ClientConfig, Lane, TaskApiClient
 from bot.taskapi.errors import ApiRejected, ApiUnavailable, ApiUnreadable
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import Failed, Found, NotFound
@@ -205,3 +205,32 @@ async def test_lookups_arriving_while_busy_leave_in_full_batches(
         await asyncio.sleep(0)
     await asyncio.gather(first, *later)
     assert [len(c) for c in fake_api.calls] == [1, 20, 20]
+
+
+async def test_the_watcher_keeps_a_slot_while_people_flood(
+    make_client: ClientFactory, fake_api: FakeTaskApi
+) -> None:
+    fake_api.faults.latency = 0.05
+    client = await make_client(batch_size=1, concurrency=2)
+    people = [asyncio.create_task(client.get_tasks([f"ok-p{n}"])) for n in range(10)]
+    watcher = asyncio.create_task(client.get_tasks(["slow-w"], lane=Lane.WATCH))
+    await asyncio.gather(*people, watcher)
+    asked = [call[0] for call in fake_api.calls]
+    assert asked.index("slow-w") < 2  # sent with the first person's call, not after all ten
+
+
+async def test_a_person_takes_a_queued_watch_uid_ahead(
+    make_client: ClientFactory, fake_api: FakeTaskApi
+) -> None:
+    fake_api.faults.latency = 0.1
+    client = await make_client(batch_size=1, concurrency=2)  # the watcher gets one slot
+    uids = [f"slow-w{n}" for n in range(6)]
+    watcher = asyncio.create_task(client.get_tasks(uids, lane=Lane.WATCH))
+    await fake_api.wait_until(lambda: fake_api.received >= 1)  # slow-w0 in flight
+    [mine] = await client.get_tasks(["slow-w4"])
+    assert isinstance(mine, Found)
+    assert fake_api.received <= 3  # not behind slow-w1 .. slow-w3
+    assert not watcher.done()
+    results = await watcher
+    assert [r.uid for r in results] == uids
+    assert sum(call.count("slow-w4") for call in fake_api.calls) == 1  # asked once, shared

@@ -104,6 +104,14 @@ def note_message(text: str) -> Message:
     return _note(text)
 
 
+def lookup_limit_message(per_minute: int, wait: float) -> Message:
+    seconds = max(1, round(wait))
+    return _note(
+        f":hourglass: You have looked up a lot of tasks in the last minute (at most {per_minute} "
+        f"a minute per person, so everyone gets quick answers). Try again in {seconds} s."
+    )
+
+
 def already_live_message() -> Message:
     return _note(
         ":eyes: This answer is already live: it updates by itself and says in its thread "

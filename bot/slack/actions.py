@@ -15,11 +15,12 @@ from bot.render.notes import (
     note_message,
     too_old_message,
 )
-from bot.slack.answering import Place, guarded, lookup, tell
+from bot.slack.answering import Place, guarded, lookup, tell, within_limit
 from bot.slack.context import Deps
 from bot.slack.deliver import Build
 from bot.slack.ids import Action
 from bot.slack.live import RESPONSE_URL_LIFETIME
+from bot.slack.observe import answered
 from bot.slack.payloads import (
     channel_id,
     is_external,
@@ -73,6 +74,8 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
     if not uids:
         await tell(deps, place, too_old_message("refresh"))
         return
+    if not await within_limit(deps, place, uids):
+        return
     watch_id = live_watch_id(obj(body, "message"))
     watch = await deps.store.get_watch(watch_id) if watch_id else None
     if watch is not None and watch.state == "active":
@@ -81,6 +84,7 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
     else:
         _, build = await lookup(deps, uids)
     await _replace(deps, body, place, build)
+    answered(deps.metrics, "refresh")
 
 
 async def watch_button(
@@ -113,6 +117,8 @@ async def _watch_answer(
     watch_id: str,
 ) -> bool:
     """Save the watch first (one per message), then make the answer live; undo on failure."""
+    if not await within_limit(deps, place, uids):
+        return False
     results, build = await lookup(deps, uids)
     if all_done(results):
         await _replace(deps, body, place, build)

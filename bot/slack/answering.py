@@ -17,12 +17,14 @@ from bot.render.answer import Message, lookup_message
 from bot.render.notes import (
     failure_message,
     invite_message,
+    lookup_limit_message,
     restarting_message,
     watch_limit_message,
 )
 from bot.slack.context import Deps
 from bot.slack.deliver import NOT_POSTABLE, Build, ResponseUrlError, slack_error
 from bot.slack.live import RESPONSE_URL_LIFETIME
+from bot.slack.observe import answered
 from bot.slack.values import encode_uids
 from bot.taskapi.models import TaskResult, all_done
 from bot.watch.model import Watch, message_key
@@ -54,16 +56,33 @@ async def lookup(deps: Deps, uids: list[str]) -> tuple[list[TaskResult], Build]:
     return results, lambda no_preview: lookup_message(results, value, checked, no_preview)
 
 
-async def answer(deps: Deps, place: Place, uids: list[str], surface: str) -> None:
-    """A one-off lookup, delivered where it belongs."""
+async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
+    """The per-person lookup limit (`LOOKUP_UIDS_PER_MINUTE`); over it, a note says when."""
+    wait = deps.lookups.take(place.user, len(uids))
+    if not wait:
+        return True
+    deps.metrics.lookups_limited.inc()
+    await tell(deps, place, lookup_limit_message(deps.lookups.per_minute, wait))
+    return False
+
+
+async def answer(
+    deps: Deps, place: Place, uids: list[str], surface: str, *, limit_person: bool = True
+) -> None:
+    """A one-off lookup, delivered where it belongs (`limit_person`: see `start_watch`)."""
+    if limit_person and not await within_limit(deps, place, uids):
+        return
     _, build = await lookup(deps, uids)
     await deliver(deps, place, build, surface)
 
 
-async def deliver(deps: Deps, place: Place, build: Build, surface: str) -> str | None:
+async def deliver(
+    deps: Deps, place: Place, build: Build, surface: str, *, keep: int = 0
+) -> str | None:
     """Post in the channel/thread, or through `response_url` where the bot cannot post.
 
-    Returns the posted message's ts, or None when it went through `response_url`.
+    Returns the posted message's ts, or None when it went through `response_url` (leaving
+    `keep` of its uses for later).
     """
     if place.post_first:
         try:
@@ -72,15 +91,22 @@ async def deliver(deps: Deps, place: Place, build: Build, surface: str) -> str |
             if slack_error(exc) not in NOT_POSTABLE or not place.response_url:
                 raise
             log.info("cannot post in %s (%s): answering privately", place.channel, slack_error(exc))
-            await deps.delivery.respond(place.response_url, lambda _: invite_message(place.channel))
-            await deps.delivery.respond(place.response_url, build)
+            await deps.delivery.respond(
+                place.response_url, lambda _: invite_message(place.channel), keep=keep + 1
+            )
+            await deps.delivery.respond(place.response_url, build, keep=keep)
             deps.metrics.answers.labels(surface, "response_url").inc()
+            answered(deps.metrics, surface)
             return None
         deps.metrics.answers.labels(surface, "posted").inc()
+        answered(deps.metrics, surface)
         return ts
     assert place.response_url
-    await deps.delivery.respond(place.response_url, build, response_type=place.response_type)
+    await deps.delivery.respond(
+        place.response_url, build, response_type=place.response_type, keep=keep
+    )
     deps.metrics.answers.labels(surface, "response_url").inc()
+    answered(deps.metrics, surface)
     return None
 
 
@@ -90,7 +116,8 @@ async def start_watch(
     """Post a live answer and hand it to the scheduler, within the person's watch limit.
 
     `limit_person=False`: an answer in a followed channel, which nobody asked for in person;
-    it is bounded per channel (`FOLLOW_MAX_PER_MINUTE`) instead, and takes no person's slot.
+    it is bounded per channel (`FOLLOW_MAX_PER_MINUTE`) instead, and takes no person's slot
+    nor their lookup allowance (`LOOKUP_UIDS_PER_MINUTE`).
     """
     try:
         deps.watcher.check_size(uids)
@@ -101,7 +128,8 @@ async def start_watch(
         return
     started = False
     try:
-        started = await _start_watch(deps, place, uids, surface, token)
+        if not limit_person or await within_limit(deps, place, uids):
+            started = await _start_watch(deps, place, uids, surface, token)
     finally:
         if not started:
             await deps.watcher.release(place.user, token)
@@ -124,10 +152,12 @@ async def _start_watch(
         thread_ts=place.thread_ts,
     )
     live = deps.watcher.live_message(watch, results)
-    ts = await deliver(deps, replace(place, post_first=True), live, surface)
+    # Through response_url, one use stays for the final form.
+    ts = await deliver(deps, replace(place, post_first=True), live, surface, keep=1)
     if ts is None:
+        assert place.response_url
         watch.response_url = place.response_url
-        watch.response_url_uses = 2  # the invite note and the answer
+        watch.response_url_uses = deps.delivery.uses.used(place.response_url)
         watch.response_url_expires_at = time.time() + RESPONSE_URL_LIFETIME
     else:
         watch.message_ts = ts
@@ -140,6 +170,8 @@ async def _start_watch(
         raise
     if started is None:
         await _unlive(deps, watch, build)
+    elif deps.home is not None:
+        deps.home.touch(watch.user_id)  # the new watch shows on the person's Home
     return started is not None
 
 

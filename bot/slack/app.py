@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import actions, command, follow, home, mention, modal, shortcut
+from bot.slack import actions, command, follow, home, mention, modal, observe, shortcut
 from bot.slack.context import Deps
 from bot.slack.front_door import quiet_unhandled
 
@@ -40,6 +40,7 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
         raise_error_for_unhandled_request=True,  # see quiet_unhandled
         logger=bolt_log,
     )
+    observe.install(app, deps.metrics)
     quiet_unhandled(app)
     for surface in (command, shortcut, mention, actions, follow, home, modal):
         surface.register(app, deps)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.slack.deliver import Delivery
 from bot.slack.home_tab import HomeTab
+from bot.slack.limits import LookupLimiter
 from bot.slack.tracker import Tracker
 from bot.store import Store
 from bot.taskapi.client import TaskApiClient
@@ -29,3 +30,4 @@ class Deps:
     bot_user_id: str = ""
     home: HomeTab | None = None  # refreshes people's App Home when their watches change
     clock: Callable[[], float] = time.time  # follow windows; tests pass a clock of their own
+    lookups: LookupLimiter = field(default_factory=lambda: LookupLimiter(0))

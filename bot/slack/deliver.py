@@ -3,7 +3,9 @@
 - A picture Slack cannot download makes it refuse the whole message (`invalid_blocks`,
   "downloading image failed"): send it again with those pictures as links, then with no
   previews at all. Never more than three tries.
-- `rate_limited` is waited out by slack_sdk's retry handler (it honours `Retry-After`).
+- `rate_limited` is waited out by slack_sdk's retry handler (it honours `Retry-After`);
+  through a `response_url`, by our own loop, because each try there spends one of its 5 uses
+  (`ResponseUrlUses`).
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from typing import Any, Literal, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.internal_utils import get_user_agent
 
+from bot.metrics import Metrics
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
 from bot.slack.response_url import TIMEOUT, response_url_allowed
 from bot.slack.response_url import ResponseUrlError as ResponseUrlError  # its old home
+from bot.slack.response_uses import ResponseUrlUses
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +39,38 @@ NOT_POSTABLE = frozenset(
 )
 
 
+RESPONSE_URL_TRIES = 3  # a 429 is tried again after Retry-After (capped), each try a use
+RETRY_AFTER_CAP = 30.0
+
+
+class ResponseUrlSpent(ResponseUrlError):
+    """No use of this `response_url` is left (beyond those kept for a later, final form)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, "no use left")
+
+
 def slack_error(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "")) if exc.response is not None else ""
 
 
 class Delivery:
-    def __init__(self, client: AsyncWebClient, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        session: aiohttp.ClientSession,
+        *,
+        uses: ResponseUrlUses | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.client = client
         self._session = session
         self._json_headers = {
             "Content-Type": "application/json;charset=utf-8",
             "User-Agent": get_user_agent(),
         }
-        self._response_retries = AsyncRateLimitErrorRetryHandler(max_retry_count=3)
+        self.uses = uses or ResponseUrlUses()
+        self._metrics = metrics
 
     async def post(
         self,
@@ -111,8 +132,14 @@ class Delivery:
         response_type: Literal["in_channel", "ephemeral"] = "ephemeral",
         replace_original: bool = False,
         continuations: int = 2,
+        keep: int = 0,
     ) -> None:
-        """Answer through a request's `response_url` (works where the bot is not a member)."""
+        """Answer through a request's `response_url` (works where the bot is not a member).
+
+        `keep` uses are left untouched for later (a live answer keeps one for its final form):
+        continuation messages are sent only while uses beyond those remain, and when even the
+        message itself cannot be sent, `ResponseUrlSpent` says so.
+        """
         no_preview: frozenset[str] = frozenset()
         while True:  # as _with_image_fallback: the named pictures as links, then none
             message = build(no_preview)
@@ -123,6 +150,7 @@ class Delivery:
                     "response_type": response_type,
                     "replace_original": replace_original,
                 },
+                keep,
             )
             if status == 200:
                 break
@@ -132,43 +160,46 @@ class Delivery:
             log.warning("Slack could not download %d picture(s); sending links", len(failing))
             no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
+            if self.uses.left(response_url) <= keep:
+                log.info("response_url: %d continuation(s) left unsent", continuations)
+                break
             await self._send_response(
-                response_url, {**more.as_payload(), "response_type": response_type}
+                response_url, {**more.as_payload(), "response_type": response_type}, keep
             )
 
-    async def _send_response(self, url: str, payload: dict[str, Any]) -> tuple[int, str]:
-        """POST one JSON answer to a `response_url`; a 429 is waited out by slack_sdk's handler.
+    async def _send_response(self, url: str, payload: dict[str, Any], keep: int) -> tuple[int, str]:
+        """POST one JSON answer to a `response_url`, each try counted as one of its uses; a
+        429 waits `Retry-After` (capped) and tries again, at most RESPONSE_URL_TRIES in all.
 
-        What slack_sdk's `AsyncWebhookClient.send` does (same body, headers and 429 policy),
-        on the shared session, with `GuardedWebhook`'s rules: a URL off Slack is refused
-        without a request, a failure to reach it (or TIMEOUT) is a `ResponseUrlError`. That
-        client is bound to one URL, so one had to be built per answer, and building it (user
-        agent, proxy settings read from the environment) with its generic request path was a
-        twentieth of a busy bot's CPU.
+        What slack_sdk's `AsyncWebhookClient.send` does (same body and headers), on the shared
+        session, with `GuardedWebhook`'s rules: a URL off Slack is refused without a request, a
+        failure to reach it (or TIMEOUT) is a `ResponseUrlError`. That client is bound to one
+        URL, so one had to be built per answer, and building it (user agent, proxy settings
+        read from the environment) with its generic request path was a twentieth of a busy
+        bot's CPU; its own 429 retries would also spend uses this count could not see.
         """
         if not response_url_allowed(url, self.client.base_url):
             raise ResponseUrlError(0, "refused: not a Slack response_url")
-        try:
-            async with asyncio.timeout(TIMEOUT):  # the shared session has no short timeout
-                return await self._post_json(url, json.dumps(payload).encode())
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise ResponseUrlError(0, f"unreachable ({type(exc).__name__})") from None
+        data = json.dumps(payload).encode()
+        for attempt in range(1, RESPONSE_URL_TRIES + 1):
+            if self.uses.left(url) <= keep:
+                raise ResponseUrlSpent()
+            self.uses.spend(url)
+            try:
+                async with asyncio.timeout(TIMEOUT):  # the shared session has no short timeout
+                    status, body, retry_after = await self._post_json(url, data)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise ResponseUrlError(0, f"unreachable ({type(exc).__name__})") from None
+            if status != 200 and self._metrics is not None:
+                self._metrics.slack_errors.labels("response_url", str(status)).inc()
+            if status != 429 or attempt == RESPONSE_URL_TRIES:
+                return status, body
+            await asyncio.sleep(min(retry_after, RETRY_AFTER_CAP))
+        raise AssertionError("unreachable")
 
-    async def _post_json(self, url: str, data: bytes) -> tuple[int, str]:
-        retries = self._response_retries
-        state = RetryState()
-        while True:
-            async with self._session.post(url, data=data, headers=self._json_headers) as resp:
-                body = await resp.text()
-                if resp.status != 429:
-                    return resp.status, body
-                response = HttpResponse(status_code=429, headers=dict(resp.headers))
-            request = HttpRequest(method="POST", url=url, headers=self._json_headers, data=data)
-            if not await retries.can_retry_async(state=state, request=request, response=response):
-                return 429, body
-            await retries.prepare_for_next_attempt_async(
-                state=state, request=request, response=response
-            )
+    async def _post_json(self, url: str, data: bytes) -> tuple[int, str, float]:
+        async with self._session.post(url, data=data, headers=self._json_headers) as resp:
+            return resp.status, await resp.text(), _retry_after(resp.headers.get("Retry-After"))
 
     async def _with_image_fallback(
         self, send: Callable[[Message], Awaitable[T]], build: Build
@@ -186,6 +217,13 @@ class Delivery:
                     raise
                 log.warning("Slack could not download %d picture(s); sending links", len(failing))
                 no_preview = ALL if no_preview else frozenset(failing)
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(0.0, float(value or 1))
+    except ValueError:
+        return 1.0
 
 
 def failed_image_urls(error: Any, message: Message) -> set[str]:

@@ -138,7 +138,7 @@ async def answer_followed(
     place = Place(channel=channel, user=author(event), team=team, thread_ts=message_thread(event))
     try:
         if len(uids) > deps.settings.watch_max_uids:  # too many for a watch: a one-off answer
-            await answer(deps, place, uids[:MAX_LOOKUP_UIDS], "follow")
+            await answer(deps, place, uids[:MAX_LOOKUP_UIDS], "follow", limit_person=False)
         else:
             await start_watch(deps, place, uids, "follow", limit_person=False)
     except SlackApiError as exc:

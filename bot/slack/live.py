@@ -11,10 +11,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import bound
 from bot.metrics import Metrics
+from bot.pictures import PictureFetcher
 from bot.render.answer import completion_message
 from bot.render.notes import note_message
 from bot.slack.deliver import Delivery, ResponseUrlError, slack_error
+from bot.slack.response_uses import LIFETIME, USES
 from bot.taskapi.models import Found, TaskResult
 from bot.watch.model import Watch
 from bot.watch.publisher import GONE, SENT, SKIPPED, Build, Outcome
@@ -31,10 +34,9 @@ GONE_ERRORS = frozenset(
         "not_in_channel",
     }
 )
-RESPONSE_URL_USES = 5  # Slack: up to 5 uses within 30 minutes
-RESPONSE_URL_LIFETIME = 30 * 60.0
+RESPONSE_URL_USES = USES  # Slack: up to 5 uses within 30 minutes
+RESPONSE_URL_LIFETIME = LIFETIME
 NOTICE_SEARCH_PAGES = 50  # of 200 messages each
-_PICTURE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
 
 
 class SlackPublisher:
@@ -51,12 +53,12 @@ class SlackPublisher:
         watch_client: AsyncWebClient,
         session: aiohttp.ClientSession,
         *,
-        upload_pictures: bool,
+        pictures: PictureFetcher | None,
         upload_max_files: int,
-        upload_max_bytes: int,
     ) -> None:
         self._delivery = delivery
-        self._live = Delivery(watch_client, session)  # edits that must not wait out limits
+        # Edits that must not wait out limits; the same count of response_url uses.
+        self._live = Delivery(watch_client, session, uses=delivery.uses)
         # The notice is sent once, with no transport retry: after a connection error the
         # request may have reached Slack, so the next attempt first looks for it instead.
         self._once = Delivery(
@@ -67,16 +69,16 @@ class SlackPublisher:
                 retry_handlers=[],
             ),
             session,
+            uses=delivery.uses,
         )
         self._metrics = metrics
         self._client = watch_client
-        self._session = session
-        self._upload = upload_pictures and upload_max_files > 0
+        self._pictures = pictures if upload_max_files > 0 else None
         self._max_files = upload_max_files
-        self._max_bytes = upload_max_bytes
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
-        outcome = await self._update(watch, build, final=final)
+        with bound(watch_id=watch.id, team=watch.team_id):
+            outcome = await self._update(watch, build, final=final)
         self._metrics.watch_updates.labels(outcome.kind).inc()
         return outcome
 
@@ -98,24 +100,30 @@ class SlackPublisher:
 
     async def _update_via_response_url(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
         # Keep the last use for the final form; after 30 minutes the URL is dead anyway.
-        allowed = RESPONSE_URL_USES if final else RESPONSE_URL_USES - 1
-        if (
-            not watch.response_url
-            or watch.response_url_uses >= allowed
-            or time.time() >= watch.response_url_expires_at
-        ):
+        url = watch.response_url
+        if not url or time.time() >= watch.response_url_expires_at:
             return SKIPPED
-        watch.response_url_uses += 1
+        uses = self._delivery.uses
+        uses.restore(url, watch.response_url_uses)
+        keep = 0 if final else 1
+        if uses.left(url) <= keep:
+            return SKIPPED
         try:
             await self._delivery.respond(
-                watch.response_url, build, replace_original=True, continuations=0
+                url, build, replace_original=True, continuations=0, keep=keep
             )
         except ResponseUrlError as exc:
             log.warning("watch %s: response_url refused the update (%s)", watch.id, exc.status)
             return GONE if exc.status == 404 else SKIPPED
+        finally:
+            watch.response_url_uses = uses.used(url)
         return SENT
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+        with bound(watch_id=watch.id, team=watch.team_id):
+            await self._notify(watch, results)
+
+    async def _notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         channel, thread = await self._notice_place(watch)
         metadata = {"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}}
         ts = await self._once.post(
@@ -124,8 +132,8 @@ class SlackPublisher:
             thread_ts=thread,
             metadata=metadata,
         )
-        if self._upload:
-            await self._upload_pictures(channel, thread or ts, results)
+        if self._pictures is not None:
+            await self._upload_pictures(self._pictures, channel, thread or ts, results)
 
     async def notice_sent(self, watch: Watch) -> bool:
         """Page through the thread (or the direct messages) since the notice fell due."""
@@ -169,7 +177,11 @@ class SlackPublisher:
         return str(opened["channel"]["id"]), None
 
     async def _upload_pictures(
-        self, channel: str, thread_ts: str, results: Sequence[TaskResult]
+        self,
+        pictures: PictureFetcher,
+        channel: str,
+        thread_ts: str,
+        results: Sequence[TaskResult],
     ) -> None:
         urls = [
             (r.uid, n, url)
@@ -180,7 +192,7 @@ class SlackPublisher:
         ][: self._max_files]
         files: list[dict[str, Any]] = []
         for uid, n, url in urls:
-            picture = await self._download(url)
+            picture = await pictures.fetch(url)
             if picture is not None:
                 content, ext = picture
                 files.append(
@@ -196,24 +208,6 @@ class SlackPublisher:
             log.warning(
                 "picture upload failed (%s); the notice keeps the links", type(exc).__name__
             )
-
-    async def _download(self, url: str) -> tuple[bytes, str] | None:
-        try:
-            timeout = aiohttp.ClientTimeout(total=20)
-            async with self._session.get(url, timeout=timeout) as resp:
-                ext = _PICTURE_TYPES.get(resp.content_type)
-                if resp.status != 200 or ext is None:
-                    return None
-                if (resp.content_length or 0) > self._max_bytes:
-                    return None
-                content = bytearray()
-                async for chunk in resp.content.iter_chunked(65_536):
-                    content += chunk
-                    if len(content) > self._max_bytes:
-                        return None
-                return bytes(content), ext
-        except (aiohttp.ClientError, TimeoutError):
-            return None
 
 
 def _is_notice(message: dict[str, Any], watch_id: str) -> bool:

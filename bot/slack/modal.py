@@ -97,6 +97,14 @@ def check_input(deps: Deps, body: dict[str, Any], text: str, as_dm: bool) -> tup
         return "Type at least one task UID.", []
     if len(parsed.uids) > limit:
         return f"That is {len(parsed.uids)} UIDs; at most {limit} at a time.", []
+    if wait := deps.lookups.take(user_id(body), len(parsed.uids)):
+        deps.metrics.lookups_limited.inc()
+        return (
+            f"You have looked up a lot of tasks in the last minute (at most "
+            f"{deps.lookups.per_minute} a minute per person). Try again in "
+            f"{max(1, round(wait))} s.",
+            [],
+        )
     return "", parsed.uids
 
 

@@ -25,14 +25,17 @@ from bot import heap
 from bot.config import Settings
 from bot.limited_log import quiet_parse_errors
 from bot.metrics import Metrics
+from bot.pictures import PictureFetcher
 from bot.slack.app import build_app
 from bot.slack.context import Deps
 from bot.slack.deliver import Delivery
 from bot.slack.front_door import FrontDoor
 from bot.slack.health import Health, add_routes
 from bot.slack.home_tab import HomeTab, RefreshingPublisher
+from bot.slack.limits import LookupLimiter
 from bot.slack.live import SlackPublisher
-from bot.slack.socket_front import StrictSocketModeHandler
+from bot.slack.monitoring import listen_metrics, metrics_handler
+from bot.slack.observe import ObservedSocketModeHandler, ObservedWebClient
 from bot.slack.tracker import Tracker
 from bot.startup import (
     SLACK_HINT,
@@ -99,18 +102,24 @@ async def _within(task: asyncio.Future[None], seconds: float) -> None:
 
 
 def web_client(
-    settings: Settings, session: aiohttp.ClientSession, *, wait_rate_limits: bool
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    *,
+    wait_rate_limits: bool,
+    metrics: Metrics | None = None,
 ) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
     handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
     if wait_rate_limits:
         handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))  # type: ignore[arg-type]
-    return AsyncWebClient(
+    client = ObservedWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=session,
         retry_handlers=list(handlers),
     )
+    client.metrics = metrics
+    return client
 
 
 @contextlib.asynccontextmanager
@@ -129,27 +138,34 @@ async def running_bot(
         )
         stack.push_async_callback(store.close)
         session = await stack.enter_async_context(aiohttp.ClientSession())
+        pictures = await stack.enter_async_context(
+            PictureFetcher(
+                max_bytes=settings.watch_upload_max_bytes,
+                allow_private=settings.picture_allow_private,
+            )
+        )
         tasks = TaskApiClient(
             session,
             config_from_settings(settings),
             on_call=lambda outcome: metrics.upstream.labels(outcome).inc(),
+            observer=metrics,
         )
-        client = web_client(settings, session, wait_rate_limits=True)
-        delivery = Delivery(client, session)
+        client = web_client(settings, session, wait_rate_limits=True, metrics=metrics)
+        delivery = Delivery(client, session, metrics=metrics)
         publisher = SlackPublisher(
             delivery,
             metrics,
-            web_client(settings, session, wait_rate_limits=False),
+            web_client(settings, session, wait_rate_limits=False, metrics=metrics),
             session,
-            upload_pictures=settings.watch_upload_pictures,
+            pictures=pictures if settings.watch_upload_pictures else None,
             upload_max_files=settings.watch_upload_max_files,
-            upload_max_bytes=settings.watch_upload_max_bytes,
         )
         home = HomeTab(client, store)
         stack.callback(home.close)
         watcher = Watcher(
             store, tasks, RefreshingPublisher(publisher, home), watch_config(settings)
         )
+        watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
         metrics.watches.set_function(lambda: watcher.open_watches)
         identity = await step(
             "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
@@ -167,6 +183,7 @@ async def running_bot(
             watcher=watcher,
             home_team=str(identity.get("team_id") or ""),
             bot_user_id=str(identity.get("user_id") or ""),
+            lookups=LookupLimiter(settings.lookup_uids_per_minute),
             home=home,
             clock=clock,
         )
@@ -175,6 +192,13 @@ async def running_bot(
         health = Health(store, watcher, tracker, settings.watch_poll_interval)
         watcher_task = asyncio.create_task(watcher.run(), name="watcher")
         bot = Bot(deps, app, watcher_task, health)
+        if settings.metrics_port:
+            own_port = await listen_metrics(
+                http_app(bot, slack_events=False, metrics=True),
+                settings.host,
+                settings.metrics_port,
+            )
+            stack.push_async_callback(own_port.cleanup)
         try:
             yield bot
         finally:
@@ -193,8 +217,11 @@ def watch_config(settings: Settings) -> WatchConfig:
     )
 
 
-def http_app(bot: Bot, *, slack_events: bool = True) -> web.Application:
-    """`/slack/events` in HTTP mode; `/healthz`, `/readyz` and `/metrics` in both modes."""
+def http_app(
+    bot: Bot, *, slack_events: bool = True, metrics: bool | None = None
+) -> web.Application:
+    """`/slack/events` in HTTP mode; `/healthz`, `/readyz` and `/metrics` in both modes
+    (`/metrics` on `METRICS_PORT` instead when that is set)."""
     deps = bot.deps
     secret = deps.settings.slack_signing_secret
     door = FrontDoor(
@@ -207,14 +234,13 @@ def http_app(bot: Bot, *, slack_events: bool = True) -> web.Application:
             return web.Response(status=503, text="shutting down")
         return await door.handle(request)
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=deps.metrics.render(), content_type="text/plain")
-
     web_app = web.Application(client_max_size=1_000_000)
     if slack_events:
         web_app.router.add_post("/slack/events", events)
     add_routes(web_app, bot.health)
-    web_app.router.add_get("/metrics", metrics)
+    serve_metrics = deps.settings.metrics_port is None if metrics is None else metrics
+    if serve_metrics:
+        web_app.router.add_get("/metrics", metrics_handler(deps.metrics, deps.store))
     return web_app
 
 
@@ -253,7 +279,7 @@ async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
     settings = bot.deps.settings
     token = settings.slack_app_token
     assert token is not None
-    handler = StrictSocketModeHandler(bot.app, token.get_secret_value(), settings.slack_api_url)
+    handler = ObservedSocketModeHandler(bot.app, token.get_secret_value(), settings.slack_api_url)
     bot.health.slack_connected = handler.client.is_connected
     runner = await _listen(http_app(bot, slack_events=False), settings)
     try:

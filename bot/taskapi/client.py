@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import random
@@ -10,7 +11,8 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 import aiohttp
 from cachetools import TTLCache
@@ -23,6 +25,21 @@ from bot.taskapi.signing import sign
 log = logging.getLogger(__name__)
 
 ACTION = "ListGenerateTaskDetail"
+
+
+class Lane(StrEnum):
+    """Who is waiting: a person (sent first) or the watcher (keeps a share of its own)."""
+
+    PERSON = "person"
+    WATCH = "watch"
+
+
+class CallObserver(Protocol):
+    """Where call timings go (the app's metrics); the client knows nothing of Prometheus."""
+
+    def call_done(self, lane: Lane, outcome: str, seconds: float, uids: int) -> None: ...
+
+    def cache_lookup(self, hit: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -46,9 +63,16 @@ class ClientConfig:
 class TaskApiClient:
     """One instance per process. Every lookup, however it arrives, goes through `get_tasks`.
 
-    Every UID asked for joins one queue, sent in batches of `batch_size` over at most
+    Every UID asked for joins its lane's queue, sent in batches of `batch_size` over at most
     `concurrency` calls at once: lookups asked for together, or while the API is slow, leave
     together. A UID already in flight is not asked again; final tasks come from a TTL cache.
+
+    Two lanes, so a person never waits behind the watcher: people's UIDs are sent first and,
+    with two slots or more, the watcher never holds the last one (kept for people) while
+    people leave it at least one whenever it has work queued. A person's UID
+    already queued for the watcher moves to the person lane; one already sent by the watcher
+    (perhaps retrying through an outage) is asked again in the person lane rather than waited
+    for. The watcher's batches retry at most once: its next tick is the real retry.
     """
 
     def __init__(
@@ -57,44 +81,60 @@ class TaskApiClient:
         config: ClientConfig,
         *,
         on_call: Callable[[str], None] | None = None,
+        observer: CallObserver | None = None,
         cache_timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
         self._config = config
         self._on_call = on_call
+        self._observer = observer
         self._cache: TTLCache[str, TaskDetail] | None = (
             TTLCache(config.cache_size, config.cache_ttl, timer=cache_timer)
             if config.cache_size
             else None
         )
-        self._inflight: dict[str, asyncio.Future[TaskResult]] = {}
-        self._queued: list[str] = []
+        # Per lane: UIDs asked for and not yet answered, and those not yet sent (ordered sets).
+        self._inflight: dict[Lane, dict[str, asyncio.Future[TaskResult]]] = {
+            lane: {} for lane in Lane
+        }
+        self._queued: dict[Lane, dict[str, None]] = {lane: {} for lane in Lane}
         self._dispatch_scheduled = False
-        self._batches: set[asyncio.Task[None]] = set()
+        self._batches: dict[asyncio.Task[None], Lane] = {}
         self.upstream_calls = 0
 
-    async def get_tasks(self, uids: Sequence[str]) -> list[TaskResult]:
+    async def get_tasks(self, uids: Sequence[str], *, lane: Lane = Lane.PERSON) -> list[TaskResult]:
         """One result per requested UID, in the caller's order (duplicates answered alike)."""
         known: dict[str, TaskResult] = {}
         waiting: dict[str, asyncio.Future[TaskResult]] = {}
         for uid in dict.fromkeys(uids):
             cached = self._cache.get(uid) if self._cache is not None else None
+            if self._observer is not None and self._cache is not None:
+                self._observer.cache_lookup(cached is not None)
             if cached is not None:
                 known[uid] = Found(uid, cached)
             else:
-                waiting[uid] = self._future_for(uid)
+                waiting[uid] = self._future_for(uid, lane)
         for uid, future in waiting.items():
             # shield: one asker giving up must not cancel the answer others wait for.
             known[uid] = await asyncio.shield(future)
         return [known[uid] for uid in uids]
 
-    def _future_for(self, uid: str) -> asyncio.Future[TaskResult]:
-        future = self._inflight.get(uid)
-        if future is None:
+    def _future_for(self, uid: str, lane: Lane) -> asyncio.Future[TaskResult]:
+        people, watcher = self._inflight[Lane.PERSON], self._inflight[Lane.WATCH]
+        future = people.get(uid)
+        if future is not None:
+            return future  # the person lane is the quick one: anyone may share it
+        if lane is Lane.WATCH and uid in watcher:
+            return watcher[uid]
+        if lane is Lane.PERSON and uid in self._queued[Lane.WATCH]:
+            # Not sent yet: the person takes it ahead, and the watcher waits on the same answer.
+            del self._queued[Lane.WATCH][uid]
+            future = watcher.pop(uid)
+        else:
             future = asyncio.get_running_loop().create_future()
-            self._inflight[uid] = future
-            self._queued.append(uid)
-            self._kick()
+        self._inflight[lane][uid] = future
+        self._queued[lane][uid] = None
+        self._kick()
         return future
 
     def _kick(self) -> None:
@@ -104,54 +144,76 @@ class TaskApiClient:
             asyncio.get_running_loop().call_soon(self._dispatch)
 
     def _dispatch(self) -> None:
-        """Send queued UIDs while call slots are free. UIDs that arrive while every slot is
-        busy wait in the queue and leave in full batches when one frees up."""
+        """Send queued UIDs while call slots are free, people first. UIDs that arrive while
+        every slot is busy wait in the queue and leave in full batches when one frees up."""
         self._dispatch_scheduled = False
         size = self._config.batch_size
-        while self._queued and len(self._batches) < self._config.concurrency:
-            batch, self._queued = self._queued[:size], self._queued[size:]
-            task = asyncio.create_task(self._run_batch(batch))
-            self._batches.add(task)
+        while (lane := self._next_lane()) is not None:
+            queue = self._queued[lane]
+            batch = list(itertools.islice(queue, size))
+            for uid in batch:
+                del queue[uid]
+            task = asyncio.create_task(self._run_batch(batch, lane))
+            self._batches[task] = lane
             task.add_done_callback(self._batch_done)
 
+    def _next_lane(self) -> Lane | None:
+        """The lane that may send a batch now, if any (see the class docstring)."""
+        limit = self._config.concurrency
+        if len(self._batches) >= limit:
+            return None
+        busy = dict.fromkeys(Lane, 0)
+        for lane in self._batches.values():
+            busy[lane] += 1
+        kept = 1 if limit > 1 else 0  # slots one lane leaves to the other
+        watcher_waits = bool(self._queued[Lane.WATCH])
+        if self._queued[Lane.PERSON] and (
+            not watcher_waits or busy[Lane.WATCH] >= kept or busy[Lane.PERSON] < limit - kept
+        ):
+            return Lane.PERSON
+        if watcher_waits and busy[Lane.WATCH] < limit - kept:
+            return Lane.WATCH
+        return None
+
     def _batch_done(self, task: asyncio.Task[None]) -> None:
-        self._batches.discard(task)
-        if self._queued:
+        self._batches.pop(task, None)
+        if any(self._queued.values()):
             self._kick()
 
-    async def _run_batch(self, uids: list[str]) -> None:
+    async def _run_batch(self, uids: list[str], lane: Lane) -> None:
         try:
-            details = await self._call_with_retries(uids)
+            details = await self._call_with_retries(uids, lane)
         except TaskApiError as exc:
             failure: TaskApiError = exc
-            self._settle(uids, lambda uid: Failed(uid, failure))
+            self._settle(lane, uids, lambda uid: Failed(uid, failure))
         except BaseException as exc:
             error = ApiUnavailable(f"lookup interrupted ({type(exc).__name__})", "")
-            self._settle(uids, lambda uid: Failed(uid, error))
+            self._settle(lane, uids, lambda uid: Failed(uid, error))
             raise
         else:
-            by_uid: dict[str, TaskDetail] = {}
-            for detail in details:
-                by_uid.setdefault(detail.task_uid, detail)
-                if detail.is_final and self._cache is not None:
-                    self._cache[detail.task_uid] = detail
+            by_uid = first_of_asked(details, uids)
+            if self._cache is not None:
+                for uid, detail in by_uid.items():
+                    if detail.is_final:
+                        self._cache[uid] = detail
             self._settle(
-                uids, lambda uid: Found(uid, by_uid[uid]) if uid in by_uid else NotFound(uid)
+                lane, uids, lambda uid: Found(uid, by_uid[uid]) if uid in by_uid else NotFound(uid)
             )
 
-    def _settle(self, uids: list[str], result_for: Callable[[str], TaskResult]) -> None:
+    def _settle(self, lane: Lane, uids: list[str], result_for: Callable[[str], TaskResult]) -> None:
         for uid in uids:
-            future = self._inflight.pop(uid, None)
+            future = self._inflight[lane].pop(uid, None)
             if future is not None and not future.done():
                 future.set_result(result_for(uid))
 
-    async def _call_with_retries(self, uids: list[str]) -> list[TaskDetail]:
+    async def _call_with_retries(self, uids: list[str], lane: Lane) -> list[TaskDetail]:
+        retries = self._config.retries if lane is Lane.PERSON else min(self._config.retries, 1)
         attempt = 0
         while True:
             try:
-                return await self._call(uids)
+                return await self._timed_call(uids, lane)
             except ApiUnavailable as exc:
-                if attempt >= self._config.retries:
+                if attempt >= retries:
                     raise
                 delay = self._config.backoff_base * 2**attempt
                 delay += random.uniform(0, delay)  # jitter: many bots must not retry in step
@@ -161,9 +223,25 @@ class TaskApiClient:
                     attempt + 1,
                     delay,
                     exc.request_uuid,
+                    extra={"request_uuid": exc.request_uuid},
                 )
                 attempt += 1
                 await asyncio.sleep(delay)
+
+    async def _timed_call(self, uids: list[str], lane: Lane) -> list[TaskDetail]:
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            return await self._call(uids)
+        except TaskApiError as exc:
+            outcome = exc.kind
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            if self._observer is not None:
+                self._observer.call_done(lane, outcome, time.monotonic() - started, len(uids))
 
     async def _call(self, uids: list[str]) -> list[TaskDetail]:
         request_uuid = str(uuid.uuid4())
@@ -175,7 +253,12 @@ class TaskApiClient:
         }
         body["Signature"] = sign(body, self._config.private_key)
         self.upstream_calls += 1
-        log.info("task API call: %d UIDs [request_uuid=%s]", len(uids), request_uuid)
+        log.info(
+            "task API call: %d UIDs [request_uuid=%s]",
+            len(uids),
+            request_uuid,
+            extra={"request_uuid": request_uuid},
+        )
         try:
             raw = await self._post(body, request_uuid)
         except TimeoutError:
@@ -236,9 +319,28 @@ class TaskApiClient:
             self._on_call(outcome)
 
     async def aclose(self) -> None:
-        """Let batches already sent finish, so nobody waiting on them is left hanging."""
+        """Let batches already sent finish, so nobody waiting on them is left hanging; UIDs
+        not sent yet (a watch tick cut short by shutdown) are answered as not looked up."""
+        stopping = ApiUnavailable("not looked up: the bot is stopping", "")
+        for lane, queue in self._queued.items():
+            self._settle(lane, list(queue), lambda uid: Failed(uid, stopping))
+            queue.clear()
         if self._batches:
-            await asyncio.gather(*self._batches, return_exceptions=True)
+            await asyncio.gather(*list(self._batches), return_exceptions=True)
+
+
+def first_of_asked(details: Sequence[TaskDetail], asked: Sequence[str]) -> dict[str, TaskDetail]:
+    """The answer's entries for the UIDs asked for, the first one where it repeats a UID.
+
+    Anything else it carries is dropped: the same rule serves the answer and the cache, so
+    an odd answer can never put a made-up result for another task in front of anyone.
+    """
+    wanted = set(asked)
+    found: dict[str, TaskDetail] = {}
+    for detail in details:
+        if detail.task_uid in wanted and detail.task_uid not in found:
+            found[detail.task_uid] = detail
+    return found
 
 
 def config_from_settings(settings: Settings) -> ClientConfig:

@@ -71,6 +71,22 @@ class FakeTaskApi:
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     calls: list[list[str]] = field(default_factory=list)
     picture_format: str = "png"
+    # Raw entries put in front of every answer, asked for or not (an odd vendor answer).
+    extra_details: list[dict[str, Any]] = field(default_factory=list)
+    received: int = 0  # requests that reached the fake, answered or not
+    _called: asyncio.Condition | None = None
+
+    async def wait_until(self, check: Callable[[], object], timeout: float = 10.0) -> None:
+        """Wait until `check()` holds; re-checked on every request the fake receives."""
+        if self._called is None:
+            self._called = asyncio.Condition()
+        async with self._called:
+            await asyncio.wait_for(self._called.wait_for(check), timeout)
+
+    async def _note_call(self) -> None:
+        if self._called is not None:
+            async with self._called:
+                self._called.notify_all()
 
     def task_for(self, uid: str) -> FakeTask | None:
         task = self.tasks.get(uid)
@@ -118,6 +134,8 @@ class FakeTaskApi:
         return app
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.received += 1
+        await self._note_call()
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         if _take(self.faults, "http_500"):
@@ -140,6 +158,7 @@ class FakeTaskApi:
         if not isinstance(uids, list) or not all(isinstance(u, str) for u in uids):
             return _reply(RET_BAD_REQUEST, "TaskUIDs must be a list of strings")
         self.calls.append(list(uids))
+        await self._note_call()
         if _take(self.faults, "ret_code"):
             return _reply(RET_INJECTED, "internal error, please retry later")
         base = str(request.url.origin()) + "/"
@@ -147,7 +166,8 @@ class FakeTaskApi:
             return _reply(0, "", [])
         tasks = [t for t in map(self.task_for, uids) if t is not None]
         # Reverse order on purpose: the vendor does not promise to keep it.
-        return _reply(0, "", [self.detail(t, base) for t in reversed(tasks)])
+        details = [self.detail(t, base) for t in reversed(tasks)]
+        return _reply(0, "", [*self.extra_details, *details])
 
     async def _picture(self, request: web.Request) -> web.Response:
         uid = request.match_info["uid"]

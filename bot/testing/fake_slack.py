@@ -47,6 +47,7 @@ class FakeSlack:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     not_in_channel: set[str] = field(default_factory=set)
     broken_images: set[str] = field(default_factory=set)
+    respond_faults: list[int] = field(default_factory=list)  # statuses for the next responses
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     rejected_tokens: set[str] = field(default_factory=set)  # answered `invalid_auth`
     expired_responses: set[str] = field(default_factory=set)  # response_url keys that 404
@@ -284,6 +285,9 @@ class FakeSlack:
             return web.Response(status=fault.status, text=fault.error, headers=fault.headers)
         self.responses.setdefault(key, []).append(body)
         await self._notify()
+        if self.respond_faults:
+            status = self.respond_faults.pop(0)
+            return web.Response(status=status, text="rate_limited", headers={"Retry-After": "0"})
         if key in self.expired_responses:
             return web.Response(status=404, text="expired_url")
         problem = _check_blocks(body.get("blocks"), self.broken_images)

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.store import Store
-from bot.taskapi.client import TaskApiClient
+from bot.taskapi.client import Lane, TaskApiClient
 from bot.taskapi.models import TaskResult, is_done
 from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
@@ -85,6 +85,8 @@ class Watcher:
         self._held: set[str] = set()  # watches leased here as of the last tick
         self._created: set[str] = set()  # created here, lease not yet taken
         self.takeovers = 0  # watches taken from another process (or from before a restart)
+        # Told each tick's duration and how late it started (seconds); the app's metrics.
+        self.on_tick: Callable[[float, float], None] | None = None
 
     @property
     def lease_ttl(self) -> float:
@@ -190,6 +192,7 @@ class Watcher:
         """Tick every poll interval until `shutdown`; one bad tick never ends the loop."""
         self._run_task = asyncio.current_task()
         backoff = 1.0
+        due_at = self._monotonic()
         while not self._stopping:
             began = self._monotonic()
             try:
@@ -198,6 +201,8 @@ class Watcher:
             except Exception:
                 log.exception("watch tick failed; going on in %.0fs", backoff)
                 backoff = min(backoff * 2, 60.0)
+            if self.on_tick is not None:
+                self.on_tick(self._monotonic() - began, max(0.0, began - due_at))
             self.ticked_at = self._monotonic()
             async with self._ticked:
                 self._ticked.notify_all()
@@ -207,6 +212,7 @@ class Watcher:
             # A fixed cadence: a slow tick shortens the wait instead of adding to it.
             spent = self._monotonic() - began
             delay = max(0.0, self._config.poll_interval - spent) if backoff == 1.0 else backoff
+            due_at = began + self._config.poll_interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
@@ -256,7 +262,7 @@ class Watcher:
         if not due:
             return
         uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
-        found = dict(zip(uids, await self._tasks.get_tasks(uids), strict=True))
+        found = dict(zip(uids, await self._tasks.get_tasks(uids, lane=Lane.WATCH), strict=True))
         paused = await self._store.paused_teams(sorted({w.team_id for w in due}))
         self._budget_spent = False
         for watch in sorted(due, key=lambda w: w.last_shown_age - w.age):
