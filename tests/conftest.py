@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from pytest_aiohttp import AiohttpServer
 
 from bot.taskapi.client import ClientConfig, TaskApiClient
@@ -19,6 +19,10 @@ from tests.slack_harness import Harness, start_harness
 # `make mutation` (`--hypothesis-profile=mutation`): a fixed seed, so a mutant is caught or not
 # the same way on every run, and fewer examples, so each of a thousand runs stays short.
 settings.register_profile("mutation", max_examples=25, derandomize=True, database=None)
+# Every run: properties are judged on what they find, not on how fast a busy two-core machine
+# generates examples (a loaded CI box tripped the speed checks, not the properties).
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
 
 
 class ManualClock:
