@@ -77,7 +77,7 @@ def test_form_keeps_what_was_typed_within_the_input_limit() -> None:
 
 def test_answer_sits_above_a_divider_and_the_form() -> None:
     answer = [SectionBlock(block_id="a", text=mrkdwn("*1 task*")), SectionBlock(text=mrkdwn("b"))]
-    answered = [
+    answered: list[dict[str, Any]] = [
         {
             "type": "section",
             "block_id": "a",
