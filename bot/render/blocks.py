@@ -48,7 +48,7 @@ def block_dict(obj: JsonObject) -> dict[str, Any]:
 
 
 def _value(value: Any) -> Any:
-    kind = type(value)
+    kind = type(value)  # pragma: no mutate (any other key only skips the fast checks)
     if kind in _PLAIN:
         return value
     if isinstance(value, list | tuple):
