@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.slack.server import Bot, http_app, running_bot
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
+from bot.testing.net import free_port
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -178,6 +179,21 @@ def bot_settings(tmp_path: Path, slack: FakeSlack, api_url: str, **overrides: An
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def socket_mode_settings(
+    tmp_path: Path, slack: FakeSlack, api_url: str, **overrides: Any
+) -> Settings:
+    """Socket Mode (an app token, no signing secret); health and metrics on a free loopback
+    port, so parallel runs never meet on the default one."""
+    values: dict[str, Any] = {
+        "bot_mode": None,
+        "slack_app_token": "xapp-test",
+        "slack_signing_secret": None,
+        "host": "127.0.0.1",
+        "port": free_port(),
+    }
+    return bot_settings(tmp_path, slack, api_url, **{**values, **overrides})
 
 
 async def start_fakes(aiohttp_server: AiohttpServer, api: FakeTaskApi) -> tuple[FakeSlack, str]:

@@ -18,7 +18,7 @@ from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from tests.conftest import ManualClock
 from tests.follow_events import envelope, message, text_of
-from tests.slack_harness import Harness, bot_settings, start_fakes
+from tests.slack_harness import Harness, bot_settings, socket_mode_settings, start_fakes
 
 
 @contextlib.asynccontextmanager
@@ -90,14 +90,7 @@ async def test_socket_mode_follows_publishes_home_and_answers_the_modal(
 ) -> None:
     api = FakeTaskApi(step=0.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
-    settings = bot_settings(
-        tmp_path,
-        slack,
-        api_url,
-        bot_mode=None,
-        slack_app_token="xapp-test",
-        slack_signing_secret=None,
-    )
+    settings = socket_mode_settings(tmp_path, slack, api_url)
     stop = asyncio.Event()
     async with running_bot(settings) as bot:
         front = asyncio.create_task(run_socket_mode(bot, stop))

@@ -24,8 +24,12 @@ from bot.slack.front_door import BODY_TIMEOUT
 from bot.slack.server import run_socket_mode, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM
-from bot.testing.net import free_port
-from tests.slack_harness import SIGNING_SECRET, Harness, bot_settings, start_fakes
+from tests.slack_harness import (
+    SIGNING_SECRET,
+    Harness,
+    socket_mode_settings,
+    start_fakes,
+)
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -404,16 +408,7 @@ async def test_socket_mode_refuses_malformed_envelopes(
 ) -> None:
     api = FakeTaskApi(step=0.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
-    settings = bot_settings(
-        tmp_path,
-        slack,
-        api_url,
-        bot_mode=None,
-        slack_app_token="xapp-t",
-        slack_signing_secret=None,
-        host="127.0.0.1",
-        port=free_port(),
-    )
+    settings = socket_mode_settings(tmp_path, slack, api_url)
     logs = LogWatch(caplog)
     stop = asyncio.Event()
     command = {

@@ -18,7 +18,12 @@ from bot.slack.server import run_socket_mode, running_bot
 from bot.taskapi.fake import FakeTaskApi, Faults
 from bot.testing.fake_slack import HOME_TEAM
 from bot.testing.net import free_port
-from tests.slack_harness import SIGNING_SECRET, bot_settings, sign, start_fakes
+from tests.slack_harness import (
+    SIGNING_SECRET,
+    sign,
+    socket_mode_settings,
+    start_fakes,
+)
 
 
 async def test_socket_mode_serves_commands_and_mentions(
@@ -26,14 +31,7 @@ async def test_socket_mode_serves_commands_and_mentions(
 ) -> None:
     api = FakeTaskApi(step=0.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
-    settings = bot_settings(
-        tmp_path,
-        slack,
-        api_url,
-        bot_mode=None,
-        slack_app_token="xapp-test",
-        slack_signing_secret=None,
-    )
+    settings = socket_mode_settings(tmp_path, slack, api_url)
     assert settings.mode == "socket"
     stop = asyncio.Event()
     async with running_bot(settings) as bot:

@@ -20,7 +20,7 @@ from bot.slack.server import http_app, run_socket_mode, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM
 from bot.testing.net import free_port
-from tests.slack_harness import Harness, bot_settings, start_fakes
+from tests.slack_harness import Harness, bot_settings, socket_mode_settings, start_fakes
 
 METRICS_PORT = free_port()
 
@@ -110,16 +110,7 @@ async def test_socket_mode_log_lines_carry_the_envelope_id(
 ) -> None:
     api = FakeTaskApi(step=0.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
-    settings = bot_settings(
-        tmp_path,
-        slack,
-        api_url,
-        bot_mode=None,
-        slack_app_token="xapp-test",
-        slack_signing_secret=None,
-        host="127.0.0.1",
-        port=free_port(),
-    )
+    settings = socket_mode_settings(tmp_path, slack, api_url)
     stop = asyncio.Event()
     async with running_bot(settings) as bot:
         front = asyncio.create_task(run_socket_mode(bot, stop))
