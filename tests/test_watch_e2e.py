@@ -416,3 +416,18 @@ async def test_a_live_answer_whose_watch_cannot_be_saved_stops_saying_live(
     await harness.command("watch slow-2")  # the slot was given back: the limit of 1 allows it
     await slack.wait_for(lambda: len(slack.messages["C1"]) == 2)
     assert "task_unwatch" in body(slack.messages["C1"][1])
+
+
+@pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)
+async def test_a_watch_button_whose_live_edit_fails_leaves_no_watch_behind(
+    harness: Harness,
+) -> None:
+    await harness.mention("slow-1", ts="950.1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    answer = live_message(slack)
+    slack.fail("chat.update", "invalid_blocks")  # Slack refuses to make the answer live
+    _, key = await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
+    await slack.wait_for(lambda: "Something went wrong" in json.dumps(slack.responses.get(key)))
+    # The person was told it failed: no watch may go on behind their back, holding their slot.
+    assert await harness.bot.deps.store.open_watches() == []
