@@ -431,3 +431,25 @@ async def test_a_watch_button_whose_live_edit_fails_leaves_no_watch_behind(
     await slack.wait_for(lambda: "Something went wrong" in json.dumps(slack.responses.get(key)))
     # The person was told it failed: no watch may go on behind their back, holding their slot.
     assert await harness.bot.deps.store.open_watches() == []
+
+
+@pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)
+async def test_a_refresh_racing_a_stop_leaves_the_answer_stopped(harness: Harness) -> None:
+    await harness.mention("slow-1", ts="960.1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    answer = live_message(slack)
+    await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
+    await slack.wait_for(lambda: "task_unwatch" in body(live_message(slack)))
+    live = live_message(slack)
+    api = harness.api
+    api.faults.latency = 0.5  # the refresh's lookup is slow...
+    asked = api.received
+    await harness.click("task_refresh", button(live, "task_refresh")["value"], live)
+    await api.wait_until(lambda: api.received > asked)
+    api.faults.latency = 0.0
+    edits = len(slack.called("chat.update"))
+    await harness.click("task_unwatch", button(live, "task_unwatch")["value"], live)  # ...Stop
+    await slack.wait_for(lambda: len(slack.called("chat.update")) >= edits + 2)  # both edits
+    await slack.wait_for(lambda: "Stopped updating" in body(live_message(slack)), timeout=3.0)
+    assert "task_unwatch" not in body(live_message(slack))  # no live form with a dead Stop

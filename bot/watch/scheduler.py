@@ -351,7 +351,7 @@ class Watcher:
         if not await self._store.update_watch(new):
             log.info("watch %s: changed elsewhere; this poll's copy is dropped", watch.id)
             if sent:
-                await self._repair(new.id)
+                await self.repair(new.id)
             return sent
         self._seen[new.id] = mono
         return sent
@@ -365,8 +365,9 @@ class Watcher:
         self._budget_spent = not allowed
         return allowed
 
-    async def _repair(self, watch_id: str) -> None:
-        """Our edit raced a Stop sent through another process: show the stopped form again."""
+    async def repair(self, watch_id: str) -> None:
+        """An edit raced a Stop (a poll here, a refresh, another process): show the stopped
+        form again."""
         fresh = await self._store.get_watch(watch_id)
         if fresh is not None and fresh.end_reason == "stopped":
             note = LiveNote("stopped", user=fresh.stopped_by)
