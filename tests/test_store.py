@@ -194,6 +194,13 @@ async def test_team_pauses_are_shared_and_end(pair: list[Store]) -> None:
     assert await pair[1].paused_teams(["T1"]) == set()
 
 
+async def test_a_shorter_pause_never_cuts_a_longer_one(pair: list[Store]) -> None:
+    await pair[0].pause_team("T1", 60.0)  # one process told to wait a minute...
+    await pair[1].pause_team("T1", 0.01)  # ...another, a moment later, told much less
+    await asyncio.sleep(0.05)  # past the short one: the longer Retry-After must still hold
+    assert await pair[0].paused_teams(["T1"]) == {"T1"}
+
+
 async def test_retention_expires_everything_after_use(brief: Store) -> None:
     await brief.claim("event:1")
     key = await brief.put_uids(["a", "b"])
