@@ -86,7 +86,7 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
         _, build = await lookup(deps, uids)
     await _replace(deps, body, place, build)
     if watch is not None and watch.state == "active":
-        await deps.watcher.repair(watch.id)  # a Stop during the lookup stays final
+        await deps.watcher.repair(watch.id)  # a Stop or finish during the lookup stays final
     answered(deps.metrics, "refresh")
 
 

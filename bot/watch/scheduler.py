@@ -366,13 +366,19 @@ class Watcher:
         return allowed
 
     async def repair(self, watch_id: str) -> None:
-        """An edit raced a Stop (a poll here, a refresh, another process): show the stopped
-        form again."""
+        """An edit raced a Stop or the finish (a poll here, a refresh, another process): show
+        the ended form again, so a message never says *Live* with no watch behind it."""
         fresh = await self._store.get_watch(watch_id)
-        if fresh is not None and fresh.end_reason == "stopped":
+        if fresh is None:
+            return
+        if fresh.end_reason == "stopped":
             note = LiveNote("stopped", user=fresh.stopped_by)
-            build = self.ended_message(fresh, fresh.last_known(), note)
-            await self.publisher.update(fresh, build, final=True)
+        elif fresh.state == "notifying" or fresh.end_reason == "done":
+            note = LiveNote("done")
+        else:
+            return
+        build = self.ended_message(fresh, fresh.last_known(), note)
+        await self.publisher.update(fresh, build, final=True)
 
     async def _complete(
         self, watch: Watch, results: Sequence[TaskResult], *, resumed: bool
