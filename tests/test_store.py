@@ -283,6 +283,19 @@ async def test_an_older_redis_record_is_migrated(redis_url: str) -> None:
         await store.close()
 
 
+async def test_an_open_redis_id_without_its_record_is_dropped(redis_url: str) -> None:
+    async with aioredis.from_url(redis_url) as raw:
+        await raw.flushdb()
+        await raw.sadd("taskstatus:watches:open", "lost1")
+        store = await open_store(redis_url)
+        try:
+            assert await store.take_leases("me", ttl=5) == []
+            assert await raw.smembers("taskstatus:watches:open") == set()
+            assert await raw.exists("taskstatus:lease:lost1") == 0
+        finally:
+            await store.close()
+
+
 async def test_follows_are_per_workspace_and_toggle_once(store: Store) -> None:
     first = Follow(team_id="T1", channel_id="C1", user_id="U1", since=1.0)
     assert await store.follow(first)

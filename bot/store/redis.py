@@ -36,6 +36,9 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     if rec[2] then
       table.insert(out, rec[1])
       table.insert(out, rec[2])
+    else
+      redis.call('SREM', KEYS[1], id)  -- no record behind it: keep the open set bounded
+      redis.call('DEL', lease)
     end
   end
 end
