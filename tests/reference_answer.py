@@ -6,7 +6,7 @@ any input. Kept as it was (only this docstring is new); not used by the bot.
 Original description: the answer to a lookup, a live watch message and a completion notice,
 as Block Kit.
 
-Whatever the API returned, the result stays inside Slack's limits (`SLACK.md`): at most 50
+Whatever the API returned, the result stays inside Slack's limits: at most 50
 blocks and well under the ~13,000 characters of blocks where Slack starts refusing a message.
 Tasks that do not fit are summarised; picture links that do not fit go to continuation
 messages, so every picture stays reachable.

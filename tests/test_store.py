@@ -194,6 +194,13 @@ async def test_team_pauses_are_shared_and_end(pair: list[Store]) -> None:
     assert await pair[1].paused_teams(["T1"]) == set()
 
 
+async def test_a_shorter_pause_never_cuts_a_longer_one(pair: list[Store]) -> None:
+    await pair[0].pause_team("T1", 60.0)  # one process told to wait a minute...
+    await pair[1].pause_team("T1", 0.01)  # ...another, a moment later, told much less
+    await asyncio.sleep(0.05)  # past the short one: the longer Retry-After must still hold
+    assert await pair[0].paused_teams(["T1"]) == {"T1"}
+
+
 async def test_retention_expires_everything_after_use(brief: Store) -> None:
     await brief.claim("event:1")
     key = await brief.put_uids(["a", "b"])
@@ -274,6 +281,19 @@ async def test_an_older_redis_record_is_migrated(redis_url: str) -> None:
         assert await store.update_watch(taken)
     finally:
         await store.close()
+
+
+async def test_an_open_redis_id_without_its_record_is_dropped(redis_url: str) -> None:
+    async with aioredis.from_url(redis_url) as raw:
+        await raw.flushdb()
+        await raw.sadd("taskstatus:watches:open", "lost1")
+        store = await open_store(redis_url)
+        try:
+            assert await store.take_leases("me", ttl=5) == []
+            assert await raw.smembers("taskstatus:watches:open") == set()
+            assert await raw.exists("taskstatus:lease:lost1") == 0
+        finally:
+            await store.close()
 
 
 async def test_follows_are_per_workspace_and_toggle_once(store: Store) -> None:

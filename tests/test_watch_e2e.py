@@ -15,6 +15,7 @@ from bot.slack.server import running_bot
 from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import DROPPED, FakeSlack
+from bot.watch import machine
 from bot.watch.machine import MISSING_POLLS
 from bot.watch.model import Watch
 from tests.slack_harness import Harness, bot_settings, start_fakes
@@ -416,3 +417,66 @@ async def test_a_live_answer_whose_watch_cannot_be_saved_stops_saying_live(
     await harness.command("watch slow-2")  # the slot was given back: the limit of 1 allows it
     await slack.wait_for(lambda: len(slack.messages["C1"]) == 2)
     assert "task_unwatch" in body(slack.messages["C1"][1])
+
+
+@pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)
+async def test_a_watch_button_whose_live_edit_fails_leaves_no_watch_behind(
+    harness: Harness,
+) -> None:
+    await harness.mention("slow-1", ts="950.1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    answer = live_message(slack)
+    slack.fail("chat.update", "invalid_blocks")  # Slack refuses to make the answer live
+    _, key = await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
+    await slack.wait_for(lambda: "Something went wrong" in json.dumps(slack.responses.get(key)))
+    # The person was told it failed: no watch may go on behind their back, holding their slot.
+    assert await harness.bot.deps.store.open_watches() == []
+
+
+@pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)
+async def test_a_refresh_racing_a_stop_leaves_the_answer_stopped(harness: Harness) -> None:
+    await harness.mention("slow-1", ts="960.1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    answer = live_message(slack)
+    await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
+    await slack.wait_for(lambda: "task_unwatch" in body(live_message(slack)))
+    live = live_message(slack)
+    api = harness.api
+    api.faults.latency = 0.5  # the refresh's lookup is slow...
+    asked = api.received
+    await harness.click("task_refresh", button(live, "task_refresh")["value"], live)
+    await api.wait_until(lambda: api.received > asked)
+    api.faults.latency = 0.0
+    edits = len(slack.called("chat.update"))
+    await harness.click("task_unwatch", button(live, "task_unwatch")["value"], live)  # ...Stop
+    await slack.wait_for(lambda: len(slack.called("chat.update")) >= edits + 2)  # both edits
+    await slack.wait_for(lambda: "Stopped updating" in body(live_message(slack)), timeout=3.0)
+    assert "task_unwatch" not in body(live_message(slack))  # no live form with a dead Stop
+
+
+@pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)
+async def test_a_refresh_racing_the_finish_leaves_the_answer_done(harness: Harness) -> None:
+    await harness.mention("slow-2", ts="970.1")
+    slack = harness.slack
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    answer = live_message(slack)
+    await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
+    await slack.wait_for(lambda: "task_unwatch" in body(live_message(slack)))
+    live = live_message(slack)
+    api, store = harness.api, harness.bot.deps.store
+    api.faults.latency = 0.5  # the refresh's lookup is slow...
+    asked = api.received
+    await harness.click("task_refresh", button(live, "task_refresh")["value"], live)
+    await api.wait_until(lambda: api.received > asked)
+    api.faults.latency = 0.0
+    [watch] = await store.open_watches()  # ...and meanwhile the watch finishes elsewhere
+    watch.state = "notifying"
+    finished = machine.noticed(watch)
+    assert finished is not None
+    assert await store.update_watch(finished)
+    edits = len(slack.called("chat.update"))
+    await slack.wait_for(lambda: len(slack.called("chat.update")) >= edits + 2)  # live, repair
+    assert "task_unwatch" not in body(live_message(slack))  # no live form with no watch behind
+    assert "Every task is done" in body(live_message(slack))

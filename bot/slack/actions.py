@@ -32,8 +32,9 @@ from bot.slack.payloads import (
     user_id,
 )
 from bot.slack.values import decode_uids
-from bot.taskapi.models import all_done
-from bot.watch.model import message_key
+from bot.taskapi.models import TaskResult, all_done
+from bot.watch.model import Watch, message_key
+from bot.watch.publisher import Outcome
 from bot.watch.scheduler import WatchLimitError
 
 
@@ -84,6 +85,8 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
     else:
         _, build = await lookup(deps, uids)
     await _replace(deps, body, place, build)
+    if watch is not None and watch.state == "active":
+        await deps.watcher.repair(watch.id)  # a Stop or finish during the lookup stays final
     answered(deps.metrics, "refresh")
 
 
@@ -143,6 +146,25 @@ async def _watch_answer(
     if started is None:
         await tell(deps, place, already_live_message())
         return False
+    try:
+        outcome = await _make_live(deps, started, results, place)
+    except Exception:
+        # The person is told it failed: end the watch too (freeing its message and slot),
+        # rather than leave it running outside their watch limit.
+        await deps.watcher.abandon(started.id)
+        raise
+    if outcome.kind != "sent":
+        await deps.watcher.abandon(started.id)  # frees the message and the slot
+        await tell(
+            deps, place, note_message(":warning: I could not turn this answer into a live one.")
+        )
+    return True
+
+
+async def _make_live(
+    deps: Deps, started: Watch, results: list[TaskResult], place: Place
+) -> Outcome:
+    """Edit the answer into its live form, through response_url where the bot cannot edit."""
     live = deps.watcher.live_message(started, results)
     publisher = deps.watcher.publisher
     outcome = await publisher.update(started, live, final=False)
@@ -155,12 +177,7 @@ async def _watch_answer(
             started.id,
             lambda w: w.model_copy(update={"message_ts": None, "response_url_uses": uses}),
         )
-    if outcome.kind != "sent":
-        await deps.watcher.abandon(started.id)  # frees the message and the slot
-        await tell(
-            deps, place, note_message(":warning: I could not turn this answer into a live one.")
-        )
-    return True
+    return outcome
 
 
 async def unwatch_button(

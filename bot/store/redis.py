@@ -36,6 +36,9 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     if rec[2] then
       table.insert(out, rec[1])
       table.insert(out, rec[2])
+    else
+      redis.call('SREM', KEYS[1], id)  -- no record behind it: keep the open set bounded
+      redis.call('DEL', lease)
     end
   end
 end
@@ -113,6 +116,14 @@ _SPEND = (
     "return 1\n"
 )
 
+# KEYS: pause. ARGV: ms. Lengthens a pause, never shortens it (PTTL is -2 when absent).
+_PAUSE = """
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+"""
+
 # A watch saved by an earlier release as a plain JSON string becomes a versioned hash.
 # KEYS: watch. ARGV: retention s.
 _MIGRATE = """
@@ -135,6 +146,7 @@ class RedisStore:
         self._update = client.register_script(_UPDATE)
         self._reserve = client.register_script(_RESERVE)
         self._spend = client.register_script(_SPEND)
+        self._pause = client.register_script(_PAUSE)
 
     @classmethod
     async def open(cls, url: str, retention: float = DEFAULT_RETENTION) -> RedisStore:
@@ -230,7 +242,7 @@ class RedisStore:
 
     async def pause_team(self, team_id: str, seconds: float) -> None:
         key = _PREFIX + "pause:" + team_id
-        await self._redis.set(key, "1", px=max(1, int(seconds * 1000)))
+        await self._pause(keys=[key], args=[max(1, int(seconds * 1000))])
 
     async def paused_teams(self, team_ids: list[str]) -> set[str]:
         if not team_ids:

@@ -83,6 +83,7 @@ class Watcher:
         self._last_purge = monotonic()
         self._budget_spent = False  # the fleet's edit budget said no during this tick
         self._held: set[str] = set()  # watches leased here as of the last tick
+        self._leased_at = 0.0  # monotonic time `_held` was last confirmed by the store
         self._created: set[str] = set()  # created here, lease not yet taken
         self.takeovers = 0  # watches taken from another process (or from before a restart)
         # Told each tick's duration and how late it started (seconds); the app's metrics.
@@ -246,15 +247,9 @@ class Watcher:
         self.ticks += 1
         mono, now = self._monotonic(), self._clock()
         await self._purge_when_due(mono)
-        watches = await self._store.take_leases(self.owner, self.lease_ttl)
+        watches = await self._lease()
         self.open_watches = len(watches)
-        mine = {w.id for w in watches}
-        self.takeovers += len(mine - self._held - self._created)
-        self._held, self._created = (
-            mine,
-            (self._created - mine) if len(self._created) < 10_000 else set(),
-        )
-        self._forget(mine)
+        self._forget(self._held)
         for watch in watches:
             if watch.state == "notifying" and watch.id not in self._inflight:
                 self._spawn(watch.id, self._complete(watch, watch.last_known(), resumed=True))
@@ -270,6 +265,27 @@ class Watcher:
                 await self._advance(watch, found, mono, now, may_edit=watch.team_id not in paused)
             except Exception:
                 log.exception("watch %s: update failed; next tick tries again", watch.id)
+
+    async def _lease(self) -> list[Watch]:
+        """Renew and take leases (one round trip); `_held` is what this process now holds."""
+        asked = self._monotonic()
+        watches = await self._store.take_leases(self.owner, self.lease_ttl)
+        mine = {w.id for w in watches}
+        self.takeovers += len(mine - self._held - self._created)
+        self._held, self._created = (
+            mine,
+            (self._created - mine) if len(self._created) < 10_000 else set(),
+        )
+        self._leased_at = asked
+        return watches
+
+    async def _holds(self, watch_id: str) -> bool:
+        """Whether this process may still act on a watch. A slow tick or completion (a hung
+        task API, Slack waits) can outlive the lease, and another process then owns the watch:
+        past one poll interval since the last renewal, renew before any edit or notice."""
+        if self._monotonic() - self._leased_at > self._config.poll_interval:
+            await self._lease()
+        return watch_id in self._held
 
     async def _purge_when_due(self, mono: float) -> None:
         """At least once per retention period (and hourly at most), drop what expired."""
@@ -300,6 +316,9 @@ class Watcher:
         self, watch: Watch, found: dict[str, TaskResult], mono: float, now: float, *, may_edit: bool
     ) -> int:
         """Poll results into one watch; returns how many live edits it sent (0 or 1)."""
+        if not await self._holds(watch.id):
+            log.info("watch %s: its lease went to another process during this tick", watch.id)
+            return 0
         elapsed = mono - self._seen.setdefault(watch.id, mono)  # since its age was saved
         latest = [found[uid] for uid in watch.uids]
         new, effect = machine.poll(
@@ -332,7 +351,7 @@ class Watcher:
         if not await self._store.update_watch(new):
             log.info("watch %s: changed elsewhere; this poll's copy is dropped", watch.id)
             if sent:
-                await self._repair(new.id)
+                await self.repair(new.id)
             return sent
         self._seen[new.id] = mono
         return sent
@@ -346,13 +365,20 @@ class Watcher:
         self._budget_spent = not allowed
         return allowed
 
-    async def _repair(self, watch_id: str) -> None:
-        """Our edit raced a Stop sent through another process: show the stopped form again."""
+    async def repair(self, watch_id: str) -> None:
+        """An edit raced a Stop or the finish (a poll here, a refresh, another process): show
+        the ended form again, so a message never says *Live* with no watch behind it."""
         fresh = await self._store.get_watch(watch_id)
-        if fresh is not None and fresh.end_reason == "stopped":
+        if fresh is None:
+            return
+        if fresh.end_reason == "stopped":
             note = LiveNote("stopped", user=fresh.stopped_by)
-            build = self.ended_message(fresh, fresh.last_known(), note)
-            await self.publisher.update(fresh, build, final=True)
+        elif fresh.state == "notifying" or fresh.end_reason == "done":
+            note = LiveNote("done")
+        else:
+            return
+        build = self.ended_message(fresh, fresh.last_known(), note)
+        await self.publisher.update(fresh, build, final=True)
 
     async def _complete(
         self, watch: Watch, results: Sequence[TaskResult], *, resumed: bool
@@ -360,6 +386,8 @@ class Watcher:
         """Final form and the one notice, off the tick; `notifying` in the store keeps it
         to one: a retry or another process first looks for a notice already sent."""
         async with self._slots:
+            if not await self._holds(watch.id):
+                return  # its lease expired while waiting: the new holder resumes it
             try:
                 if resumed and await self.publisher.notice_sent(watch):
                     log.info("watch %s: notice was already sent before a restart", watch.id)
