@@ -436,19 +436,8 @@ async def test_a_watch_button_whose_live_edit_fails_leaves_no_watch_behind(
 
 @pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)
 async def test_a_refresh_racing_a_stop_leaves_the_answer_stopped(harness: Harness) -> None:
-    await harness.mention("slow-1", ts="960.1")
+    live = await refresh_held_up(harness, "slow-1", "960.1")
     slack = harness.slack
-    await slack.wait_for(lambda: slack.messages.get("C1"))
-    answer = live_message(slack)
-    await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
-    await slack.wait_for(lambda: "task_unwatch" in body(live_message(slack)))
-    live = live_message(slack)
-    api = harness.api
-    api.faults.latency = 0.5  # the refresh's lookup is slow...
-    asked = api.received
-    await harness.click("task_refresh", button(live, "task_refresh")["value"], live)
-    await api.wait_until(lambda: api.received > asked)
-    api.faults.latency = 0.0
     edits = len(slack.called("chat.update"))
     await harness.click("task_unwatch", button(live, "task_unwatch")["value"], live)  # ...Stop
     await slack.wait_for(lambda: len(slack.called("chat.update")) >= edits + 2)  # both edits
@@ -458,19 +447,8 @@ async def test_a_refresh_racing_a_stop_leaves_the_answer_stopped(harness: Harnes
 
 @pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)
 async def test_a_refresh_racing_the_finish_leaves_the_answer_done(harness: Harness) -> None:
-    await harness.mention("slow-2", ts="970.1")
-    slack = harness.slack
-    await slack.wait_for(lambda: slack.messages.get("C1"))
-    answer = live_message(slack)
-    await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
-    await slack.wait_for(lambda: "task_unwatch" in body(live_message(slack)))
-    live = live_message(slack)
-    api, store = harness.api, harness.bot.deps.store
-    api.faults.latency = 0.5  # the refresh's lookup is slow...
-    asked = api.received
-    await harness.click("task_refresh", button(live, "task_refresh")["value"], live)
-    await api.wait_until(lambda: api.received > asked)
-    api.faults.latency = 0.0
+    await refresh_held_up(harness, "slow-2", "970.1")
+    slack, store = harness.slack, harness.bot.deps.store
     [watch] = await store.open_watches()  # ...and meanwhile the watch finishes elsewhere
     watch.state = "notifying"
     finished = machine.noticed(watch)
@@ -480,3 +458,21 @@ async def test_a_refresh_racing_the_finish_leaves_the_answer_done(harness: Harne
     await slack.wait_for(lambda: len(slack.called("chat.update")) >= edits + 2)  # live, repair
     assert "task_unwatch" not in body(live_message(slack))  # no live form with no watch behind
     assert "Every task is done" in body(live_message(slack))
+
+
+async def refresh_held_up(harness: Harness, uid: str, ts: str) -> dict[str, Any]:
+    """A live watch whose Refresh was pressed and is still waiting on a slow lookup: the
+    moment another change (a Stop, the finish) can slip in before the refresh's edit."""
+    slack, api = harness.slack, harness.api
+    await harness.mention(uid, ts=ts)
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    answer = live_message(slack)
+    await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
+    await slack.wait_for(lambda: "task_unwatch" in body(live_message(slack)))
+    live = live_message(slack)
+    api.faults.latency = 0.5
+    asked = api.received
+    await harness.click("task_refresh", button(live, "task_refresh")["value"], live)
+    await api.wait_until(lambda: api.received > asked)
+    api.faults.latency = 0.0
+    return live
