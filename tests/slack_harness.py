@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -17,7 +18,7 @@ from pytest_aiohttp import AiohttpServer
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings
-from bot.slack.server import Bot, http_app, running_bot
+from bot.slack.server import Bot, http_app, run_socket_mode, running_bot
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from bot.testing.net import free_port
@@ -194,6 +195,32 @@ def socket_mode_settings(
         "port": free_port(),
     }
     return bot_settings(tmp_path, slack, api_url, **{**values, **overrides})
+
+
+@contextlib.asynccontextmanager
+async def socket_mode_bot(settings: Settings) -> AsyncIterator[Bot]:
+    """The bot with its Socket Mode front connected; the front is stopped and awaited on the
+    way out, so a failing front fails the test."""
+    stop = asyncio.Event()
+    async with running_bot(settings) as bot:
+        front = asyncio.create_task(run_socket_mode(bot, stop))
+        try:
+            yield bot
+        finally:
+            stop.set()
+            await front
+
+
+def slash_command(slack: FakeSlack, text: str, key: str = "sock") -> dict[str, Any]:
+    """A `/taskstatus` payload as Slack sends it, answering to the fake's `response_url` `key`."""
+    return {
+        "command": "/taskstatus",
+        "text": text,
+        "team_id": HOME_TEAM,
+        "channel_id": "C1",
+        "user_id": "U1",
+        "response_url": slack.response_url(key),
+    }
 
 
 async def start_fakes(aiohttp_server: AiohttpServer, api: FakeTaskApi) -> tuple[FakeSlack, str]:

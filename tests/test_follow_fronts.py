@@ -13,12 +13,19 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpServer
 
-from bot.slack.server import http_app, run_socket_mode, running_bot
+from bot.slack.server import http_app, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from tests.conftest import ManualClock
 from tests.follow_events import envelope, message, text_of
-from tests.slack_harness import Harness, bot_settings, socket_mode_settings, start_fakes
+from tests.slack_harness import (
+    Harness,
+    bot_settings,
+    slash_command,
+    socket_mode_bot,
+    socket_mode_settings,
+    start_fakes,
+)
 
 
 @contextlib.asynccontextmanager
@@ -91,17 +98,8 @@ async def test_socket_mode_follows_publishes_home_and_answers_the_modal(
     api = FakeTaskApi(step=0.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
     settings = socket_mode_settings(tmp_path, slack, api_url)
-    stop = asyncio.Event()
-    async with running_bot(settings) as bot:
-        front = asyncio.create_task(run_socket_mode(bot, stop))
-        command = {
-            "command": "/taskstatus",
-            "text": "follow",
-            "team_id": HOME_TEAM,
-            "channel_id": "C1",
-            "user_id": "U1",
-            "response_url": slack.response_url("sock"),
-        }
+    async with socket_mode_bot(settings):
+        command = slash_command(slack, "follow")
         await slack.socket_send({"envelope_id": "e1", "type": "slash_commands", "payload": command})
         await slack.wait_for(lambda: slack.messages.get("C1"))
         event = envelope(message("built: `ok-3`", ts="30.1"))
@@ -130,5 +128,3 @@ async def test_socket_mode_follows_publishes_home_and_answers_the_modal(
         )
         assert ack["payload"]["response_action"] == "errors"
         assert "no/good" in ack["payload"]["errors"]["lookup_uids"]
-        stop.set()
-        await front

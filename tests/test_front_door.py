@@ -21,12 +21,13 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from bot.slack.front_door import BODY_TIMEOUT
-from bot.slack.server import run_socket_mode, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM
 from tests.slack_harness import (
     SIGNING_SECRET,
     Harness,
+    slash_command,
+    socket_mode_bot,
     socket_mode_settings,
     start_fakes,
 )
@@ -410,17 +411,8 @@ async def test_socket_mode_refuses_malformed_envelopes(
     slack, api_url = await start_fakes(aiohttp_server, api)
     settings = socket_mode_settings(tmp_path, slack, api_url)
     logs = LogWatch(caplog)
-    stop = asyncio.Event()
-    command = {
-        "command": "/taskstatus",
-        "text": "ok-1",
-        "team_id": HOME_TEAM,
-        "channel_id": "C1",
-        "user_id": "U1",
-        "response_url": slack.response_url("sock"),
-    }
-    async with running_bot(settings) as bot:
-        front = asyncio.create_task(run_socket_mode(bot, stop))
+    command = slash_command(slack, "ok-1")
+    async with socket_mode_bot(settings):
         raw_frames = ["not json", "[1,2]", "{", DEEP_JSON.decode(), '{"type": 5}']
         acked_envelopes: list[dict[str, Any]] = [
             {"envelope_id": "b1", "type": "slash_commands", "payload": "x"},
@@ -454,5 +446,3 @@ async def test_socket_mode_refuses_malformed_envelopes(
         await slack.socket_send({"envelope_id": "e1", "type": "slash_commands", "payload": command})
         await slack.wait_for(lambda: slack.responses.get("sock"))
         assert "ok-1" in json.dumps(slack.responses["sock"][0])
-        stop.set()
-        await front

@@ -14,13 +14,14 @@ from urllib.parse import urlencode
 import aiohttp
 from pytest_aiohttp import AiohttpServer
 
-from bot.slack.server import run_socket_mode, running_bot
 from bot.taskapi.fake import FakeTaskApi, Faults
 from bot.testing.fake_slack import HOME_TEAM
 from bot.testing.net import free_port
 from tests.slack_harness import (
     SIGNING_SECRET,
     sign,
+    slash_command,
+    socket_mode_bot,
     socket_mode_settings,
     start_fakes,
 )
@@ -33,17 +34,8 @@ async def test_socket_mode_serves_commands_and_mentions(
     slack, api_url = await start_fakes(aiohttp_server, api)
     settings = socket_mode_settings(tmp_path, slack, api_url)
     assert settings.mode == "socket"
-    stop = asyncio.Event()
-    async with running_bot(settings) as bot:
-        front = asyncio.create_task(run_socket_mode(bot, stop))
-        command = {
-            "command": "/taskstatus",
-            "text": "ok-1",
-            "team_id": HOME_TEAM,
-            "channel_id": "C1",
-            "user_id": "U1",
-            "response_url": slack.response_url("sock"),
-        }
+    async with socket_mode_bot(settings):
+        command = slash_command(slack, "ok-1")
         ack = await slack.socket_send(
             {
                 "envelope_id": "e1",
@@ -73,8 +65,6 @@ async def test_socket_mode_serves_commands_and_mentions(
         async with aiohttp.ClientSession() as session:
             health = await session.get(f"http://127.0.0.1:{settings.port}/healthz")
             assert (await health.json())["ok"] is True
-        stop.set()
-        await front
     assert slack.called("apps.connections.open")  # opened through SLACK_API_URL
 
 

@@ -16,11 +16,18 @@ from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpServer
 
 from bot.logs import AddCorrelation, JsonFormatter, RedactSecrets
-from bot.slack.server import http_app, run_socket_mode, running_bot
+from bot.slack.server import http_app, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM
 from bot.testing.net import free_port
-from tests.slack_harness import Harness, bot_settings, socket_mode_settings, start_fakes
+from tests.slack_harness import (
+    Harness,
+    bot_settings,
+    slash_command,
+    socket_mode_bot,
+    socket_mode_settings,
+    start_fakes,
+)
 
 METRICS_PORT = free_port()
 
@@ -111,22 +118,11 @@ async def test_socket_mode_log_lines_carry_the_envelope_id(
     api = FakeTaskApi(step=0.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
     settings = socket_mode_settings(tmp_path, slack, api_url)
-    stop = asyncio.Event()
-    async with running_bot(settings) as bot:
-        front = asyncio.create_task(run_socket_mode(bot, stop))
-        command = {
-            "command": "/taskstatus",
-            "text": "ok-1",
-            "team_id": HOME_TEAM,
-            "channel_id": "C1",
-            "user_id": "U1",
-            "response_url": slack.response_url("sock"),
-        }
+    async with socket_mode_bot(settings):
+        command = slash_command(slack, "ok-1")
         envelope = {"envelope_id": "eCORR", "type": "slash_commands", "payload": command}
         await slack.socket_send(envelope)
         await slack.wait_for(lambda: slack.responses.get("sock"))
-        stop.set()
-        await front
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
     call = next(line for line in lines if line["message"].startswith("task API call"))
     assert call["envelope_id"] == "eCORR"
