@@ -36,7 +36,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import SECRET, BotProcess, percentile, serve, slash
+from bench.support import BotProcess, bot_env, percentile, serve, slash
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.net import free_port
 
@@ -91,20 +91,7 @@ async def server_process(
 ) -> AsyncIterator[tuple[BotProcess, Path]]:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack_url + "api/",
-            "BOT_MODE": "http",
-            "TASK_API_URL": api_url,
-            "TASK_API_PUBLIC_KEY": "fake-public-key",
-            "TASK_API_PRIVATE_KEY": "fake-private-key",
-            "STATE_URL": f"sqlite:///{tmp}/state.sqlite3",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-        }
+        env = bot_env(slack_url, api_url, tmp, port)
         argv = ["-m", "bot"] if name == "bot" else [str(HERE / "baseline_server.py"), str(port)]
         if name == "baseline" and baseline_uvloop:
             argv.append("--uvloop")

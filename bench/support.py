@@ -48,25 +48,29 @@ class BotProcess:
         return kib["VmRSS"] / 1024, kib["VmHWM"] / 1024
 
 
+def bot_env(slack_url: str, api_url: str, state_dir: str, port: int) -> dict[str, str]:
+    """The environment of a bot process in HTTP mode against the local fakes."""
+    return {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack_url + "api/",
+        "BOT_MODE": "http",
+        "TASK_API_URL": api_url,
+        "TASK_API_PUBLIC_KEY": "fake-public-key",
+        "TASK_API_PRIVATE_KEY": "fake-private-key",
+        "STATE_URL": f"sqlite:///{state_dir}/state.sqlite3",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 @contextlib.asynccontextmanager
 async def bot_process(slack: FakeSlack, api_url: str, **env: str) -> AsyncIterator[BotProcess]:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.base_url + "api/",
-            "BOT_MODE": "http",
-            "TASK_API_URL": api_url,
-            "TASK_API_PUBLIC_KEY": "fake-public-key",
-            "TASK_API_PRIVATE_KEY": "fake-private-key",
-            "STATE_URL": f"sqlite:///{tmp}/state.sqlite3",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-            **env,
-        }
+        settings = {**bot_env(slack.base_url, api_url, tmp, port), **env}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", env=settings, cwd=tmp, stderr=asyncio.subprocess.PIPE
         )
