@@ -260,13 +260,7 @@ async def test_an_older_sqlite_file_is_migrated(tmp_path: Path) -> None:
             "INSERT INTO watches VALUES (?, ?, ?)", ("old1", "active", json.dumps(LEGACY))
         )
         await db.commit()
-    store = await open_store(f"sqlite:///{path}")
-    try:
-        [taken] = await store.take_leases("me", ttl=5)
-        assert taken.id == "old1"
-        assert await store.update_watch(taken)
-    finally:
-        await store.close()
+    await takes_over_the_old_watch(f"sqlite:///{path}")
 
 
 async def test_an_older_redis_record_is_migrated(redis_url: str) -> None:
@@ -274,13 +268,7 @@ async def test_an_older_redis_record_is_migrated(redis_url: str) -> None:
         await raw.flushdb()
         await raw.set("taskstatus:watch:old1", json.dumps(LEGACY))
         await raw.sadd("taskstatus:watches:open", "old1")
-    store = await open_store(redis_url)
-    try:
-        [taken] = await store.take_leases("me", ttl=5)
-        assert taken.id == "old1"
-        assert await store.update_watch(taken)
-    finally:
-        await store.close()
+    await takes_over_the_old_watch(redis_url)
 
 
 async def test_an_open_redis_id_without_its_record_is_dropped(redis_url: str) -> None:
@@ -318,3 +306,14 @@ async def test_counters_add_atomically_and_expire(store: Store) -> None:
     assert await store.add("short", 0.05) == 1
     await asyncio.sleep(0.1)  # the counter's own expiry is what is tested
     assert await store.add("short", 0.05) == 1
+
+
+async def takes_over_the_old_watch(url: str) -> None:
+    """The record written by the previous release is leased and updated like a new one."""
+    store = await open_store(url)
+    try:
+        [taken] = await store.take_leases("me", ttl=5)
+        assert taken.id == "old1"
+        assert await store.update_watch(taken)
+    finally:
+        await store.close()
