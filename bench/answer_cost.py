@@ -1,19 +1,23 @@
 """Cost per answer: the bot against a bare server, side by side, under the same load.
 
-Each round runs the bot (`python -m bot`, HTTP mode) and the bare baseline
-(`bench/baseline_server.py`: verify, ack, post a fixed answer) as their own processes, one
-after the other, order alternating between rounds. This process is the load generator and
-the fake Slack: it keeps CONCURRENCY signed `/taskstatus <new UID>` commands in flight (each
-worker sends its next command once its previous answer has arrived at the fake
-`response_url`) and times each one from sending the command to receiving its answer. The
-fake task API (no latency, tasks finished at once) runs as a third process.
+Each round runs three servers as their own processes, one after the other, the order turning
+between rounds: the bot (`python -m bot`, HTTP mode), the bare baseline
+(`bench/baseline_server.py`: verify, ack, post a fixed answer) and the floor (the same with
+`--lookup`: one signed task API call before the answer, which no implementation of the bot
+can skip). This process is the load generator, the fake Slack and the fake task API (no
+latency, tasks finished at once): it keeps CONCURRENCY signed `/taskstatus <new UID>`
+commands in flight (each worker sends its next command once its previous answer has arrived
+at the fake `response_url`) and times each one from sending the command to receiving its
+answer. The fakes share this one process so that every server under test shares the
+machine's cores with the same single neighbour; a task API of its own would be a third busy
+process during the bot's and the floor's turns only.
 
 CPU per answer is the server process's CPU time over the measured window divided by the
 answers; on a shared machine it is the steadier figure, answers/s and latency move with the
 neighbours' load.
 Usage: python bench/answer_cost.py [--commands N] [--rounds N] [--concurrency N]
        [--profile FILE]   (needs `pip install py-spy`; the figures of a profiled run are slower)
-       [--baseline-uvloop]  (the baseline on uvloop too: the bot runs on it where installed)
+       [--baseline-uvloop]  (baseline and floor on uvloop too: the bot runs on it where installed)
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import BotProcess, bot_env, percentile, serve, slash
+from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.net import free_port
 
 HERE = Path(__file__).resolve().parent
 WARMUP = 200
 ANSWER_TIMEOUT = 30.0
+SERVERS = ("bot", "baseline", "floor")
 
 
 @dataclass
@@ -93,8 +99,10 @@ async def server_process(
     with tempfile.TemporaryDirectory() as tmp:
         env = bot_env(slack_url, api_url, tmp, port)
         argv = ["-m", "bot"] if name == "bot" else [str(HERE / "baseline_server.py"), str(port)]
-        if name == "baseline" and baseline_uvloop:
+        if name != "bot" and baseline_uvloop:
             argv.append("--uvloop")
+        if name == "floor":
+            argv.append("--lookup")
         log = Path(tmp) / "stderr.log"
         with log.open("wb") as err:
             process = await asyncio.create_subprocess_exec(
@@ -203,8 +211,8 @@ def line(f: Figures) -> str:
     )
 
 
-def summary(rounds: Sequence[tuple[Figures, Figures]]) -> None:
-    print("median over rounds: bot / baseline = ratio")
+def summary(rounds: Sequence[dict[str, Figures]]) -> None:
+    print("median over rounds: bot / baseline = ratio  (and bot / floor, floor / baseline)")
     figures: list[tuple[str, Callable[[Figures], float], str]] = [
         ("answers/s", lambda f: f.rate, "{:.0f}"),
         ("CPU per answer", lambda f: f.cpu_ms, "{:.2f} ms"),
@@ -212,9 +220,11 @@ def summary(rounds: Sequence[tuple[Figures, Figures]]) -> None:
         ("latency p99", lambda f: f.p(0.99), "{:.1f} ms"),
     ]
     for label, figure, fmt in figures:
-        bot = statistics.median(figure(r[0]) for r in rounds)
-        base = statistics.median(figure(r[1]) for r in rounds)
-        print(f"  {label:15} {fmt.format(bot)} / {fmt.format(base)} = {bot / base:.2f}x")
+        bot, base, floor = (statistics.median(figure(r[name]) for r in rounds) for name in SERVERS)
+        print(
+            f"  {label:15} {fmt.format(bot)} / {fmt.format(base)} = {bot / base:.2f}x"
+            f"   (bot / floor {bot / floor:.2f}x, floor / baseline {floor / base:.2f}x)"
+        )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -223,34 +233,27 @@ async def main(args: argparse.Namespace) -> None:
     slack_app = slack.app()
     slack_app.router.add_post("/answer/{key}", answers.receive)
     slack_runner, slack.base_url = await serve(slack_app)
-    api_port = free_port()
-    api = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "bot", "fake-api", "--step", "0", "--port", str(api_port)),
-        stdout=asyncio.subprocess.DEVNULL,
-    )
-    api_url = f"http://127.0.0.1:{api_port}/"
+    api_runner, api_url = await serve(FakeTaskApi(step=0).app())
     print(
         f"{args.rounds} rounds x {args.commands} /taskstatus commands (a new UID each) per "
         f"server, {args.concurrency} in flight, task API without latency; latency is "
         "command sent -> answer at the response_url",
         flush=True,
     )
-    rounds: list[tuple[Figures, Figures]] = []
+    rounds: list[dict[str, Figures]] = []
     try:
         for n in range(args.rounds):
-            order = ["bot", "baseline"] if n % 2 == 0 else ["baseline", "bot"]
+            order = SERVERS[n % 3 :] + SERVERS[: n % 3]
             done = {
                 name: await measure(name, n, slack.base_url, api_url, answers, args)
                 for name in order
             }
-            rounds.append((done["bot"], done["baseline"]))
+            rounds.append(done)
             print(f"round {n + 1}: {' then '.join(order)}")
-            print(line(done["bot"]) + "\n" + line(done["baseline"]), flush=True)
+            print("\n".join(line(done[name]) for name in SERVERS), flush=True)
         summary(rounds)
     finally:
-        api.terminate()
-        await api.wait()
+        await api_runner.cleanup()
         await slack_runner.cleanup()
 
 
@@ -259,10 +262,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--commands", type=int, default=3000, help="measured commands per server and round"
     )
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument(
-        "--baseline-uvloop", action="store_true", help="run the baseline on uvloop too"
+        "--baseline-uvloop", action="store_true", help="run baseline and floor on uvloop too"
     )
     parser.add_argument(
         "--profile", metavar="FILE", help="sample the bot with py-spy (collapsed stacks to FILE)"

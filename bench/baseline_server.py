@@ -4,7 +4,11 @@ The yardstick for `bench/answer_cost.py`. It does what any HTTP-mode Slack app m
 `/taskstatus UID` and nothing more: check the request's signature on its raw bytes, answer
 200 at once, then post one fixed, pre-encoded Block Kit answer to the command's
 `response_url` with one shared client session. No task API, no rendering, no framework.
-Usage: SLACK_SIGNING_SECRET=... python bench/baseline_server.py PORT [--uvloop]
+
+`--lookup` adds the one thing the bot cannot skip: a signed call to the task API
+(`TASK_API_URL`) for the command's UID, its JSON read, before the fixed answer. That is the
+floor under any implementation of the bot, Bolt or not.
+Usage: SLACK_SIGNING_SECRET=... python bench/baseline_server.py PORT [--uvloop] [--lookup]
 (`--uvloop`: on the event loop the bot runs on, to see what the loop alone is worth)
 """
 
@@ -15,11 +19,18 @@ import json
 import os
 import signal
 import sys
+import uuid
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.taskapi.client import ACTION
+from bot.taskapi.signing import sign
 
 ANSWER = json.dumps(
     {
@@ -43,11 +54,29 @@ ANSWER = json.dumps(
 ).encode()
 
 
-def baseline_app(secret: str, session: aiohttp.ClientSession) -> web.Application:
+def baseline_app(
+    secret: str, session: aiohttp.ClientSession, api: dict[str, str] | None = None
+) -> web.Application:
+    """`api` (url, public_key, private_key): look the UID up first (`--lookup`)."""
     verifier = SignatureVerifier(secret)
     pending: set[asyncio.Task[None]] = set()
 
-    async def post(url: str) -> None:
+    async def lookup(uid: str) -> None:
+        assert api is not None
+        body = {
+            "Action": ACTION,
+            "PublicKey": api["public_key"],
+            "TaskUIDs": [uid],
+            "request_uuid": str(uuid.uuid4()),
+        }
+        body["Signature"] = sign(body, api["private_key"])
+        async with session.post(api["url"], json=body) as resp:
+            assert resp.status == 200, resp.status
+            json.loads(await resp.read())
+
+    async def post(url: str, uid: str) -> None:
+        if api is not None:
+            await lookup(uid)
         headers = {"Content-Type": "application/json"}
         async with session.post(url, data=ANSWER, headers=headers) as resp:
             await resp.read()
@@ -61,8 +90,9 @@ def baseline_app(secret: str, session: aiohttp.ClientSession) -> web.Application
             signature=headers.get("X-Slack-Signature"),
         ):
             return web.Response(status=401)
-        url = parse_qs(body.decode()).get("response_url", [""])[0]
-        task = asyncio.create_task(post(url))
+        form = parse_qs(body.decode())
+        url, uid = form.get("response_url", [""])[0], form.get("text", [""])[0]
+        task = asyncio.create_task(post(url, uid))
         pending.add(task)
         task.add_done_callback(pending.discard)
         return web.Response()
@@ -76,13 +106,13 @@ def baseline_app(secret: str, session: aiohttp.ClientSession) -> web.Application
     return app
 
 
-async def main(port: int, secret: str) -> None:
+async def main(port: int, secret: str, api: dict[str, str] | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with aiohttp.ClientSession() as session:
-        runner = web.AppRunner(baseline_app(secret, session), access_log=None)
+        runner = web.AppRunner(baseline_app(secret, session, api), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         await stop.wait()
@@ -90,7 +120,13 @@ async def main(port: int, secret: str) -> None:
 
 
 if __name__ == "__main__":
-    serving = main(int(sys.argv[1]), os.environ["SLACK_SIGNING_SECRET"])
+    api = {
+        "url": os.environ["TASK_API_URL"],
+        "public_key": os.environ["TASK_API_PUBLIC_KEY"],
+        "private_key": os.environ["TASK_API_PRIVATE_KEY"],
+    }
+    lookups = "--lookup" in sys.argv[2:]
+    serving = main(int(sys.argv[1]), os.environ["SLACK_SIGNING_SECRET"], api if lookups else None)
     if "--uvloop" in sys.argv[2:]:
         import uvloop
 
