@@ -12,11 +12,13 @@ goes into the payload, however often the answer is measured, posted or retried.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
 
 from slack_sdk.models.blocks import (
@@ -33,7 +35,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render.blocks import block_dict
-from bot.render.status import counts, emoji_for, status_of, summary
+from bot.render.status import counts, emoji_for, status_of, summary_of
 from bot.render.text import clip, code, escape, is_previewable, link, one_line
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
 
@@ -60,32 +62,106 @@ class Message:
     continuations: tuple[Message, ...] = ()
     # `blocks` as dicts, when the builder already converted them (shared: read them only).
     block_dicts: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
+    # The same, as JSON (`ensure_ascii=False`), one text per run of blocks, without brackets.
+    block_jsons: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def as_payload(self) -> dict[str, Any]:
         if self.block_dicts is None:
             return {"text": self.text, "blocks": [block_dict(b) for b in self.blocks]}
         return {"text": self.text, "blocks": list(self.block_dicts)}
 
+    def as_json(self, **extra: str | bool) -> bytes:
+        """`json.dumps({**self.as_payload(), **extra}).encode()`, the same bytes.
 
-@dataclass(frozen=True)
+        The blocks were already encoded to measure them; only the text and `extra` are new.
+        """
+        if self.block_jsons is None or "text" in extra or "blocks" in extra:
+            return json.dumps({**self.as_payload(), **extra}).encode()
+        blocks = ascii_json(", ".join(self.block_jsons))
+        tail = "".join(f", {_json_scalar(k)}: {_json_scalar(v)}" for k, v in extra.items())
+        head = f'{{"text": {_json_scalar(self.text)}, "blocks": ['
+        return b"".join((head.encode(), blocks, f"]{tail}}}".encode()))
+
+
 class _Blocks:
-    """Blocks, their dicts, and the sum of each dict's JSON length: what the budget counts."""
+    """Blocks, their dicts, their JSON and the sum of each dict's JSON length (what the budget
+    counts). A plain class with slots: several are made and added up for every answer."""
 
-    blocks: tuple[Block, ...] = ()
-    dicts: tuple[dict[str, Any], ...] = ()
-    size: int = 0
+    __slots__ = ("blocks", "dicts", "jsons", "size")
+
+    def __init__(
+        self,
+        blocks: tuple[Block, ...] = (),
+        dicts: tuple[dict[str, Any], ...] = (),
+        jsons: tuple[str, ...] = (),
+        size: int = 0,
+    ) -> None:
+        self.blocks = blocks
+        self.dicts = dicts
+        self.jsons = jsons  # one JSON text (no brackets) per group of blocks made together
+        self.size = size
 
     def __add__(self, other: _Blocks) -> _Blocks:
-        return _Blocks(self.blocks + other.blocks, self.dicts + other.dicts, self.size + other.size)
+        if not other.blocks:
+            return self
+        if not self.blocks:
+            return other
+        return _Blocks(
+            self.blocks + other.blocks,
+            self.dicts + other.dicts,
+            self.jsons + other.jsons,
+            self.size + other.size,
+        )
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
+_ESCAPE_RUN = "bot.render.json_escape"  # a codec error handler: see `ascii_json`
+
+
+def ascii_json(text: str) -> bytes:
+    """JSON made with `ensure_ascii=False`, as `ensure_ascii=True` makes it, encoded.
+
+    Outside its strings JSON is plain ASCII, and inside them `ensure_ascii` escapes DEL and
+    each character beyond ASCII as `\\uXXXX`: the ASCII codec does the rest at C speed and
+    hands each run beyond ASCII to `_escape_run` (a regular expression scan took six times as
+    long as encoding the whole answer again).
+    """
+    text = text.replace("\x7f", "\\u007f")
+    if text.isascii():
+        return text.encode("ascii")
+    return text.encode("ascii", _escapes())
+
+
+@cache
+def _escapes() -> str:
+    """The name of `_escape_run` as a codec error handler, registered on first use."""
+    codecs.register_error(_ESCAPE_RUN, _escape_run)
+    return _ESCAPE_RUN
+
+
+def _escape_run(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return encode_basestring_ascii(error.object[error.start : error.end])[1:-1], error.end
+
+
+def _json_scalar(value: str | bool) -> str:
+    """`json.dumps(value)` for a text or a boolean (as `ensure_ascii` escapes texts)."""
+    if isinstance(value, str):
+        return str(encode_basestring_ascii(value))
+    return "true" if value else "false"
 
 
 def _made(*blocks: Block) -> _Blocks:
     """Each block converted once; one encoding measures them all ("[a, b]" is a + b + 4)."""
+    if not blocks:
+        return _NOTHING
     dicts = tuple([block_dict(b) for b in blocks])
-    return _Blocks(blocks, dicts, len(_encode(dicts)) - 2 * len(dicts) if dicts else 0)
+    inner = _encode(dicts)[1:-1]
+    return _Blocks(blocks, dicts, (inner,), len(inner) + 2 - 2 * len(dicts))
+
+
+_NOTHING = _Blocks()
 
 
 @lru_cache(maxsize=256)
@@ -107,7 +183,7 @@ _DIVIDER = _made(DividerBlock())
 
 
 def _message(text: str, made: _Blocks, continuations: tuple[Message, ...] = ()) -> Message:
-    return Message(text, list(made.blocks), continuations, made.dicts)
+    return Message(text, list(made.blocks), continuations, made.dicts, made.jsons)
 
 
 @dataclass(frozen=True)
@@ -157,14 +233,15 @@ def answer_message(
     headline: str | None = None,
 ) -> Message:
     """The whole answer. `no_preview` lists picture URLs Slack could not download."""
-    head = _section(headline or _decorated_summary(results))
+    counted = tuple(counts(results))
+    head = _section(headline or _decorated(counted, len(results)))
     tail = _tail(results, controls, checked_at, live)
     budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - MORE_ROOM)  # divider, "more tasks"
     budget.take(head)
     budget.take(tail)
     body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
     made = head + _DIVIDER + body + tail if body.blocks else head + tail
-    text = summary(results)
+    text = summary_of(counted, len(results))
     return _message(text, made, _continuations(budget.leftovers, text))
 
 
@@ -190,10 +267,13 @@ def completion_message(
 
 
 def _decorated_summary(results: Sequence[TaskResult]) -> str:
-    total = len(results)
-    parts = " · ".join(
-        f"{emoji_for(s)} {n} {escape(clip(one_line(s), 40))}" for s, n in counts(results)
-    )
+    return _decorated(tuple(counts(results)), len(results))
+
+
+@lru_cache(maxsize=256)
+def _decorated(counted: tuple[tuple[str, int], ...], total: int) -> str:
+    """The headline for these counts, made once: most answers are about one task or a few."""
+    parts = " · ".join(f"{emoji_for(s)} {n} {escape(clip(one_line(s), 40))}" for s, n in counted)
     return f"*{total} {'task' if total == 1 else 'tasks'}*  {parts}"
 
 

@@ -5,16 +5,17 @@ the class: it finds the validators by scanning the object's attributes, builds a
 set of JSON keys, and converts every nested object twice. An answer is a handful of the same
 few classes, made for every command, and that overhead was most of the cost of rendering one.
 
-Here the per-class facts are looked up once; per object it runs each of slack_sdk's own
-validators (so a field over Slack's limits raises `SlackObjectFormationError` as `to_dict()`
-does) and copies the non-empty attributes, exactly as `get_non_null_attributes` decides. A
-class that serialises itself differently (its own `to_dict`, `get_non_null_attributes` or
-`get_object_attribute`) goes through its own `to_dict()`. Tests compare the result with
-`to_dict()` on random answers.
+Here the per-class facts are looked up once, into one converter per class; per object it runs
+each of slack_sdk's own validators (so a field over Slack's limits raises
+`SlackObjectFormationError` as `to_dict()` does) and copies the non-empty attributes, exactly
+as `get_non_null_attributes` decides. A class that serialises itself differently (its own
+`to_dict`, `get_non_null_attributes` or `get_object_attribute`) goes through its own
+`to_dict()`. Tests compare the result with `to_dict()` on random answers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk.models.basic_objects import EMPTY_ALLOWED_TYPE_AND_PROPERTY_LIST, JsonObject
@@ -22,59 +23,83 @@ from slack_sdk.models.basic_objects import EMPTY_ALLOWED_TYPE_AND_PROPERTY_LIST,
 _DEFAULT = (JsonObject.to_dict, JsonObject.get_non_null_attributes, JsonObject.get_object_attribute)
 _EMPTY_ALLOWED = frozenset((e["type"], e["property"]) for e in EMPTY_ALLOWED_TYPE_AND_PROPERTY_LIST)
 _PLAIN = frozenset({str, bool, int, float, type(None)})
-# Per class: None when it serialises itself, else (its validators, its JSON keys), both sorted.
+_SCALARS = frozenset({bool, int, float})  # kept as they are: no length, never empty
+
+Convert = Callable[[Any], dict[str, Any]]
+# Per class: the function that makes its dict (see `_converter`).
 # Every slack_sdk Block Kit class declares a fixed set of keys, so one object tells for all.
-_shapes: dict[type, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+_converters: dict[type, Convert] = {}
 
 
 def block_dict(obj: JsonObject) -> dict[str, Any]:
     """`obj.to_dict()`, validation included."""
-    shape = _shape(obj)
-    if shape is None:
-        return obj.to_dict()
-    validators, keys = shape
-    for name in validators:
-        getattr(obj, name)()
-    kind = getattr(obj, "type", None)
-    data: dict[str, Any] = {}
-    for key in keys:
-        value = getattr(obj, key, None)
-        if value is None:
-            continue
-        if hasattr(value, "__len__") and not len(value) and (kind, key) not in _EMPTY_ALLOWED:
-            continue
-        data[key] = _value(value)
-    return data
+    convert = _converters.get(type(obj))
+    if convert is None:
+        convert = _learn(obj)
+    return convert(obj)
+
+
+def _learn(obj: JsonObject) -> Convert:
+    cls = type(obj)
+    own = (cls.to_dict, cls.get_non_null_attributes, cls.get_object_attribute) != _DEFAULT
+    convert = _own if own else _converter(_validators(cls), tuple(sorted(obj.attributes)))
+    _converters[cls] = convert
+    return convert
+
+
+def _own(obj: JsonObject) -> dict[str, Any]:
+    return obj.to_dict()
+
+
+def _converter(validators: Sequence[Callable[[Any], None]], keys: Sequence[str]) -> Convert:
+    """The dict of one class's objects: its validators run, then its non-empty keys, sorted."""
+
+    def convert(obj: Any) -> dict[str, Any]:
+        for validate in validators:
+            validate(obj)
+        data: dict[str, Any] = {}
+        for key in keys:
+            value = getattr(obj, key, None)
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:  # the commonest value: no conversion, empty only when ""
+                if value or _empty_allowed(obj, key):
+                    data[key] = value
+            elif kind in _SCALARS:
+                data[key] = value
+            elif not (hasattr(value, "__len__") and not len(value)) or _empty_allowed(obj, key):
+                data[key] = _value(value)
+        return data
+
+    return convert
+
+
+def _empty_allowed(obj: Any, key: str) -> bool:
+    return (getattr(obj, "type", None), key) in _EMPTY_ALLOWED
 
 
 def _value(value: Any) -> Any:
     kind = type(value)  # pragma: no mutate (any other key only skips the fast checks)
     if kind in _PLAIN:
         return value
+    convert = _converters.get(kind)
+    if convert is None and isinstance(value, JsonObject):
+        convert = _learn(value)
+    if convert is not None and convert is not _own:
+        return convert(value)
     if isinstance(value, list | tuple):
         return [_value(v) for v in value]
-    if _shapes.get(kind) is not None or (
-        isinstance(value, JsonObject) and _shape(value) is not None
-    ):
-        return block_dict(value)
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return {k: _value(v) for k, v in to_dict().items()}
     return value
 
 
-def _shape(obj: JsonObject) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    cls = type(obj)
-    if cls not in _shapes:
-        own = (cls.to_dict, cls.get_non_null_attributes, cls.get_object_attribute) != _DEFAULT
-        _shapes[cls] = None if own else (_validators(cls), tuple(sorted(obj.attributes)))
-    return _shapes[cls]
-
-
-def _validators(cls: type) -> tuple[str, ...]:
-    """The methods slack_sdk's `@JsonValidator` marked, as `validate_json` finds them."""
+def _validators(cls: type) -> tuple[Callable[[Any], None], ...]:
+    """The methods slack_sdk's `@JsonValidator` marked, as `validate_json` finds them, sorted."""
     names = (n for n in dir(cls) if not n.startswith("__"))
-    return tuple(sorted(n for n in names if _is_validator(getattr(cls, n, None))))
+    return tuple(getattr(cls, n) for n in sorted(names) if _is_validator(getattr(cls, n, None)))
 
 
 def _is_validator(value: Any) -> bool:

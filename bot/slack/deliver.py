@@ -145,11 +145,7 @@ class Delivery:
             message = build(no_preview)
             status, body = await self._send_response(
                 response_url,
-                {
-                    **message.as_payload(),
-                    "response_type": response_type,
-                    "replace_original": replace_original,
-                },
+                message.as_json(response_type=response_type, replace_original=replace_original),
                 keep,
             )
             if status == 200:
@@ -163,11 +159,9 @@ class Delivery:
             if self.uses.left(response_url) <= keep:
                 log.info("response_url: %d continuation(s) left unsent", continuations)
                 break
-            await self._send_response(
-                response_url, {**more.as_payload(), "response_type": response_type}, keep
-            )
+            await self._send_response(response_url, more.as_json(response_type=response_type), keep)
 
-    async def _send_response(self, url: str, payload: dict[str, Any], keep: int) -> tuple[int, str]:
+    async def _send_response(self, url: str, data: bytes, keep: int) -> tuple[int, str]:
         """POST one JSON answer to a `response_url`, each try counted as one of its uses; a
         429 waits `Retry-After` (capped) and tries again, at most RESPONSE_URL_TRIES in all.
 
@@ -180,7 +174,6 @@ class Delivery:
         """
         if not response_url_allowed(url, self.client.base_url):
             raise ResponseUrlError(0, "refused: not a Slack response_url")
-        data = json.dumps(payload).encode()
         for attempt in range(1, RESPONSE_URL_TRIES + 1):
             if self.uses.left(url) <= keep:
                 raise ResponseUrlSpent()
