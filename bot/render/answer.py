@@ -14,27 +14,19 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache, lru_cache
-from json.encoder import encode_basestring_ascii
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Literal
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    ImageBlock,
-    ImageElement,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, ImageElement
 
+from bot.render import kit
 from bot.render.blocks import block_dict
+from bot.render.kit import SECTION_TEXT as SECTION_TEXT
+from bot.render.kit import mrkdwn as mrkdwn
 from bot.render.status import counts, emoji_for, status_of, summary_of
 from bot.render.text import clip, code, escape, is_previewable, link, one_line
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
@@ -42,7 +34,6 @@ from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
 MAX_BLOCKS = 50
 MAX_BLOCKS_CHARS = 11_000
 MORE_ROOM = 700  # kept for the divider and the "more tasks" note
-SECTION_TEXT = 3000
 SINGLE_PREVIEWS = 3
 SINGLE_ERROR_CHARS = 1500
 MULTI_ERROR_CHARS = 300
@@ -114,7 +105,28 @@ class _Blocks:
         )
 
 
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+def _measuring_encoder() -> Callable[[Any], str]:
+    """`json.JSONEncoder(ensure_ascii=False).encode`, its C encoder made once, not per call.
+
+    `JSONEncoder.encode` makes a new C encoder for every document, which cost as much as
+    encoding a small answer's blocks. This is the one it makes, with the same arguments, made
+    once (without the check for circular documents: blocks are trees). Where Python has no
+    C encoder, `encode` itself.
+    """
+    encoder = json.JSONEncoder(ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    args = (encoder.default, encode_basestring, None, ": ", ", ", False, False, True)
+    iterencode = make(None, *args)  # markers, default, encoder, indent, separators, sort, skip, NaN
+
+    def encode(document: Any) -> str:
+        return "".join(iterencode(document, 0))
+
+    return encode
+
+
+_encode = _measuring_encoder()
 _ESCAPE_RUN = "bot.render.json_escape"  # a codec error handler: see `ascii_json`
 
 
@@ -152,11 +164,11 @@ def _json_scalar(value: str | bool) -> str:
     return "true" if value else "false"
 
 
-def _made(*blocks: Block) -> _Blocks:
-    """Each block converted once; one encoding measures them all ("[a, b]" is a + b + 4)."""
-    if not blocks:
+def _made(*made: kit.Made) -> _Blocks:
+    """Blocks made with their dicts; one encoding measures them all ("[a, b]" is a + b + 4)."""
+    if not made:
         return _NOTHING
-    dicts = tuple([block_dict(b) for b in blocks])
+    blocks, dicts = zip(*made, strict=True)
     inner = _encode(dicts)[1:-1]
     return _Blocks(blocks, dicts, (inner,), len(inner) + 2 - 2 * len(dicts))
 
@@ -170,16 +182,16 @@ def _section(text: str) -> _Blocks:
 
     Made blocks and their dicts are shared between messages; nothing changes them once made.
     """
-    return _made(SectionBlock(text=mrkdwn(text)))
+    return _made(kit.section(text))
 
 
 @lru_cache(maxsize=256)
 def _context(parts: tuple[str, ...]) -> _Blocks:
     """A footer, made once per text: every answer within the same second has the same one."""
-    return _made(ContextBlock(elements=[mrkdwn(part) for part in parts]))
+    return _made(kit.converted(ContextBlock(elements=[mrkdwn(part) for part in parts])))
 
 
-_DIVIDER = _made(DividerBlock())
+_DIVIDER = _made(kit.converted(DividerBlock()))
 
 
 def _message(text: str, made: _Blocks, continuations: tuple[Message, ...] = ()) -> Message:
@@ -216,11 +228,6 @@ class _Budget:
     def take(self, made: _Blocks) -> None:
         self.blocks -= len(made.blocks)
         self.chars -= made.size
-
-
-def mrkdwn(text: str) -> MarkdownTextObject:
-    # verbatim: Slack must not turn outside text into links, channel names or mentions.
-    return MarkdownTextObject(text=clip(text, SECTION_TEXT), verbatim=True)
 
 
 def answer_message(
@@ -290,7 +297,7 @@ def _task_blocks(found: Sequence[Found], budget: _Budget, no_preview: frozenset[
                 budget.leftovers += _numbered(skipped)
             # The note lists as many names as the room left allows (its JSON adds ~100).
             room = budget.chars + MORE_ROOM - 150
-            body += _made(SectionBlock(text=mrkdwn(_more_tasks(rest, room))))
+            body += _made(kit.section(_more_tasks(rest, room)))
             break
         budget.take(blocks)
         budget.leftovers += leftovers
@@ -320,18 +327,17 @@ def _task_line(result: Found, error_chars: int) -> str:
 
 
 def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, list[Any]]:
-    blocks: list[Block] = [SectionBlock(text=mrkdwn(_task_line(result, SINGLE_ERROR_CHARS)))]
+    blocks = [kit.section(_task_line(result, SINGLE_ERROR_CHARS))]
     urls = _numbered(result)
     previews = [u for u in urls if _may_preview(u[2], no_preview)]
     shown = previews[:SINGLE_PREVIEWS]
     for uid, n, url in shown:
         alt = clip(f"Picture {n} of task {uid}", 2000)
-        title = PlainTextObject(text=f"Picture {n} of {len(urls)}", emoji=False)
-        blocks.append(ImageBlock(image_url=url, alt_text=alt, title=title))
+        blocks.append(kit.image(url, alt, f"Picture {n} of {len(urls)}"))
     rest = [u for u in urls if u not in shown]
     text, leftovers = _links("More pictures: " if shown else "Pictures: ", rest)
     if text:
-        blocks.append(SectionBlock(text=mrkdwn(text)))
+        blocks.append(kit.section(text))
     return _made(*blocks), leftovers
 
 
@@ -345,7 +351,7 @@ def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, l
         if thumb
         else None
     )
-    return _made(SectionBlock(text=mrkdwn(line + text), accessory=accessory)), leftovers
+    return _made(kit.section(line + text, accessory)), leftovers
 
 
 def _links(
@@ -390,19 +396,19 @@ def _tail(
     checked_at: float | None,
     live: LiveNote | None,
 ) -> _Blocks:
-    blocks: list[Block] = []
+    blocks: list[kit.Made] = []
     missing = [r.uid for r in results if isinstance(r, NotFound)]
     if missing:
-        blocks.append(SectionBlock(text=mrkdwn(_not_found(missing))))
+        blocks.append(kit.section(_not_found(missing)))
     failed = [r for r in results if isinstance(r, Failed)]
     if failed:
-        blocks.append(SectionBlock(text=mrkdwn(_failures(failed))))
+        blocks.append(kit.section(_failures(failed)))
     made = _made(*blocks)
     footer = _footer(checked_at, live)
     if footer:
         made += _context(tuple(footer))
     if controls is not None:
-        made += _made(_buttons(controls))
+        made += _made(kit.actions(_buttons(controls)))
     return made
 
 
@@ -466,18 +472,13 @@ def _by(user: str) -> str:
     return f" by <@{user}>" if user.isalnum() else ""
 
 
-def _buttons(controls: Controls) -> ActionsBlock:
-    buttons = [_button("Refresh", ACTION_REFRESH, controls.value)]
+def _buttons(controls: Controls) -> list[kit.Button]:
+    buttons: list[kit.Button] = [("Refresh", ACTION_REFRESH, controls.value, None)]
     if controls.watch == "offer":
-        buttons.append(_button("Watch", ACTION_WATCH, controls.value, style="primary"))
+        buttons.append(("Watch", ACTION_WATCH, controls.value, "primary"))
     elif controls.watch == "live":
-        buttons.append(_button("Stop watching", ACTION_UNWATCH, controls.watch_id))
-    return ActionsBlock(elements=buttons)
-
-
-def _button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
-    text = PlainTextObject(text=label, emoji=False)
-    return ButtonElement(text=text, action_id=action_id, value=value, style=style)
+        buttons.append(("Stop watching", ACTION_UNWATCH, controls.watch_id, None))
+    return buttons
 
 
 def _continuations(leftovers: Sequence[tuple[str, int, str]], text: str) -> tuple[Message, ...]:
@@ -488,7 +489,7 @@ def _continuations(leftovers: Sequence[tuple[str, int, str]], text: str) -> tupl
         uid = pending[0][0]
         group = [p for p in pending if p[0] == uid]
         line, rest = _links(f"Pictures of {code(uid)}: ", group, budget=SECTION_TEXT - 100)
-        sections.append(_made(SectionBlock(text=mrkdwn(line))))
+        sections.append(_made(kit.section(line)))
         taken = {id(p) for p in group[: max(len(group) - len(rest), 1)]}
         pending = [p for p in pending if id(p) not in taken]
     messages: list[Message] = []
