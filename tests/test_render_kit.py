@@ -1,4 +1,5 @@
-"""The blocks `kit` makes carry `to_dict()`'s dicts, and fail where `to_dict()` fails.
+"""The blocks `kit` makes carry `to_dict()`'s dicts and their JSON, and fail where `to_dict()`
+fails.
 
 Every input the answer could give, and those it never does (empty texts, texts over Slack's
 limits, odd characters), compared with slack_sdk's own `to_dict()` of the same object.
@@ -27,6 +28,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render import kit
+from bot.render.jsontext import encode
 from tests.test_render import nasty_text
 
 # Short, empty, at and over Slack's limits (75 for a button's text, 2000 for alt texts and
@@ -54,9 +56,10 @@ def same_as_to_dict(make: Callable[[], kit.Made], reference: Block) -> None:
         with pytest.raises(SlackObjectFormationError, match=f"^{re.escape(refused)}$"):
             make()
         return
-    block, made = make()
+    block, made, text = make()
     assert made == expected == block.to_dict()
     assert json.dumps(made) == json.dumps(expected)  # the same key order too
+    assert text == json.dumps(expected, ensure_ascii=False) == encode(made)
 
 
 def plain(text: str) -> PlainTextObject:

@@ -12,19 +12,18 @@ goes into the payload, however often the answer is measured, posted or retried.
 
 from __future__ import annotations
 
-import codecs
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cache, lru_cache
-from json.encoder import encode_basestring, encode_basestring_ascii
+from functools import lru_cache
 from typing import Any, Literal
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, ImageElement
 
 from bot.render import kit
 from bot.render.blocks import block_dict
+from bot.render.jsontext import ascii_json, json_scalar
 from bot.render.kit import SECTION_TEXT as SECTION_TEXT
 from bot.render.kit import mrkdwn as mrkdwn
 from bot.render.status import counts, emoji_for, status_of, summary_of
@@ -69,8 +68,8 @@ class Message:
         if self.block_jsons is None or "text" in extra or "blocks" in extra:
             return json.dumps({**self.as_payload(), **extra}).encode()
         blocks = ascii_json(", ".join(self.block_jsons))
-        tail = "".join(f", {_json_scalar(k)}: {_json_scalar(v)}" for k, v in extra.items())
-        head = f'{{"text": {_json_scalar(self.text)}, "blocks": ['
+        tail = "".join(f", {json_scalar(k)}: {json_scalar(v)}" for k, v in extra.items())
+        head = f'{{"text": {json_scalar(self.text)}, "blocks": ['
         return b"".join((head.encode(), blocks, f"]{tail}}}".encode()))
 
 
@@ -105,75 +104,29 @@ class _Blocks:
         )
 
 
-def _measuring_encoder() -> Callable[[Any], str]:
-    """`json.JSONEncoder(ensure_ascii=False).encode`, its C encoder made once, not per call.
-
-    `JSONEncoder.encode` makes a new C encoder for every document, which cost as much as
-    encoding a small answer's blocks. This is the one it makes, with the same arguments, made
-    once (without the check for circular documents: blocks are trees). Where Python has no
-    C encoder, `encode` itself.
-    """
-    encoder = json.JSONEncoder(ensure_ascii=False)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return encoder.encode
-    args = (encoder.default, encode_basestring, None, ": ", ", ", False, False, True)
-    iterencode = make(None, *args)  # markers, default, encoder, indent, separators, sort, skip, NaN
-
-    def encode(document: Any) -> str:
-        return "".join(iterencode(document, 0))
-
-    return encode
-
-
-_encode = _measuring_encoder()
-_ESCAPE_RUN = "bot.render.json_escape"  # a codec error handler: see `ascii_json`
-
-
-def ascii_json(text: str) -> bytes:
-    """JSON made with `ensure_ascii=False`, as `ensure_ascii=True` makes it, encoded.
-
-    Outside its strings JSON is plain ASCII, and inside them `ensure_ascii` escapes DEL and
-    each character beyond ASCII as `\\uXXXX`: the ASCII codec does the rest at C speed and
-    hands each run beyond ASCII to `_escape_run` (a regular expression scan took six times as
-    long as encoding the whole answer again).
-    """
-    text = text.replace("\x7f", "\\u007f")
-    if text.isascii():
-        return text.encode("ascii")
-    return text.encode("ascii", _escapes())
-
-
-@cache
-def _escapes() -> str:
-    """The name of `_escape_run` as a codec error handler, registered on first use."""
-    codecs.register_error(_ESCAPE_RUN, _escape_run)
-    return _ESCAPE_RUN
-
-
-def _escape_run(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    return encode_basestring_ascii(error.object[error.start : error.end])[1:-1], error.end
-
-
-def _json_scalar(value: str | bool) -> str:
-    """`json.dumps(value)` for a text or a boolean (as `ensure_ascii` escapes texts)."""
-    if isinstance(value, str):
-        return str(encode_basestring_ascii(value))
-    return "true" if value else "false"
-
-
 def _made(*made: kit.Made) -> _Blocks:
-    """Blocks made with their dicts; one encoding measures them all ("[a, b]" is a + b + 4)."""
+    """Blocks made with their dicts and JSON; the budget counts each block's JSON length."""
     if not made:
         return _NOTHING
-    blocks, dicts = zip(*made, strict=True)
-    inner = _encode(dicts)[1:-1]
-    return _Blocks(blocks, dicts, (inner,), len(inner) + 2 - 2 * len(dicts))
+    blocks = tuple([block for block, _, _ in made])
+    dicts = tuple([converted for _, converted, _ in made])
+    jsons = [text for _, _, text in made]
+    return _Blocks(blocks, dicts, (", ".join(jsons),), sum(map(len, jsons)))
 
 
 _NOTHING = _Blocks()
+
+
+def _joined(*parts: _Blocks) -> _Blocks:
+    """`a + b + c ...`, without the sums in between."""
+    blocks: tuple[Block, ...] = ()
+    dicts: tuple[dict[str, Any], ...] = ()
+    jsons: tuple[str, ...] = ()
+    for part in parts:
+        blocks += part.blocks
+        dicts += part.dicts
+        jsons += part.jsons
+    return _Blocks(blocks, dicts, jsons, sum(part.size for part in parts))
 
 
 @lru_cache(maxsize=256)
@@ -247,7 +200,7 @@ def answer_message(
     budget.take(head)
     budget.take(tail)
     body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
-    made = head + _DIVIDER + body + tail if body.blocks else head + tail
+    made = _joined(head, _DIVIDER, body, tail) if body.blocks else head + tail
     text = summary_of(counted, len(results))
     return _message(text, made, _continuations(budget.leftovers, text))
 
@@ -483,6 +436,8 @@ def _buttons(controls: Controls) -> list[kit.Button]:
 
 def _continuations(leftovers: Sequence[tuple[str, int, str]], text: str) -> tuple[Message, ...]:
     """Picture links that did not fit, grouped by task, in as few extra messages as needed."""
+    if not leftovers:
+        return ()
     sections: list[_Blocks] = []
     pending = list(leftovers)
     while pending:

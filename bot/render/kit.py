@@ -14,6 +14,8 @@ from `block_dict` instead. Tests compare both for random inputs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -28,11 +30,13 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render.blocks import block_dict, validate
+from bot.render.jsontext import encode
 from bot.render.text import clip
 
 SECTION_TEXT = 3000
+_json = encode_basestring  # a text as JSON, as `encode` writes it (`ensure_ascii=False`)
 
-Made = tuple[Block, dict[str, Any]]
+Made = tuple[Block, dict[str, Any], str]  # the block, its dict, its JSON (`jsontext.encode`)
 Button = tuple[str, str, str, str | None]  # label, action_id, value, style
 
 
@@ -42,8 +46,9 @@ def mrkdwn(text: str) -> MarkdownTextObject:
 
 
 def converted(block: Block) -> Made:
-    """Any other block, with its dict made the general way."""
-    return block, block_dict(block)
+    """Any other block, with its dict and JSON made the general way."""
+    made = block_dict(block)
+    return block, made, encode(made)
 
 
 def section(text: str, accessory: ImageElement | None = None) -> Made:
@@ -54,13 +59,16 @@ def section(text: str, accessory: ImageElement | None = None) -> Made:
         return converted(block)
     validate(block)
     made: dict[str, Any] = {}
+    text = ""
     if accessory is not None:
         validate(accessory)
-        made["accessory"] = _image_dict(accessory)
+        made["accessory"], text = _image_element(accessory)
+        text = f'"accessory": {text}, '
     validate(body)
-    made["text"] = {"text": body.text, "type": body.type, "verbatim": body.verbatim}
-    made["type"] = block.type
-    return block, made
+    made["text"] = {"text": body.text, "type": "mrkdwn", "verbatim": True}
+    made["type"] = "section"
+    mrkdwn_json = f'{{"text": {_json(body.text)}, "type": "mrkdwn", "verbatim": true}}'
+    return block, made, f'{{{text}"text": {mrkdwn_json}, "type": "section"}}'
 
 
 def image(url: str, alt_text: str, title: str) -> Made:
@@ -71,42 +79,64 @@ def image(url: str, alt_text: str, title: str) -> Made:
         return converted(block)
     validate(block)
     validate(heading)
-    return block, {
+    title_dict, title_json = _plain(heading)
+    made = {
         "alt_text": block.alt_text,
         "image_url": block.image_url,
-        "title": _plain_dict(heading),
-        "type": block.type,
+        "title": title_dict,
+        "type": "image",
     }
+    text = (
+        f'{{"alt_text": {_json(block.alt_text)}, "image_url": {_json(block.image_url)}, '
+        f'"title": {title_json}, "type": "image"}}'
+    )
+    return block, made, text
 
 
 def actions(buttons: Sequence[Button]) -> Made:
     """A row of buttons with plain-text labels."""
     elements = [
-        ButtonElement(
-            text=PlainTextObject(text=label, emoji=False),
-            action_id=action,
-            value=value,
-            style=style,
-        )
+        ButtonElement(text=_label(label), action_id=action, value=value, style=style)
         for label, action, value, style in buttons
     ]
     block = ActionsBlock(elements=elements)
     if not elements or not all(_full_button(b) for b in elements):
         return converted(block)
     validate(block)
-    return block, {"elements": [_button_dict(b) for b in elements], "type": block.type}
+    dicts, jsons = zip(*[_button(b) for b in elements], strict=True)
+    text = f'{{"elements": [{", ".join(jsons)}], "type": "actions"}}'
+    return block, {"elements": list(dicts), "type": "actions"}, text
+
+
+@lru_cache(maxsize=64)
+def _label(text: str) -> PlainTextObject:
+    """A button's label, made once per text: the same few labels are on every answer.
+
+    Shared between the buttons of every answer, like all made blocks: read only.
+    """
+    return PlainTextObject(text=text, emoji=False)
+
+
+def _checked(text: str | None) -> str:
+    """`_json` of a text the caller made sure is there (by `_full_image`, `_full_button`)."""
+    assert text is not None  # pragma: no mutate
+    return _json(text)
 
 
 def _full_image(element: ImageElement) -> bool:
     return bool(element.image_url and element.alt_text)
 
 
-def _image_dict(element: ImageElement) -> dict[str, Any]:
-    return {"alt_text": element.alt_text, "image_url": element.image_url, "type": element.type}
+def _image_element(element: ImageElement) -> tuple[dict[str, Any], str]:
+    alt_text, url = element.alt_text, element.image_url
+    text = f'{{"alt_text": {_checked(alt_text)}, "image_url": {_checked(url)}, "type": "image"}}'
+    return {"alt_text": alt_text, "image_url": url, "type": "image"}, text
 
 
-def _plain_dict(text: PlainTextObject) -> dict[str, Any]:
-    return {"emoji": text.emoji, "text": text.text, "type": text.type}
+def _plain(text: PlainTextObject) -> tuple[dict[str, Any], str]:
+    """A plain-text object made with `emoji=False` (as every one here is)."""
+    made = {"emoji": False, "text": text.text, "type": "plain_text"}
+    return made, f'{{"emoji": false, "text": {_json(text.text)}, "type": "plain_text"}}'
 
 
 def _full_button(button: ButtonElement) -> bool:
@@ -121,15 +151,21 @@ def _full_button(button: ButtonElement) -> bool:
     )
 
 
-def _button_dict(button: ButtonElement) -> dict[str, Any]:
+def _button(button: ButtonElement) -> tuple[dict[str, Any], str]:
     validate(button)
     label = button.text
     assert isinstance(label, PlainTextObject)  # pragma: no mutate (checked by _full_button)
     validate(label)
+    label_dict, label_json = _plain(label)
     made: dict[str, Any] = {"action_id": button.action_id}
+    text = f'{{"action_id": {_checked(button.action_id)}, '
     if button.style is not None:
         made["style"] = button.style
-    made["text"] = _plain_dict(label)
-    made["type"] = button.type
+        text += f'"style": {_json(button.style)}, '
+    made["text"] = label_dict
+    made["type"] = "button"
     made["value"] = button.value
-    return made
+    return (
+        made,
+        f'{text}"text": {label_json}, "type": "button", "value": {_checked(button.value)}}}',
+    )
