@@ -13,7 +13,7 @@ from typing import Any, Literal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render import answer
+from bot.render import answer, jsontext
 from bot.render.notes import help_message, invalid_uids_message
 from bot.taskapi.models import TaskResult
 from tests import reference_answer as reference
@@ -103,7 +103,7 @@ documents = st.recursive(
 @given(documents)
 def test_ascii_json_is_what_ensure_ascii_makes(document: Any) -> None:
     unicode_json = json.JSONEncoder(ensure_ascii=False).encode(document)
-    assert answer.ascii_json(unicode_json) == json.dumps(document).encode()
+    assert jsontext.ascii_json(unicode_json) == json.dumps(document).encode()
 
 
 def test_messages_made_without_encoded_blocks_are_encoded_whole() -> None:

@@ -1,5 +1,5 @@
-"""The blocks `kit` makes carry `to_dict()`'s dicts and their JSON, and fail where `to_dict()`
-fails.
+"""The blocks `kit` makes carry `to_dict()`'s dicts, their JSON and its measure, and fail where
+`to_dict()` fails.
 
 Every input the answer could give, and those it never does (empty texts, texts over Slack's
 limits, odd characters), compared with slack_sdk's own `to_dict()` of the same object.
@@ -38,6 +38,9 @@ sized = st.one_of(
     st.just(""),
     st.integers(60, 3100).map(lambda n: "é" * n),
     st.sampled_from(["x" * 75, "x" * 76, "y" * 2000, "y" * 2001, "u" * 3000, "u" * 3001]),
+    st.lists(st.sampled_from(["\\u00e9", "\x7f", "\x01", "😀", "é", '"', "\\"]), max_size=8).map(
+        "".join
+    ),
 )
 style = st.sampled_from([None, "", "primary", "danger", "loud"])
 button = st.tuples(sized, sized, sized, style)
@@ -56,10 +59,10 @@ def same_as_to_dict(make: Callable[[], kit.Made], reference: Block) -> None:
         with pytest.raises(SlackObjectFormationError, match=f"^{re.escape(refused)}$"):
             make()
         return
-    block, made, text = make()
+    block, made, text, size = make()
     assert made == expected == block.to_dict()
-    assert json.dumps(made) == json.dumps(expected)  # the same key order too
-    assert text == json.dumps(expected, ensure_ascii=False) == encode(made)
+    assert text == json.dumps(made) == json.dumps(expected)  # the same key order too
+    assert size == len(json.dumps(expected, ensure_ascii=False)) == len(encode(made))
 
 
 def plain(text: str) -> PlainTextObject:

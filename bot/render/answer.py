@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, ImageElem
 
 from bot.render import kit
 from bot.render.blocks import block_dict
-from bot.render.jsontext import ascii_json, json_scalar
+from bot.render.jsontext import json_scalar
 from bot.render.kit import SECTION_TEXT as SECTION_TEXT
 from bot.render.kit import mrkdwn as mrkdwn
 from bot.render.status import counts, emoji_for, status_of, summary_of
@@ -52,7 +52,7 @@ class Message:
     continuations: tuple[Message, ...] = ()
     # `blocks` as dicts, when the builder already converted them (shared: read them only).
     block_dicts: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
-    # The same, as JSON (`ensure_ascii=False`), one text per run of blocks, without brackets.
+    # The same, as JSON (as `json.dumps` writes it), one text per run of blocks, no brackets.
     block_jsons: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def as_payload(self) -> dict[str, Any]:
@@ -63,14 +63,13 @@ class Message:
     def as_json(self, **extra: str | bool) -> bytes:
         """`json.dumps({**self.as_payload(), **extra}).encode()`, the same bytes.
 
-        The blocks were already encoded to measure them; only the text and `extra` are new.
+        The blocks were already written out to measure them; only the text and `extra` are new.
         """
         if self.block_jsons is None or "text" in extra or "blocks" in extra:
             return json.dumps({**self.as_payload(), **extra}).encode()
-        blocks = ascii_json(", ".join(self.block_jsons))
-        tail = "".join(f", {json_scalar(k)}: {json_scalar(v)}" for k, v in extra.items())
-        head = f'{{"text": {json_scalar(self.text)}, "blocks": ['
-        return b"".join((head.encode(), blocks, f"]{tail}}}".encode()))
+        blocks = ", ".join(self.block_jsons)
+        tail = "".join([f", {json_scalar(k)}: {json_scalar(v)}" for k, v in extra.items()])
+        return f'{{"text": {json_scalar(self.text)}, "blocks": [{blocks}]{tail}}}'.encode()
 
 
 class _Blocks:
@@ -108,10 +107,10 @@ def _made(*made: kit.Made) -> _Blocks:
     """Blocks made with their dicts and JSON; the budget counts each block's JSON length."""
     if not made:
         return _NOTHING
-    blocks = tuple([block for block, _, _ in made])
-    dicts = tuple([converted for _, converted, _ in made])
-    jsons = [text for _, _, text in made]
-    return _Blocks(blocks, dicts, (", ".join(jsons),), sum(map(len, jsons)))
+    blocks = tuple([block for block, _, _, _ in made])
+    dicts = tuple([converted for _, converted, _, _ in made])
+    text = ", ".join([text for _, _, text, _ in made])
+    return _Blocks(blocks, dicts, (text,), sum([size for _, _, _, size in made]))
 
 
 _NOTHING = _Blocks()

@@ -13,9 +13,9 @@ from `block_dict` instead. Tests compare both for random inputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -30,13 +30,15 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.render.blocks import block_dict, validate
-from bot.render.jsontext import encode
+from bot.render.jsontext import ascii_json, encode
 from bot.render.text import clip
 
 SECTION_TEXT = 3000
-_json = encode_basestring  # a text as JSON, as `encode` writes it (`ensure_ascii=False`)
 
-Made = tuple[Block, dict[str, Any], str]  # the block, its dict, its JSON (`jsontext.encode`)
+# The block, its dict, its JSON as `json.dumps` writes it, and the length the budget counts:
+# its JSON as `ensure_ascii=False` writes it (`jsontext.encode`).
+Made = tuple[Block, dict[str, Any], str, int]
+Escape = Callable[[str], str]  # a text as a JSON string, with or without `ensure_ascii`
 Button = tuple[str, str, str, str | None]  # label, action_id, value, style
 
 
@@ -48,7 +50,8 @@ def mrkdwn(text: str) -> MarkdownTextObject:
 def converted(block: Block) -> Made:
     """Any other block, with its dict and JSON made the general way."""
     made = block_dict(block)
-    return block, made, encode(made)
+    text = encode(made)
+    return block, made, ascii_json(text).decode("ascii"), len(text)
 
 
 def section(text: str, accessory: ImageElement | None = None) -> Made:
@@ -59,16 +62,19 @@ def section(text: str, accessory: ImageElement | None = None) -> Made:
         return converted(block)
     validate(block)
     made: dict[str, Any] = {}
-    text = ""
     if accessory is not None:
         validate(accessory)
-        made["accessory"], text = _image_element(accessory)
-        text = f'"accessory": {text}, '
+        made["accessory"] = _image_element(accessory)
     validate(body)
     made["text"] = {"text": body.text, "type": "mrkdwn", "verbatim": True}
     made["type"] = "section"
-    mrkdwn_json = f'{{"text": {_json(body.text)}, "type": "mrkdwn", "verbatim": true}}'
-    return block, made, f'{{{text}"text": {mrkdwn_json}, "type": "section"}}'
+
+    def write(j: Escape) -> str:
+        beside = f'"accessory": {_image_element_json(accessory, j)}, ' if accessory else ""
+        mrkdwn_json = f'{{"text": {j(body.text)}, "type": "mrkdwn", "verbatim": true}}'
+        return f'{{{beside}"text": {mrkdwn_json}, "type": "section"}}'
+
+    return block, made, *_written(write)
 
 
 def image(url: str, alt_text: str, title: str) -> Made:
@@ -79,18 +85,20 @@ def image(url: str, alt_text: str, title: str) -> Made:
         return converted(block)
     validate(block)
     validate(heading)
-    title_dict, title_json = _plain(heading)
     made = {
         "alt_text": block.alt_text,
         "image_url": block.image_url,
-        "title": title_dict,
+        "title": _plain(heading),
         "type": "image",
     }
-    text = (
-        f'{{"alt_text": {_json(block.alt_text)}, "image_url": {_json(block.image_url)}, '
-        f'"title": {title_json}, "type": "image"}}'
-    )
-    return block, made, text
+
+    def write(j: Escape) -> str:
+        return (
+            f'{{"alt_text": {j(block.alt_text)}, "image_url": {j(_there(block.image_url))}, '
+            f'"title": {_plain_json(heading, j)}, "type": "image"}}'
+        )
+
+    return block, made, *_written(write)
 
 
 def actions(buttons: Sequence[Button]) -> Made:
@@ -103,9 +111,23 @@ def actions(buttons: Sequence[Button]) -> Made:
     if not elements or not all(_full_button(b) for b in elements):
         return converted(block)
     validate(block)
-    dicts, jsons = zip(*[_button(b) for b in elements], strict=True)
-    text = f'{{"elements": [{", ".join(jsons)}], "type": "actions"}}'
-    return block, {"elements": list(dicts), "type": "actions"}, text
+    made = {"elements": [_button(b) for b in elements], "type": "actions"}
+
+    def write(j: Escape) -> str:
+        row = ", ".join([_button_json(b, j) for b in elements])
+        return f'{{"elements": [{row}], "type": "actions"}}'
+
+    return block, made, *_written(write)
+
+
+def _written(write: Callable[[Escape], str]) -> tuple[str, int]:
+    """A block's JSON as `json.dumps` writes it, and its length as the budget counts it
+    (`ensure_ascii=False`): the same text unless some character was escaped as `\\uXXXX`,
+    then written again the other way to be measured."""
+    text = write(encode_basestring_ascii)
+    if "\\u" not in text:
+        return text, len(text)
+    return text, len(write(encode_basestring))
 
 
 @lru_cache(maxsize=64)
@@ -117,26 +139,26 @@ def _label(text: str) -> PlainTextObject:
     return PlainTextObject(text=text, emoji=False)
 
 
-def _checked(text: str | None) -> str:
-    """`_json` of a text the caller made sure is there (by `_full_image`, `_full_button`)."""
-    assert text is not None  # pragma: no mutate
-    return _json(text)
-
-
 def _full_image(element: ImageElement) -> bool:
     return bool(element.image_url and element.alt_text)
 
 
-def _image_element(element: ImageElement) -> tuple[dict[str, Any], str]:
-    alt_text, url = element.alt_text, element.image_url
-    text = f'{{"alt_text": {_checked(alt_text)}, "image_url": {_checked(url)}, "type": "image"}}'
-    return {"alt_text": alt_text, "image_url": url, "type": "image"}, text
+def _image_element(element: ImageElement) -> dict[str, Any]:
+    return {"alt_text": element.alt_text, "image_url": element.image_url, "type": "image"}
 
 
-def _plain(text: PlainTextObject) -> tuple[dict[str, Any], str]:
+def _image_element_json(element: ImageElement, j: Escape) -> str:
+    alt_text, url = _there(element.alt_text), _there(element.image_url)
+    return f'{{"alt_text": {j(alt_text)}, "image_url": {j(url)}, "type": "image"}}'
+
+
+def _plain(text: PlainTextObject) -> dict[str, Any]:
     """A plain-text object made with `emoji=False` (as every one here is)."""
-    made = {"emoji": False, "text": text.text, "type": "plain_text"}
-    return made, f'{{"emoji": false, "text": {_json(text.text)}, "type": "plain_text"}}'
+    return {"emoji": False, "text": text.text, "type": "plain_text"}
+
+
+def _plain_json(text: PlainTextObject, j: Escape) -> str:
+    return f'{{"emoji": false, "text": {j(text.text)}, "type": "plain_text"}}'
 
 
 def _full_button(button: ButtonElement) -> bool:
@@ -151,21 +173,31 @@ def _full_button(button: ButtonElement) -> bool:
     )
 
 
-def _button(button: ButtonElement) -> tuple[dict[str, Any], str]:
+def _button(button: ButtonElement) -> dict[str, Any]:
     validate(button)
     label = button.text
     assert isinstance(label, PlainTextObject)  # pragma: no mutate (checked by _full_button)
     validate(label)
-    label_dict, label_json = _plain(label)
     made: dict[str, Any] = {"action_id": button.action_id}
-    text = f'{{"action_id": {_checked(button.action_id)}, '
     if button.style is not None:
         made["style"] = button.style
-        text += f'"style": {_json(button.style)}, '
-    made["text"] = label_dict
+    made["text"] = _plain(label)
     made["type"] = "button"
     made["value"] = button.value
+    return made
+
+
+def _button_json(button: ButtonElement, j: Escape) -> str:
+    label = button.text
+    assert isinstance(label, PlainTextObject)  # pragma: no mutate (checked by _full_button)
+    style = "" if button.style is None else f'"style": {j(button.style)}, '
     return (
-        made,
-        f'{text}"text": {label_json}, "type": "button", "value": {_checked(button.value)}}}',
+        f'{{"action_id": {j(_there(button.action_id))}, {style}"text": {_plain_json(label, j)}, '
+        f'"type": "button", "value": {j(_there(button.value))}}}'
     )
+
+
+def _there(text: str | None) -> str:
+    """A text the caller made sure is there (`_full_image`, `_full_button`)."""
+    assert text is not None  # pragma: no mutate
+    return text
