@@ -137,12 +137,6 @@ def _section(text: str) -> _Blocks:
     return _made(kit.section(text))
 
 
-@lru_cache(maxsize=256)
-def _context(parts: tuple[str, ...]) -> _Blocks:
-    """A footer, made once per text: every answer within the same second has the same one."""
-    return _made(kit.converted(ContextBlock(elements=[mrkdwn(part) for part in parts])))
-
-
 _DIVIDER = _made(kit.converted(DividerBlock()))
 
 
@@ -268,14 +262,26 @@ def _numbered(result: Found) -> list[tuple[str, int, str]]:
 def _task_line(result: Found, error_chars: int) -> str:
     task = result.task
     status = status_of(result)
-    line = f"{emoji_for(status)} *{escape(clip(one_line(status), 60))}*  {code(result.uid)}"
+    line = f"{_status_words(status)}  {code(result.uid)}"
     if task.task_type:
-        line += f"  ·  {escape(clip(one_line(task.task_type), 80))}"
+        line += _type_words(task.task_type)
     if task.task_error_code or task.task_error_msg or status == "Error":
         message = escape(clip(one_line(task.task_error_msg), error_chars)) or "no message"
         error_code = escape(clip(str(task.task_error_code), 40))
         line += f"\n>*Error {error_code}:* {message}"
     return line
+
+
+@lru_cache(maxsize=64)
+def _status_words(status: str) -> str:
+    """A status as a task line shows it, made once per status (there are a few)."""
+    return f"{emoji_for(status)} *{escape(clip(one_line(status), 60))}*"
+
+
+@lru_cache(maxsize=64)
+def _type_words(task_type: str) -> str:
+    """A task type as a task line shows it, made once per type (there are a few)."""
+    return f"  ·  {escape(clip(one_line(task_type), 80))}"
 
 
 def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, list[Any]]:
@@ -356,9 +362,8 @@ def _tail(
     if failed:
         blocks.append(kit.section(_failures(failed)))
     made = _made(*blocks)
-    footer = _footer(checked_at, live)
-    if footer:
-        made += _context(tuple(footer))
+    if checked_at is not None or live is not None:
+        made += _footer_blocks(None if checked_at is None else int(checked_at), live)
     if controls is not None:
         made += _made(kit.actions(_buttons(controls)))
     return made
@@ -396,10 +401,18 @@ def _failures(failed: Sequence[Failed]) -> str:
     return clip("\n".join(lines), SECTION_TEXT)
 
 
-def _footer(checked_at: float | None, live: LiveNote | None) -> list[str]:
+@lru_cache(maxsize=256)
+def _footer_blocks(stamp: int | None, live: LiveNote | None) -> _Blocks:
+    """The footer, made once per second and note: every answer within the same second has the
+    same one."""
+    parts = _footer(stamp, live)
+    return _made(kit.converted(ContextBlock(elements=[mrkdwn(part) for part in parts])))
+
+
+def _footer(stamp: int | None, live: LiveNote | None) -> list[str]:
     parts = []
-    if checked_at is not None:
-        parts.append(_checked(int(checked_at)))
+    if stamp is not None:
+        parts.append(_checked(stamp))
     if live is not None:
         detail = escape(clip(one_line(live.detail), 300))
         parts.append(

@@ -134,9 +134,12 @@ def _written(write: Callable[[Escape], str]) -> tuple[str, int]:
 def _label(text: str) -> PlainTextObject:
     """A button's label, made once per text: the same few labels are on every answer.
 
-    Shared between the buttons of every answer, like all made blocks: read only.
+    Shared between the buttons of every answer, like all made blocks: read only. Its own
+    validators (a plain text has none today) run here, once.
     """
-    return PlainTextObject(text=text, emoji=False)
+    label = PlainTextObject(text=text, emoji=False)
+    validate(label)
+    return label
 
 
 def _full_image(element: ImageElement) -> bool:
@@ -177,7 +180,6 @@ def _button(button: ButtonElement) -> dict[str, Any]:
     validate(button)
     label = button.text
     assert isinstance(label, PlainTextObject)  # pragma: no mutate (checked by _full_button)
-    validate(label)
     made: dict[str, Any] = {"action_id": button.action_id}
     if button.style is not None:
         made["style"] = button.style

@@ -33,6 +33,8 @@ def emoji_for(status: str) -> str:
 
 def counts(results: Sequence[TaskResult]) -> list[tuple[str, int]]:
     """Statuses with their counts, known ones first, so summaries read the same every time."""
+    if len(results) == 1:  # the commonest answer: one status, nothing to order
+        return [(status_of(results[0]), 1)]
     counter: dict[str, int] = {}
     for result in results:  # not a `Counter`: this runs for every answer, and it is faster
         status = status_of(result)
