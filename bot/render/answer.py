@@ -68,8 +68,14 @@ class Message:
         if self.block_jsons is None or "text" in extra or "blocks" in extra:
             return json.dumps({**self.as_payload(), **extra}).encode()
         blocks = ", ".join(self.block_jsons)
-        tail = "".join([f", {json_scalar(k)}: {json_scalar(v)}" for k, v in extra.items()])
+        tail = _extra_json(tuple(extra.items()))
         return f'{{"text": {json_scalar(self.text)}, "blocks": [{blocks}]{tail}}}'.encode()
+
+
+@lru_cache(maxsize=64)
+def _extra_json(extra: tuple[tuple[str, str | bool], ...]) -> str:
+    """The keys after the blocks, as JSON: the same few for every answer, made once each."""
+    return "".join([f", {json_scalar(key)}: {json_scalar(value)}" for key, value in extra])
 
 
 class _Blocks:
@@ -107,6 +113,9 @@ def _made(*made: kit.Made) -> _Blocks:
     """Blocks made with their dicts and JSON; the budget counts each block's JSON length."""
     if not made:
         return _NOTHING
+    if len(made) == 1:  # a row of buttons, a note: no lists to gather
+        block, converted, text, size = made[0]
+        return _Blocks((block,), (converted,), (text,), size)
     blocks = tuple([block for block, _, _, _ in made])
     dicts = tuple([converted for _, converted, _, _ in made])
     text = ", ".join([text for _, _, text, _ in made])
@@ -232,7 +241,7 @@ def _decorated(counted: tuple[tuple[str, int], ...], total: int) -> str:
 
 def _task_blocks(found: Sequence[Found], budget: _Budget, no_preview: frozenset[str]) -> _Blocks:
     single = len(found) == 1
-    body = _Blocks()
+    parts: list[_Blocks] = []
     for index, result in enumerate(found):
         blocks, leftovers = (
             _single_task(result, no_preview) if single else _compact_task(result, no_preview)
@@ -243,12 +252,12 @@ def _task_blocks(found: Sequence[Found], budget: _Budget, no_preview: frozenset[
                 budget.leftovers += _numbered(skipped)
             # The note lists as many names as the room left allows (its JSON adds ~100).
             room = budget.chars + MORE_ROOM - 150
-            body += _made(kit.section(_more_tasks(rest, room)))
+            parts.append(_made(kit.section(_more_tasks(rest, room))))
             break
         budget.take(blocks)
         budget.leftovers += leftovers
-        body += blocks
-    return body
+        parts.append(blocks)
+    return parts[0] if len(parts) == 1 else _joined(*parts)
 
 
 def _may_preview(url: str, no_preview: frozenset[str]) -> bool:
