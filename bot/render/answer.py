@@ -5,9 +5,11 @@ blocks and well under the ~13,000 characters of blocks where Slack starts refusi
 Tasks that do not fit are summarised; picture links that do not fit go to continuation
 messages, so every picture stays reachable.
 
-Each block is converted to its dict (the dict slack_sdk's `to_dict()` makes, validation
-included: `blocks.py`) exactly once, as it is made: that dict gives its size to the budget and
-goes into the payload, however often the answer is measured, posted or retried.
+Each block is made once with its dict (the dict slack_sdk's `to_dict()` makes, validation
+included) and its JSON (`kit.py`): the JSON's length is what the budget counts, the dict goes
+into the payload and the JSON into the body posted to a `response_url` (`Message.as_json`),
+however often the answer is measured, posted or retried. Pieces that repeat from answer to
+answer (headlines, footers, the divider, button labels) are made once per value.
 """
 
 from __future__ import annotations
@@ -79,8 +81,8 @@ def _extra_json(extra: tuple[tuple[str, str | bool], ...]) -> str:
 
 
 class _Blocks:
-    """Blocks, their dicts, their JSON and the sum of each dict's JSON length (what the budget
-    counts). A plain class with slots: several are made and added up for every answer."""
+    """Blocks, their dicts, their JSON and the sum of each block's size (what the budget
+    counts, see `kit.Made`). A plain class with slots: several are made for every answer."""
 
     __slots__ = ("blocks", "dicts", "jsons", "size")
 
@@ -93,7 +95,7 @@ class _Blocks:
     ) -> None:
         self.blocks = blocks
         self.dicts = dicts
-        self.jsons = jsons  # one JSON text (no brackets) per group of blocks made together
+        self.jsons = jsons  # per group of blocks made together, their JSON without brackets
         self.size = size
 
     def __add__(self, other: _Blocks) -> _Blocks:
