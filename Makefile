@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/retention.py
 	$(PY) bench/front_door_flood.py
 	$(PY) bench/answer_cost.py
+	$(PY) bench/render_cost.py
 
 # Mutation testing of the pure core (README: "Mutation testing"); not part of `make test`.
 # MUTATION_JOBS: mutants tested at once (default: one per core).
