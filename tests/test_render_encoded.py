@@ -56,6 +56,8 @@ def test_lookup_bodies_are_the_reference_payloads_encoded(
     no_preview = pictures(found, data)
     new = answer.lookup_message(found, value, checked_at, no_preview)
     bodies(new, reference.lookup_message(found, value, checked_at, no_preview), extra)
+    done = answer.completion_message(found, value, no_preview)
+    bodies(done, reference.completion_message(found, value, no_preview), extra)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

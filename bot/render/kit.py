@@ -79,12 +79,11 @@ def section(text: str, accessory: ImageElement | None = None) -> Made:
 
 def image(url: str, alt_text: str, title: str) -> Made:
     """A picture with a plain-text title."""
-    heading = PlainTextObject(text=title, emoji=False)
+    heading = _plain_text(title)
     block = ImageBlock(image_url=url, alt_text=alt_text, title=heading)
     if not (block.image_url and block.alt_text and heading.text):
         return converted(block)
     validate(block)
-    validate(heading)
     made = {
         "alt_text": block.alt_text,
         "image_url": block.image_url,
@@ -104,7 +103,7 @@ def image(url: str, alt_text: str, title: str) -> Made:
 def actions(buttons: Sequence[Button]) -> Made:
     """A row of buttons with plain-text labels."""
     elements = [
-        ButtonElement(text=_label(label), action_id=action, value=value, style=style)
+        ButtonElement(text=_plain_text(label), action_id=action, value=value, style=style)
         for label, action, value, style in buttons
     ]
     block = ActionsBlock(elements=elements)
@@ -130,16 +129,17 @@ def _written(write: Callable[[Escape], str]) -> tuple[str, int]:
     return text, len(write(encode_basestring))
 
 
-@lru_cache(maxsize=64)
-def _label(text: str) -> PlainTextObject:
-    """A button's label, made once per text: the same few labels are on every answer.
+@lru_cache(maxsize=256)
+def _plain_text(text: str) -> PlainTextObject:
+    """A button's label or a picture's title, made once per text: the same few are on every
+    answer ("Refresh", "Picture 1 of 1").
 
-    Shared between the buttons of every answer, like all made blocks: read only. Its own
+    Shared between the blocks of every answer, like all made blocks: read only. Its own
     validators (a plain text has none today) run here, once.
     """
-    label = PlainTextObject(text=text, emoji=False)
-    validate(label)
-    return label
+    made = PlainTextObject(text=text, emoji=False)
+    validate(made)
+    return made
 
 
 def _full_image(element: ImageElement) -> bool:
