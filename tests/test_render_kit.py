@@ -110,3 +110,12 @@ def test_limits_are_slack_sdks() -> None:
         kit.image("https://x/" + "p" * 3000, "alt", "title")
     with pytest.raises(SlackObjectFormationError, match="alt_text attribute cannot exceed"):
         kit.section("t", ImageElement(image_url="https://x/p.png", alt_text="a" * 2001))
+
+
+def test_a_thumbnail_with_more_than_a_url_goes_the_general_way() -> None:
+    thumb = ImageElement(slack_file={"url": "https://files.slack.com/x.png"}, alt_text="a")
+    same_as_to_dict(
+        lambda: kit.section("t", thumb),
+        SectionBlock(text=MarkdownTextObject(text="t", verbatim=True), accessory=thumb),
+    )
+    assert "slack_file" in kit.section("t", thumb)[1]["accessory"]

@@ -1,14 +1,15 @@
-"""The Block Kit blocks every answer is made of, each with its dict made alongside.
+"""The Block Kit blocks every answer is made of, each with its dict and JSON made alongside.
 
 An answer is a few blocks of four shapes (a section of text, maybe with a thumbnail; a picture;
 a row of buttons), made anew for every command. Each is built with slack_sdk's classes as
 anywhere else and checked by slack_sdk's own validators (`validate`: a field over Slack's
 limits raises `SlackObjectFormationError`, in the same order `to_dict()` would), but its dict
-is written here from the object's own values instead of being found again by walking the
-object (`block_dict`): that walk over every key of every nested object was, even made fast,
-the largest part of rendering an answer. The dicts are `to_dict()`'s, key for key and in its
-key order (sorted); where `to_dict()` would leave a key out (an empty text), the dict comes
-from `block_dict` instead. Tests compare both for random inputs.
+and its JSON are written here from the object's own values instead of being found again by
+walking the object (`block_dict`) and encoding that: the walk over every key of every nested
+object, even made fast, and the encoding were most of the cost of rendering an answer.
+The dicts are `to_dict()`'s, key for key and in its key order (sorted), the JSON is what
+`json.dumps` makes of them; where `to_dict()` would leave a key out (an empty text), both come
+the general way (`converted`). Tests compare them with slack_sdk's for random inputs.
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ def _plain_text(text: str) -> PlainTextObject:
 
 
 def _full_image(element: ImageElement) -> bool:
-    return bool(element.image_url and element.alt_text)
+    """A plain picture element with every value the dict below writes (and nothing else)."""
+    plain = type(element) is ImageElement and element.slack_file is None
+    return bool(plain and element.image_url and element.alt_text)
 
 
 def _image_element(element: ImageElement) -> dict[str, Any]:
