@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Literal, NoReturn
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -258,13 +258,7 @@ def _form(text: str) -> dict[str, str]:
     if not text:
         raise Malformed("empty body")
     try:
-        pairs = parse_qsl(
-            text,
-            keep_blank_values=True,
-            strict_parsing=True,
-            errors="strict",
-            max_num_fields=MAX_FORM_FIELDS,
-        )
+        pairs = _fields(text)
     except UnicodeDecodeError:
         raise Malformed("form field is not UTF-8") from None
     except ValueError:
@@ -273,6 +267,29 @@ def _form(text: str) -> dict[str, str]:
     if len(form) != len(pairs):
         raise Malformed("form repeats a field")
     return form
+
+
+def _fields(text: str) -> list[tuple[str, str]]:
+    """`parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict",
+    max_num_fields=MAX_FORM_FIELDS)` for a non-empty `text`: the same pairs and the same
+    errors, field by field. Written out because its generic path (argument coercion, and
+    `unquote` called with keywords for every name and value, even those with nothing to
+    unquote) was most of the cost of reading a slash command."""
+    fields = text.split("&")
+    if len(fields) > MAX_FORM_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    pairs = []
+    for field in fields:
+        name, equals, value = field.partition("=")
+        if not equals:
+            raise ValueError("bad query field")
+        name, value = name.replace("+", " "), value.replace("+", " ")
+        if "%" in name:
+            name = unquote(name, errors="strict")
+        if "%" in value:
+            value = unquote(value, errors="strict")
+        pairs.append((name, value))
+    return pairs
 
 
 def json_object(text: str, what: str) -> dict[str, Any]:
