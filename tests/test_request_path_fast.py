@@ -3,12 +3,17 @@ ones they stand in for do: same results, same refusals, same messages."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.slack.payloads import obj, requester_team, text
 from bot.slack.request_body import MAX_FORM_FIELDS, Malformed, _form
+from bot.taskapi.models import ListResponse, read_envelope
+from bot.taskapi.signing import sign, sign_list_call
 
 
 def form_by_parse_qsl(text: str) -> dict[str, str]:
@@ -60,8 +65,195 @@ def test_form_reader_is_parse_qsl(text: str) -> None:
 
 
 def test_form_reader_edges() -> None:
-    for text in ["a", "a=1&", "&a=1", "a=1&&b=2", "=", "a=%FF", "a=%C3", "a=1&a=2", "a+b=c+d%2B"]:
-        assert outcome(_form, text) == outcome(form_by_parse_qsl, text), text
+    for body in ["a", "a=1&", "&a=1", "a=1&&b=2", "=", "a=%FF", "a=%C3", "a=1&a=2", "a+b=c+d%2B"]:
+        assert outcome(_form, body) == outcome(form_by_parse_qsl, body), body
     limit = "&".join([f"a{n}=1" for n in range(MAX_FORM_FIELDS)])
     assert len(_form(limit)) == MAX_FORM_FIELDS
     assert outcome(_form, limit + "&z=1") == ("refused", "form is not url-encoded fields")
+
+
+def text_by_obj(body: Any, *path: str) -> str:
+    """How a field was read before: through `obj`, then the type check."""
+    value = obj(body, *path[:-1]).get(path[-1])
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return str(value)
+
+
+def requester_team_eager(body: dict[str, Any]) -> str | None:
+    candidates = (
+        text_by_obj(body, "user", "team_id"),
+        text_by_obj(body, "event", "user_team"),
+        text_by_obj(body, "event", "source_team"),
+        text_by_obj(body, "user_team_id"),
+        text_by_obj(body, "team_id"),
+        text_by_obj(body, "team", "id"),
+    )
+    return next((team for team in candidates if team), None)
+
+
+class Text(str):
+    """A string subclass: read as text, as `str()` makes it."""
+
+
+KEY_NAMES = st.sampled_from(["user", "team_id", "event", "user_team", "source_team", "team", "id"])
+LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=4),
+    st.builds(Text, st.text(max_size=4)),
+    st.lists(st.integers(), max_size=2),
+)
+BODIES = st.recursive(
+    LEAVES, lambda inner: st.dictionaries(KEY_NAMES, inner, max_size=5), max_leaves=12
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(BODIES, st.lists(KEY_NAMES, min_size=1, max_size=3))
+def test_text_reads_as_through_obj(body: Any, path: list[str]) -> None:
+    assert text(body, *path) == text_by_obj(body, *path)
+    assert type(text(body, *path)) is type(text_by_obj(body, *path))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(KEY_NAMES, BODIES, max_size=6))
+def test_requester_team_is_the_first_named(body: dict[str, Any]) -> None:
+    assert requester_team(body) == requester_team_eager(body)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(max_size=8),
+    st.text(max_size=8),
+    st.lists(st.one_of(st.text(max_size=6), st.integers(), st.none()), max_size=4),
+    st.text(max_size=8),
+    st.text(max_size=8),
+)
+def test_call_signature_is_sign_of_the_body(
+    action: str, public: str, uids: list[Any], request_uuid: str, private: str
+) -> None:
+    body = {"Action": action, "PublicKey": public, "TaskUIDs": uids, "request_uuid": request_uuid}
+    assert sign_list_call(action, public, uids, request_uuid, private) == sign(body, private)
+
+
+def envelope_outcome(read: Any, raw: bytes) -> object:
+    """What reading an answer gives, comparable (`repr`: NaN equals itself there)."""
+    try:
+        envelope = read(raw)
+    except Exception as exc:  # the same kind of failure: the caller maps it to one message
+        return ("failed", isinstance(exc, ValueError | TypeError), type(exc) is RecursionError)
+    return repr((envelope.model_dump(), [detail.model_dump() for detail in envelope.details()]))
+
+
+def envelope_by_json_loads(raw: bytes) -> ListResponse:
+    return ListResponse.model_validate(json.loads(raw))
+
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=6),
+        st.sampled_from(["Finished", "Error", "", "0", "12", "-3", "x"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "RetCode",
+                    "Message",
+                    "TaskDetailList",
+                    "TaskUid",
+                    "TaskStatus",
+                    "TaskType",
+                    "FinalPictureUrls",
+                    "TaskErrorMsg",
+                    "TaskErrorCode",
+                    "Other",
+                ]
+            ),
+            inner,
+            max_size=6,
+        ),
+    ),
+    max_leaves=20,
+)
+answers = st.builds(
+    lambda value, ascii_only, mangle: mangle(json.dumps(value, ensure_ascii=ascii_only)),
+    json_values,
+    st.booleans(),
+    st.sampled_from(
+        [
+            str.encode,
+            lambda text: b"\xef\xbb\xbf" + text.encode(),
+            lambda text: text.encode("utf-16"),
+            lambda text: text.encode("utf-8", "surrogatepass"),
+            lambda text: text.encode()[:-1],
+            lambda text: text.encode() + b" x",
+            lambda text: text.replace("1", "01").encode(),
+            lambda text: text.replace(",", ",,").encode(),
+            lambda text: text.replace('"', "'").encode(),
+            lambda text: text.replace("0", "1e400").encode(),
+            lambda text: text.replace("a", "\\ud800").encode(),
+        ]
+    ),
+)
+answer_pieces = st.lists(
+    st.sampled_from(
+        [
+            '{"RetCode":',
+            "0",
+            "-0",
+            "1.5",
+            "NaN",
+            "-Infinity",
+            "Infinity",
+            ",",
+            '"Message":',
+            '"TaskDetailList":',
+            "[",
+            "]",
+            "{",
+            "}",
+            '"TaskUid":"a"',
+            "\\u0000",
+            "\x01",
+            "\xff",
+            "true",
+            "null",
+            " ",
+            "9" * 30,
+            ".5",
+            "1.",
+            "1e",
+            "+1",
+            '"\\ud83d\\ude00"',
+        ]
+    ),
+    max_size=20,
+).map(lambda parts: "".join(parts).encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(answers, answer_pieces))
+def test_envelope_read_as_json_loads_reads_it(raw: bytes) -> None:
+    assert envelope_outcome(read_envelope, raw) == envelope_outcome(envelope_by_json_loads, raw)
+
+
+def test_envelope_read_edges() -> None:
+    for raw in [
+        b'{"RetCode":0,"RetCode":1}',
+        b'{"RetCode":0,"Message":"\\ud800"}',
+        b'\xef\xbb\xbf{"RetCode":0}',
+        '{"RetCode":0}'.encode("utf-16"),
+        b'{"RetCode":0,"TaskDetailList":[{"TaskUid":"a","x":' + b"1" * 5000 + b"}]}",
+        b'{"RetCode":0,"x":' + b"[" * 3000 + b"]" * 3000 + b"}",
+        b'{"RetCode":0,"TaskDetailList":[{"TaskUid":"a","TaskUid":"b","TaskErrorCode":NaN}]}',
+    ]:
+        assert envelope_outcome(read_envelope, raw) == envelope_outcome(envelope_by_json_loads, raw)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import random
 import time
@@ -19,8 +18,15 @@ from cachetools import TTLCache
 
 from bot.config import Settings
 from bot.taskapi.errors import ApiRejected, ApiUnavailable, ApiUnreadable, TaskApiError
-from bot.taskapi.models import Failed, Found, ListResponse, NotFound, TaskDetail, TaskResult
-from bot.taskapi.signing import sign
+from bot.taskapi.models import (
+    Failed,
+    Found,
+    NotFound,
+    TaskDetail,
+    TaskResult,
+    read_envelope,
+)
+from bot.taskapi.signing import sign_list_call
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +107,7 @@ class TaskApiClient:
         self._dispatch_scheduled = False
         self._batches: dict[asyncio.Task[None], Lane] = {}
         self.upstream_calls = 0
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout)  # the same for every call
 
     async def get_tasks(self, uids: Sequence[str], *, lane: Lane = Lane.PERSON) -> list[TaskResult]:
         """One result per requested UID, in the caller's order (duplicates answered alike)."""
@@ -251,7 +258,9 @@ class TaskApiClient:
             "TaskUIDs": uids,
             "request_uuid": request_uuid,
         }
-        body["Signature"] = sign(body, self._config.private_key)
+        body["Signature"] = sign_list_call(
+            ACTION, self._config.public_key, uids, request_uuid, self._config.private_key
+        )
         self.upstream_calls += 1
         log.info(
             "task API call: %d UIDs [request_uuid=%s]",
@@ -276,8 +285,7 @@ class TaskApiClient:
         return details
 
     async def _post(self, body: dict[str, Any], request_uuid: str) -> bytes:
-        timeout = aiohttp.ClientTimeout(total=self._config.timeout)
-        async with self._session.post(self._config.url, json=body, timeout=timeout) as resp:
+        async with self._session.post(self._config.url, json=body, timeout=self._timeout) as resp:
             if resp.status >= 500 or resp.status == 429:
                 self._count("http_error")
                 raise ApiUnavailable(f"answered HTTP {resp.status}", request_uuid)
@@ -302,7 +310,7 @@ class TaskApiClient:
 
     def _parse(self, raw: bytes, request_uuid: str) -> list[TaskDetail]:
         try:
-            envelope = ListResponse.model_validate(json.loads(raw))
+            envelope = read_envelope(raw)
         except (ValueError, TypeError):
             self._count("unreadable")
             raise ApiUnreadable("answer is not the documented JSON", request_uuid) from None
