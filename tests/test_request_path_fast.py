@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.parse import _command, parse_command
 from bot.slack.payloads import obj, requester_team, text
 from bot.slack.request_body import MAX_FORM_FIELDS, Malformed, _form
 from bot.taskapi.models import ListResponse, read_envelope
@@ -257,3 +258,15 @@ def test_envelope_read_edges() -> None:
         b'{"RetCode":0,"TaskDetailList":[{"TaskUid":"a","TaskUid":"b","TaskErrorCode":NaN}]}',
     ]:
         assert envelope_outcome(read_envelope, raw) == envelope_outcome(envelope_by_json_loads, raw)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9_-]{0,130}", fullmatch=True),
+        st.sampled_from(["help", "HELP", "-h", "--help", "?", "watch", "Watch", "_", "-", "é"]),
+        st.text(alphabet="aZ09_-?hHwatc é<@>&;,`*", max_size=12),
+    )
+)
+def test_command_quick_path_is_the_full_reading(text: str) -> None:
+    assert parse_command(text) == _command(text)
