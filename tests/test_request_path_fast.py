@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.parse import _command, parse_command
 from bot.slack.payloads import obj, requester_team, text
-from bot.slack.request_body import MAX_FORM_FIELDS, Malformed, _form
+from bot.slack.request_body import MAX_FORM_FIELDS, Malformed, _form, _unquote
 from bot.taskapi.models import ListResponse, read_envelope
 from bot.taskapi.signing import sign, sign_list_call
 
@@ -270,3 +270,15 @@ def test_envelope_read_edges() -> None:
 )
 def test_command_quick_path_is_the_full_reading(text: str) -> None:
     assert parse_command(text) == _command(text)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(PIECES, max_size=20).map("".join))
+def test_unquote_is_the_standard_one(text: str) -> None:
+    def strict(read: Any) -> object:
+        try:
+            return read(text)
+        except UnicodeError as exc:
+            return type(exc)
+
+    assert strict(_unquote) == strict(lambda value: unquote(value, errors="strict"))

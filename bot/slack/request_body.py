@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Literal, NoReturn
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -285,11 +285,19 @@ def _fields(text: str) -> list[tuple[str, str]]:
             raise ValueError("bad query field")
         name, value = name.replace("+", " "), value.replace("+", " ")
         if "%" in name:
-            name = unquote(name, errors="strict")
+            name = _unquote(name)
         if "%" in value:
-            value = unquote(value, errors="strict")
+            value = _unquote(value)
         pairs.append((name, value))
     return pairs
+
+
+def _unquote(text: str) -> str:
+    """`unquote(text, errors="strict")`: for ASCII text (what Slack sends) that is what it
+    does itself, without first splitting the text into ASCII and other runs."""
+    if text.isascii():
+        return unquote_to_bytes(text).decode("utf-8", "strict")
+    return unquote(text, errors="strict")
 
 
 def json_object(text: str, what: str) -> dict[str, Any]:
