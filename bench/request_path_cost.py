@@ -99,8 +99,7 @@ def steps() -> dict[str, Callable[[], Any]]:
 
     def uses_one_answer() -> None:
         url = f"http://127.0.0.1:9000/answer/{next(people)}"
-        uses.left(url)
-        uses.spend(url)
+        uses.take(url)
 
     def metric_labels() -> None:  # the labelled metrics one answer touches
         metrics.requests.labels("command").inc()
@@ -120,7 +119,7 @@ def steps() -> dict[str, Callable[[], Any]]:
         "LookupLimiter.take (new person)": lambda: limiter.take(f"U{next(people)}", 1),
         "sign (task API call)": sign_call,
         "TaskApiClient._parse (one task)": lambda: client._parse(_ANSWER, "u"),
-        "ResponseUrlUses left+spend": uses_one_answer,
+        "ResponseUrlUses take (was left+spend)": uses_one_answer,
         "metrics labels (7 per answer)": metric_labels,
         "inline_value (button value)": lambda: inline_value(["ok-1"]),
     }

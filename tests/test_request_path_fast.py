@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bot.parse import _command, parse_command
 from bot.slack.payloads import obj, requester_team, text
 from bot.slack.request_body import MAX_FORM_FIELDS, Malformed, _form, _unquote
+from bot.slack.response_uses import ResponseUrlUses
 from bot.taskapi.models import ListResponse, read_envelope
 from bot.taskapi.signing import sign, sign_list_call
 
@@ -282,3 +283,23 @@ def test_unquote_is_the_standard_one(text: str) -> None:
             return type(exc)
 
     assert strict(_unquote) == strict(lambda value: unquote(value, errors="strict"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 6), st.floats(0, 1000)),
+        max_size=30,
+    )
+)
+def test_taking_a_use_is_checking_then_spending(steps: list[tuple[str, int, float]]) -> None:
+    now = [0.0]
+    ours = ResponseUrlUses(max_urls=2, clock=lambda: now[0])
+    before = ResponseUrlUses(max_urls=2, clock=lambda: now[0])
+    for url, keep, later in steps:
+        now[0] += later
+        could = before.left(url) > keep
+        if could:
+            before.spend(url)
+        assert ours.take(url, keep) == could
+        assert [ours.used(u) for u in "abc"] == [before.used(u) for u in "abc"]

@@ -182,9 +182,8 @@ class Delivery:
             raise ResponseUrlError(0, "refused: not a Slack response_url")
         data = json.dumps(payload).encode()
         for attempt in range(1, RESPONSE_URL_TRIES + 1):
-            if self.uses.left(url) <= keep:
+            if not self.uses.take(url, keep):
                 raise ResponseUrlSpent()
-            self.uses.spend(url)
             try:
                 async with asyncio.timeout(TIMEOUT):  # the shared session has no short timeout
                     status, body, retry_after = await self._post_json(url, data)
