@@ -297,8 +297,11 @@ class TaskApiClient:
     async def _read_capped(self, resp: aiohttp.ClientResponse, request_uuid: str) -> bytes:
         cap = self._config.max_response_bytes
         too_big = ApiUnreadable(f"answer larger than {cap} bytes", request_uuid)
-        if resp.content_length is not None and resp.content_length > cap:
-            raise too_big
+        if resp.content_length is not None:
+            if resp.content_length > cap:
+                raise too_big
+            # aiohttp reads no more than the length announced: the cap holds.
+            return await resp.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65_536):
