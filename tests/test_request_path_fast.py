@@ -4,9 +4,10 @@ ones they stand in for do: same results, same refusals, same messages."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlencode
 
+import aiohttp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from bot.parse import _command, parse_command
 from bot.slack.payloads import obj, requester_team, text
 from bot.slack.request_body import MAX_FORM_FIELDS, Malformed, _form, _unquote
 from bot.slack.response_uses import ResponseUrlUses
+from bot.taskapi.client import ClientConfig, Lane, TaskApiClient
 from bot.taskapi.models import ListResponse, read_envelope
 from bot.taskapi.signing import sign, sign_list_call
 
@@ -303,3 +305,45 @@ def test_taking_a_use_is_checking_then_spending(steps: list[tuple[str, int, floa
             before.spend(url)
         assert ours.take(url, keep) == could
         assert [ours.used(u) for u in "abc"] == [before.used(u) for u in "abc"]
+
+
+def next_lane_by_counting(
+    limit: int, busy: list[Lane], people_wait: bool, watcher_waits: bool
+) -> Lane | None:
+    """How the lane to send next was chosen before (see `TaskApiClient`'s docstring)."""
+    if len(busy) >= limit:
+        return None
+    count = dict.fromkeys(Lane, 0)
+    for lane in busy:
+        count[lane] += 1
+    kept = 1 if limit > 1 else 0
+    if people_wait and (
+        not watcher_waits or count[Lane.WATCH] >= kept or count[Lane.PERSON] < limit - kept
+    ):
+        return Lane.PERSON
+    if watcher_waits and count[Lane.WATCH] < limit - kept:
+        return Lane.WATCH
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.lists(st.sampled_from(list(Lane)), max_size=7),
+    st.booleans(),
+    st.booleans(),
+)
+def test_next_lane_is_chosen_as_before(
+    limit: int, busy: list[Lane], people_wait: bool, watcher_waits: bool
+) -> None:
+    client = TaskApiClient(
+        cast(aiohttp.ClientSession, None),  # never used: no lookup is made
+        ClientConfig("http://127.0.0.1:1/", "pub", "priv", concurrency=limit),
+    )
+    client._batches = {object(): lane for lane in busy}  # type: ignore[misc]
+    if people_wait:
+        client._queued[Lane.PERSON]["p-1"] = None
+    if watcher_waits:
+        client._queued[Lane.WATCH]["w-1"] = None
+    expected = next_lane_by_counting(limit, busy, people_wait, watcher_waits)
+    assert client._next_lane() == expected

@@ -167,18 +167,15 @@ class TaskApiClient:
     def _next_lane(self) -> Lane | None:
         """The lane that may send a batch now, if any (see the class docstring)."""
         limit = self._config.concurrency
-        if len(self._batches) >= limit:
-            return None
-        busy = dict.fromkeys(Lane, 0)
-        for lane in self._batches.values():
-            busy[lane] += 1
+        people_wait, watcher_waits = bool(self._queued[Lane.PERSON]), bool(self._queued[Lane.WATCH])
+        if len(self._batches) >= limit or not (people_wait or watcher_waits):
+            return None  # the usual answer after a batch has left: asked before counting
+        busy_watch = sum(1 for lane in self._batches.values() if lane is Lane.WATCH)
+        busy_people = len(self._batches) - busy_watch
         kept = 1 if limit > 1 else 0  # slots one lane leaves to the other
-        watcher_waits = bool(self._queued[Lane.WATCH])
-        if self._queued[Lane.PERSON] and (
-            not watcher_waits or busy[Lane.WATCH] >= kept or busy[Lane.PERSON] < limit - kept
-        ):
+        if people_wait and (not watcher_waits or busy_watch >= kept or busy_people < limit - kept):
             return Lane.PERSON
-        if watcher_waits and busy[Lane.WATCH] < limit - kept:
+        if watcher_waits and busy_watch < limit - kept:
             return Lane.WATCH
         return None
 
