@@ -27,8 +27,8 @@ from bot.slack.request_body import decode
 from bot.slack.response_url import response_url_allowed
 from bot.slack.response_uses import ResponseUrlUses
 from bot.slack.values import inline_value
-from bot.taskapi.client import ACTION, ClientConfig, TaskApiClient
-from bot.taskapi.signing import sign
+from bot.taskapi.client import ACTION, ClientConfig, Lane, TaskApiClient
+from bot.taskapi.signing import sign_list_call
 
 API_BASE = "http://127.0.0.1:9000/api/"
 FORM = "application/x-www-form-urlencoded"
@@ -93,9 +93,14 @@ def steps() -> dict[str, Callable[[], Any]]:
         is_external(command, "T1", [])
         return [text(command, key) for key in READS]
 
-    def sign_call() -> Any:
-        body = {"Action": ACTION, "PublicKey": "pub", "TaskUIDs": ["ok-1"], "request_uuid": "u"}
-        return sign(body, "priv")
+    def sign_call() -> Any:  # as the client signs each call
+        return sign_list_call(ACTION, "pub", ["ok-1"], "u", "priv")
+
+    def next_lane() -> Any:  # twice per batch sent: once to pick it, once to stop
+        client._queued[Lane.PERSON]["ok-1"] = None
+        client._next_lane()
+        client._queued[Lane.PERSON].clear()
+        return client._next_lane()
 
     def uses_one_answer() -> None:
         url = f"http://127.0.0.1:9000/answer/{next(people)}"
@@ -120,6 +125,7 @@ def steps() -> dict[str, Callable[[], Any]]:
         "sign (task API call)": sign_call,
         "TaskApiClient._parse (one task)": lambda: client._parse(_ANSWER, "u"),
         "ResponseUrlUses take (was left+spend)": uses_one_answer,
+        "TaskApiClient._next_lane x2": next_lane,
         "metrics labels (7 per answer)": metric_labels,
         "inline_value (button value)": lambda: inline_value(["ok-1"]),
     }

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bot.parse import _command, parse_command
 from bot.slack.payloads import obj, requester_team, text
 from bot.slack.request_body import MAX_FORM_FIELDS, Malformed, _form, _unquote
+from bot.slack.response_url import _allowed, response_url_allowed
 from bot.slack.response_uses import ResponseUrlUses
 from bot.taskapi.client import ClientConfig, Lane, TaskApiClient
 from bot.taskapi.models import ListResponse, read_envelope
@@ -347,3 +348,44 @@ def test_next_lane_is_chosen_as_before(
         client._queued[Lane.WATCH]["w-1"] = None
     expected = next_lane_by_counting(limit, busy, people_wait, watcher_waits)
     assert client._next_lane() == expected
+
+
+API_BASES = [
+    "http://127.0.0.1:9000/api/",
+    "http://127.0.0.1:9000",
+    "http://user:pw@127.0.0.1:9000/api/",
+    "http://127.0.0.1:9000?x/",
+    "https://slack.com/api/",
+    "HTTP://LOCALHOST:80/api/",
+    "http://[::1]:8000/a/",
+    "http://127.0.0.1:99999/",
+    "not a url/",
+    "",
+]
+URL_STARTS = [
+    "https://hooks.slack.com/",
+    "https://hooks.slack-gov.com/",
+    "https://hooks.slack.com:443/",
+    "https://HOOKS.slack.com/",
+    "http://hooks.slack.com/",
+    "https://hooks.slack.com@evil.example/",
+    "https://evil.example/",
+    *API_BASES,
+]
+URL_RESTS = st.text(alphabet="aZ09/_.~-?#@:%\\ \t\n[]é", max_size=12)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(URL_STARTS), URL_RESTS, st.sampled_from(API_BASES))
+def test_response_url_quick_check_is_the_parsed_one(start: str, rest: str, api_base: str) -> None:
+    url = start + rest
+    assert response_url_allowed(url, api_base) == _allowed.__wrapped__(url, api_base)
+
+
+def test_response_url_quick_check_edges() -> None:
+    api = "http://127.0.0.1:9000/api/"
+    assert response_url_allowed("https://hooks.slack.com/commands/T1/2/abc", api)
+    assert response_url_allowed("http://127.0.0.1:9000/answer/k-1", api)
+    assert not response_url_allowed("http://127.0.0.1:9001/answer/k-1", api)
+    assert not response_url_allowed("https://hooks.slack.com@evil.example/x", api)
+    assert not response_url_allowed("http://127.0.0.1:9000/" + "a" * 2000, api)
