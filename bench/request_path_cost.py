@@ -118,7 +118,7 @@ def steps() -> dict[str, Callable[[], Any]]:
     return {
         "decode (form, new response_url)": decode_new,
         "decode (form, same response_url)": lambda: decode(_FORMS[0], FORM, None, API_BASE),
-        "response_url_allowed (cached)": lambda: response_url_allowed(url, API_BASE),
+        "response_url_allowed (at delivery)": lambda: response_url_allowed(url, API_BASE),
         "handler reads (is_external+text)": handler_reads,
         "parse_command": lambda: parse_command("ok-bench-1"),
         "LookupLimiter.take (new person)": lambda: limiter.take(f"U{next(people)}", 1),

@@ -283,11 +283,13 @@ def _fields(text: str) -> list[tuple[str, str]]:
         name, equals, value = field.partition("=")
         if not equals:
             raise ValueError("bad query field")
-        name, value = name.replace("+", " "), value.replace("+", " ")
-        if "%" in name:
-            name = _unquote(name)
-        if "%" in value:
-            value = _unquote(value)
+        if "+" in field:
+            name, value = name.replace("+", " "), value.replace("+", " ")
+        if "%" in field:
+            if "%" in name:
+                name = _unquote(name)
+            if "%" in value:
+                value = _unquote(value)
         pairs.append((name, value))
     return pairs
 
