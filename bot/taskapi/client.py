@@ -293,10 +293,9 @@ class TaskApiClient:
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, request_uuid: str) -> bytes:
         cap = self._config.max_response_bytes
-        too_big = ApiUnreadable(f"answer larger than {cap} bytes", request_uuid)
         if resp.content_length is not None:
             if resp.content_length > cap:
-                raise too_big
+                raise _too_big(cap, request_uuid)
             # aiohttp reads no more than the length announced: the cap holds.
             return await resp.read()
         chunks: list[bytes] = []
@@ -304,7 +303,7 @@ class TaskApiClient:
         async for chunk in resp.content.iter_chunked(65_536):
             size += len(chunk)
             if size > cap:
-                raise too_big
+                raise _too_big(cap, request_uuid)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -335,6 +334,10 @@ class TaskApiClient:
             queue.clear()
         if self._batches:
             await asyncio.gather(*list(self._batches), return_exceptions=True)
+
+
+def _too_big(cap: int, request_uuid: str) -> ApiUnreadable:
+    return ApiUnreadable(f"answer larger than {cap} bytes", request_uuid)
 
 
 def first_of_asked(details: Sequence[TaskDetail], asked: Sequence[str]) -> dict[str, TaskDetail]:
