@@ -109,7 +109,7 @@ def parse_command(text: str) -> Command:
     """`help`, `watch UID...` or `UID...`; UIDs separated by spaces, commas or new lines."""
     if EXPLICIT_UID.fullmatch(text) and text.lower() not in _ONE_WORD_ACTIONS:
         # The usual command, kept quick: one UID, nothing to split, unwrap or unescape.
-        return Command("lookup", [text], [])
+        return Command("lookup", [text])
     return _command(text)
 
 
