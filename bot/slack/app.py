@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import actions, command, follow, home, mention, modal, observe, shortcut
 from bot.slack.context import Deps
 from bot.slack.front_door import quiet_unhandled
+from bot.slack.lean_bolt import LeanApp
 
 
 class _ClientWins(logging.Filter):
@@ -27,7 +28,7 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
     if not any(isinstance(f, _ClientWins) for f in bolt_log.filters):
         bolt_log.addFilter(_ClientWins())
     secret = settings.slack_signing_secret
-    app = AsyncApp(
+    app = LeanApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
         # Off in both modes: HTTP requests are verified before Bolt, on the raw bytes

@@ -11,6 +11,8 @@ from typing import Any
 import aiohttp
 from aiohttp import FormData
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -26,24 +28,36 @@ from bot.slack.socket_front import StrictSocketModeHandler
 _received: contextvars.ContextVar[float | None] = contextvars.ContextVar("received", default=None)
 
 
-def install(app: AsyncApp, metrics: Metrics) -> None:
+class Observe(AsyncMiddleware):
     """A global middleware: ids into the log context, the clock started, the ack timed.
 
     Bolt returns from `next()` once the listener has run; listeners only acknowledge and hand
     the slow work to the tracker, so the time around it is the ack latency in both modes.
+    A middleware class, not a function: Bolt calls a function middleware through its argument
+    injection, which builds every argument it knows of, on every request.
     """
 
-    async def observe(
-        body: dict[str, Any], next_: Callable[[], Awaitable[BoltResponse]]
+    def __init__(self, metrics: Metrics) -> None:
+        self._ack_latency = metrics.ack_latency
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
         started = time.monotonic()
         _received.set(started)
+        body = req.body
         bind(event_id=_text(body.get("event_id")), team=team_of(body))
-        response = await next_()
-        metrics.ack_latency.observe(time.monotonic() - started)
+        response = await next()
+        self._ack_latency.observe(time.monotonic() - started)
         return response
 
-    app.middleware(observe)
+
+def install(app: AsyncApp, metrics: Metrics) -> None:
+    app.use(Observe(metrics))
 
 
 def answered(metrics: Metrics, surface: str) -> None:
