@@ -41,6 +41,8 @@ bench: $(STAMP)
 	$(PY) bench/retention.py
 	$(PY) bench/front_door_flood.py
 	$(PY) bench/answer_cost.py
+	$(PY) bench/request_path_cost.py
+	$(PY) bench/lookup_cpu.py
 	$(PY) bench/render_cost.py
 
 # Mutation testing of the pure core (README: "Mutation testing"); not part of `make test`.

@@ -49,6 +49,7 @@ _LINK_LABEL = re.compile(r"<([^<>|\s]+)\|[^<>]*>")
 _DECORATION = re.compile(r"(?::[a-z0-9_+'-]+:)+|<[#!][^<>]*>", re.IGNORECASE)
 _SLACK_REFERENCE = re.compile(r"<[@#!][^<>]*>")  # a user, channel, group, date: never a task
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
+_ONE_WORD_ACTIONS = _HELP_WORDS | {"watch"}
 _COMMAND_PAIRS = {
     "`": "`",
     "*": "*",
@@ -106,6 +107,14 @@ class Command:
 
 def parse_command(text: str) -> Command:
     """`help`, `watch UID...` or `UID...`; UIDs separated by spaces, commas or new lines."""
+    if EXPLICIT_UID.fullmatch(text) and text.lower() not in _ONE_WORD_ACTIONS:
+        # The usual command, kept quick: one UID, nothing to split, unwrap or unescape.
+        return Command("lookup", [text])
+    return _command(text)
+
+
+def _command(text: str) -> Command:
+    """`parse_command`, every step taken (the quick path above must agree with it)."""
     tokens = _command_tokens(text)
     if not tokens or strip_pairs(tokens[0]).lower() in _HELP_WORDS:
         return Command("help")

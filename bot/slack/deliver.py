@@ -175,9 +175,8 @@ class Delivery:
         if not response_url_allowed(url, self.client.base_url):
             raise ResponseUrlError(0, "refused: not a Slack response_url")
         for attempt in range(1, RESPONSE_URL_TRIES + 1):
-            if self.uses.left(url) <= keep:
+            if not self.uses.take(url, keep):
                 raise ResponseUrlSpent()
-            self.uses.spend(url)
             try:
                 async with asyncio.timeout(TIMEOUT):  # the shared session has no short timeout
                     status, body, retry_after = await self._post_json(url, data)

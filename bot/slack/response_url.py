@@ -8,6 +8,7 @@ local fake Slack keeps working). Everything else is refused before any request i
 from __future__ import annotations
 
 import asyncio
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -32,7 +33,31 @@ class ResponseUrlError(Exception):
 def response_url_allowed(url: object, api_base: str) -> bool:
     if not isinstance(url, str) or not url or len(url) > 2000:
         return False
+    for prefix in _prefixes(api_base):
+        # A URL that is an allowed origin and a plain path: allowed, with no parse (each
+        # command brings a new one). The origin alone decides, so it is checked as a URL.
+        if (
+            url.startswith(prefix)
+            and _PLAIN_PATH.fullmatch(url, len(prefix))
+            and _allowed(prefix, api_base)
+        ):
+            return True
     return _allowed(url, api_base)
+
+
+_HOOK_PREFIXES = tuple(f"https://{host}/" for host in sorted(SLACK_HOOK_HOSTS))
+# Characters that cannot end the authority nor start a query or a fragment.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.~-]*")
+
+
+@lru_cache(maxsize=16)
+def _prefixes(api_base: str) -> tuple[str, ...]:
+    """Slack's hook origins, and `scheme://authority/` of `SLACK_API_URL` as written."""
+    scheme, colon_slashes, rest = api_base.partition("://")
+    authority, slash, _ = rest.partition("/")
+    if not colon_slashes or not slash or any(c in authority for c in "?#\\"):
+        return _HOOK_PREFIXES
+    return (f"{scheme}://{authority}/", *_HOOK_PREFIXES)
 
 
 @lru_cache(maxsize=1024)

@@ -37,6 +37,14 @@ class ResponseUrlUses:
     def spend(self, url: str) -> None:
         self._used[url] = self.used(url) + 1
 
+    def take(self, url: str, keep: int = 0) -> bool:
+        """`spend` a use when more than `keep` are `left`, else False: one lookup for both."""
+        used = self._used.get(url, 0)
+        if max(0, self.limit - used) <= keep:
+            return False
+        self._used[url] = used + 1
+        return True
+
     def restore(self, url: str, used: int) -> None:
         """Never forget a use: the larger of what is known here and what was recorded."""
         if used > self.used(url):

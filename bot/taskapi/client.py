@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import random
 import time
@@ -19,8 +18,15 @@ from cachetools import TTLCache
 
 from bot.config import Settings
 from bot.taskapi.errors import ApiRejected, ApiUnavailable, ApiUnreadable, TaskApiError
-from bot.taskapi.models import Failed, Found, ListResponse, NotFound, TaskDetail, TaskResult
-from bot.taskapi.signing import sign
+from bot.taskapi.models import (
+    Failed,
+    Found,
+    NotFound,
+    TaskDetail,
+    TaskResult,
+    read_envelope,
+)
+from bot.taskapi.signing import sign_list_call
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +107,7 @@ class TaskApiClient:
         self._dispatch_scheduled = False
         self._batches: dict[asyncio.Task[None], Lane] = {}
         self.upstream_calls = 0
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout)  # the same for every call
 
     async def get_tasks(self, uids: Sequence[str], *, lane: Lane = Lane.PERSON) -> list[TaskResult]:
         """One result per requested UID, in the caller's order (duplicates answered alike)."""
@@ -160,18 +167,15 @@ class TaskApiClient:
     def _next_lane(self) -> Lane | None:
         """The lane that may send a batch now, if any (see the class docstring)."""
         limit = self._config.concurrency
-        if len(self._batches) >= limit:
-            return None
-        busy = dict.fromkeys(Lane, 0)
-        for lane in self._batches.values():
-            busy[lane] += 1
+        people_wait, watcher_waits = bool(self._queued[Lane.PERSON]), bool(self._queued[Lane.WATCH])
+        if len(self._batches) >= limit or not (people_wait or watcher_waits):
+            return None  # the usual answer after a batch has left: asked before counting
+        busy_watch = sum(1 for lane in self._batches.values() if lane is Lane.WATCH)
+        busy_people = len(self._batches) - busy_watch
         kept = 1 if limit > 1 else 0  # slots one lane leaves to the other
-        watcher_waits = bool(self._queued[Lane.WATCH])
-        if self._queued[Lane.PERSON] and (
-            not watcher_waits or busy[Lane.WATCH] >= kept or busy[Lane.PERSON] < limit - kept
-        ):
+        if people_wait and (not watcher_waits or busy_watch >= kept or busy_people < limit - kept):
             return Lane.PERSON
-        if watcher_waits and busy[Lane.WATCH] < limit - kept:
+        if watcher_waits and busy_watch < limit - kept:
             return Lane.WATCH
         return None
 
@@ -251,7 +255,9 @@ class TaskApiClient:
             "TaskUIDs": uids,
             "request_uuid": request_uuid,
         }
-        body["Signature"] = sign(body, self._config.private_key)
+        body["Signature"] = sign_list_call(
+            ACTION, self._config.public_key, uids, request_uuid, self._config.private_key
+        )
         self.upstream_calls += 1
         log.info(
             "task API call: %d UIDs [request_uuid=%s]",
@@ -276,8 +282,7 @@ class TaskApiClient:
         return details
 
     async def _post(self, body: dict[str, Any], request_uuid: str) -> bytes:
-        timeout = aiohttp.ClientTimeout(total=self._config.timeout)
-        async with self._session.post(self._config.url, json=body, timeout=timeout) as resp:
+        async with self._session.post(self._config.url, json=body, timeout=self._timeout) as resp:
             if resp.status >= 500 or resp.status == 429:
                 self._count("http_error")
                 raise ApiUnavailable(f"answered HTTP {resp.status}", request_uuid)
@@ -288,21 +293,23 @@ class TaskApiClient:
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, request_uuid: str) -> bytes:
         cap = self._config.max_response_bytes
-        too_big = ApiUnreadable(f"answer larger than {cap} bytes", request_uuid)
-        if resp.content_length is not None and resp.content_length > cap:
-            raise too_big
+        if resp.content_length is not None:
+            if resp.content_length > cap:
+                raise _too_big(cap, request_uuid)
+            # aiohttp reads no more than the length announced: the cap holds.
+            return await resp.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65_536):
             size += len(chunk)
             if size > cap:
-                raise too_big
+                raise _too_big(cap, request_uuid)
             chunks.append(chunk)
         return b"".join(chunks)
 
     def _parse(self, raw: bytes, request_uuid: str) -> list[TaskDetail]:
         try:
-            envelope = ListResponse.model_validate(json.loads(raw))
+            envelope = read_envelope(raw)
         except (ValueError, TypeError):
             self._count("unreadable")
             raise ApiUnreadable("answer is not the documented JSON", request_uuid) from None
@@ -327,6 +334,10 @@ class TaskApiClient:
             queue.clear()
         if self._batches:
             await asyncio.gather(*list(self._batches), return_exceptions=True)
+
+
+def _too_big(cap: int, request_uuid: str) -> ApiUnreadable:
+    return ApiUnreadable(f"answer larger than {cap} bytes", request_uuid)
 
 
 def first_of_asked(details: Sequence[TaskDetail], asked: Sequence[str]) -> dict[str, TaskDetail]:
