@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import aiohttp
@@ -54,3 +55,24 @@ async def test_answer_size_cap(
         assert isinstance(result, Failed)
         assert isinstance(result.error, ApiUnreadable)
         assert f"larger than {CAP} bytes" in str(result.error)
+
+
+async def test_a_compressed_answer_is_capped_once_inflated(aiohttp_server: AiohttpServer) -> None:
+    """A small gzip body with a length can inflate far past the cap: it is counted inflated."""
+    inflated = (ANSWER + " " * (50 * CAP)).encode()
+
+    async def handle(request: web.Request) -> web.Response:
+        body = gzip.compress(inflated)
+        assert len(body) < CAP  # the announced length alone would pass
+        return web.Response(
+            body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        )
+
+    app = web.Application()
+    app.router.add_post("/", handle)
+    server = await aiohttp_server(app)
+    config = ClientConfig(str(server.make_url("/")), "pub", "priv", max_response_bytes=CAP)
+    async with aiohttp.ClientSession() as session:
+        [result] = await TaskApiClient(session, config).get_tasks(["a-1"])
+    assert isinstance(result, Failed)
+    assert f"larger than {CAP} bytes" in str(result.error)

@@ -293,10 +293,11 @@ class TaskApiClient:
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, request_uuid: str) -> bytes:
         cap = self._config.max_response_bytes
-        if resp.content_length is not None:
-            if resp.content_length > cap:
-                raise _too_big(cap, request_uuid)
-            # aiohttp reads no more than the length announced: the cap holds.
+        if resp.content_length is not None and resp.content_length > cap:
+            raise _too_big(cap, request_uuid)
+        if resp.content_length is not None and _identity(resp):
+            # aiohttp reads no more than the length announced: the cap holds. Not so for a
+            # compressed body, which aiohttp inflates as it reads: it is counted below.
             return await resp.read()
         chunks: list[bytes] = []
         size = 0
@@ -334,6 +335,10 @@ class TaskApiClient:
             queue.clear()
         if self._batches:
             await asyncio.gather(*list(self._batches), return_exceptions=True)
+
+
+def _identity(resp: aiohttp.ClientResponse) -> bool:
+    return resp.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
 
 
 def _too_big(cap: int, request_uuid: str) -> ApiUnreadable:
