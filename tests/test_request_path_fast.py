@@ -8,6 +8,7 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import aiohttp
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -142,6 +143,17 @@ def test_call_signature_is_sign_of_the_body(
 ) -> None:
     body = {"Action": action, "PublicKey": public, "TaskUIDs": uids, "request_uuid": request_uuid}
     assert sign_list_call(action, public, uids, request_uuid, private) == sign(body, private)
+    # Any sequence of UIDs, also one that can be walked only once.
+    one_pass = sign_list_call(action, public, iter(uids), request_uuid, private)
+    assert one_pass == sign(body, private)
+
+
+@pytest.mark.parametrize("body", [None, 1, "s", [], {}])
+def test_text_without_a_path_fails_as_before(body: Any) -> None:
+    with pytest.raises(IndexError):
+        text(body)
+    with pytest.raises(IndexError):
+        text_by_obj(body)
 
 
 def envelope_outcome(read: Any, raw: bytes) -> object:

@@ -26,10 +26,10 @@ def text(body: Any, *path: str) -> str:
     `obj(body, *path[:-1]).get(path[-1])`, walked here without building the empty objects:
     handlers read a dozen fields per request, nearly all strings, returned as they are.
     """
-    node = body
+    node, last = body, path[-1]
     for key in path[:-1]:
         node = node.get(key) if isinstance(node, dict) else None
-    value = node.get(path[-1]) if isinstance(node, dict) else None
+    value = node.get(last) if isinstance(node, dict) else None
     if type(value) is str:
         return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import aiohttp
+from aiohttp import hdrs
 from cachetools import TTLCache
 
 from bot.config import Settings
@@ -338,7 +339,8 @@ class TaskApiClient:
 
 
 def _identity(resp: aiohttp.ClientResponse) -> bool:
-    return resp.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
+    """No `Content-Encoding` at all: aiohttp inflates by the last one, whatever comes first."""
+    return hdrs.CONTENT_ENCODING not in resp.headers
 
 
 def _too_big(cap: int, request_uuid: str) -> ApiUnreadable:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -43,12 +43,13 @@ def sign(fields: Mapping[str, Any], private_key: str) -> str:
 
 
 def sign_list_call(
-    action: str, public_key: str, uids: Sequence[str], request_uuid: str, private_key: str
+    action: str, public_key: str, uids: Iterable[str], request_uuid: str, private_key: str
 ) -> str:
     """`sign` of a task API call's body (`Action`, `PublicKey`, `TaskUIDs`, `request_uuid`),
     written out for the one body the client sends with every call: those names are in byte
     order already and each value flattens to itself, so the sort and the walk are skipped.
     A UID that is not a string takes the general way."""
+    uids = list(uids)
     if not all(type(uid) is str for uid in uids):
         body = {
             "Action": action,
