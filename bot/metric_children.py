@@ -6,13 +6,15 @@ under the values it was asked for, so asking again is one dict lookup. Children 
 created by prometheus-client, on first use only (the exposition is the same), and `remove()`
 and `clear()` forget what they drop.
 
-The label values this app passes are text (`str` or a `StrEnum`): a value is remembered only
-when its text is itself, so any value equal to it names the same child prometheus-client
-would return. Keyword labels, and any other value, take prometheus-client's own path.
+The label values this app passes are text (`str` or a `StrEnum`): only those are remembered,
+and a value finds a remembered child only when it is of the same type as the one that made
+it (an equal value of another type may print otherwise, and name another child). Keyword
+labels, and any other value, take prometheus-client's own path.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Self
 
 import prometheus_client
@@ -22,19 +24,21 @@ from prometheus_client.metrics import MetricWrapperBase
 class _Children(MetricWrapperBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._children: dict[tuple[object, ...], Self] = {}
+        # Under the values asked for: their types, and the child they named.
+        self._children: dict[tuple[object, ...], tuple[tuple[type, ...], Self]] = {}
 
     def labels(self, *labelvalues: object, **labelkwargs: object) -> Self:
-        try:
-            child = self._children.get(labelvalues) if not labelkwargs else None
-        except TypeError:  # an unhashable value: prometheus-client turns it into text
-            child = None
-        if child is None:
-            child = super().labels(*labelvalues, **labelkwargs)
-            if not labelkwargs and all(
-                isinstance(value, str) and str(value) == value for value in labelvalues
-            ):
-                self._children[labelvalues] = child
+        if not labelkwargs:
+            try:
+                known = self._children.get(labelvalues)
+            except TypeError:  # an unhashable value: prometheus-client turns it into text
+                known = None
+            # An equal value of another type may print otherwise: a child of its own.
+            if known is not None and known[0] == tuple(map(type, labelvalues)):
+                return known[1]
+        child = super().labels(*labelvalues, **labelkwargs)
+        if not labelkwargs and all(_plain_text(value) for value in labelvalues):
+            self._children[labelvalues] = (tuple(map(type, labelvalues)), child)
         return child
 
     def remove(self, *labelvalues: Any) -> None:
@@ -44,6 +48,12 @@ class _Children(MetricWrapperBase):
     def clear(self) -> None:
         super().clear()
         self._children.clear()
+
+
+def _plain_text(value: object) -> bool:
+    """Text that is its own label: `str` itself, or a `StrEnum` member (whose text is its
+    value); a subclass of `str` may print otherwise."""
+    return type(value) is str or isinstance(value, StrEnum)
 
 
 class Counter(_Children, prometheus_client.Counter):

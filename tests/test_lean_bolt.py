@@ -148,18 +148,56 @@ async def test_a_function_naming_other_arguments_gets_them_from_bolt() -> None:
     assert isinstance(seen["logger"], logging.Logger)
 
 
-async def test_every_request_gets_the_app_client_and_bolts_context(
+async def test_each_team_keeps_the_client_bolt_would_make_for_it(
     aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:
     async with start_harness(aiohttp_server, tmp_path) as h:
         app = h.bot.app
-        contexts = []
-        for _ in range(2):
-            request = to_bolt(BODIES["command"], {}, "http")
+        contexts: dict[str, list[Any]] = {}
+        for team in ("T0HOME", "T0HOME", "T0OTHER"):
+            request = to_bolt({**BODIES["command"], "team_id": team}, {}, "http")
             app._init_context(request)
-            contexts.append(request.context)
-        for context in contexts:
-            assert context.client is app.client
+            contexts.setdefault(team, []).append(request.context)
+        home, again = contexts["T0HOME"]
+        assert home.client is again.client  # made once for the team
+        assert home.client is not contexts["T0OTHER"][0].client
+        for team, [context, *_] in contexts.items():
+            assert context.client.token == app.client.token
+            assert context.client.base_url == app.client.base_url
+            assert context.client.session is app.client.session
+            assert context.client.default_params.get("team_id") == team  # as Bolt's copy
             assert context.token == app.client.token
             assert context.listener_runner is app.listener_runner
             assert isinstance(context.logger, logging.Logger)
+
+
+async def test_a_workflow_token_in_a_request_changes_no_client(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """Bolt would set it on the request's client, which is kept from request to request."""
+    async with start_harness(aiohttp_server, tmp_path) as h:
+        body = {
+            **BODIES["block_actions"],
+            "actions": [{"action_id": "no-such-action", "block_id": "b", "type": "button"}],
+            "function_data": {"execution_id": "Fx1"},
+            "bot_access_token": "xwfp-function-token",
+        }
+        response = await h.interactive(body)
+        assert response.status == 404
+        app = h.bot.app
+        request = to_bolt(BODIES["block_actions"], {}, "http")
+        app._init_context(request)
+        tokens = {app.client.token, h.bot.deps.delivery.client.token, request.context.client.token}
+        assert tokens == {"xoxb-test-token"}
+
+
+async def test_a_listener_client_call_names_the_team_as_bolts_copy_did(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """An org-wide install needs `team_id` on such calls: Bolt's per-request client sent it."""
+    async with start_harness(aiohttp_server, tmp_path) as h:
+        body = {**BODIES["shortcut"], "callback_id": "task_status_lookup"}
+        response = await h.interactive(body)
+        assert response.status == 200
+        [opened] = await h.slack.wait_for(lambda: h.slack.called("views.open"))
+        assert opened["team_id"] == "T0HOME"

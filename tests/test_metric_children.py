@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 import prometheus_client
@@ -19,9 +19,21 @@ class Kind(StrEnum):
     B = "b"
 
 
+class Mix(str, Enum):  # noqa: UP042 - the point: not a StrEnum
+    """Equal to "a", but printed as `Mix.A`: another label."""
+
+    A = "a"
+
+
+class Loud(str):
+    def __str__(self) -> str:
+        return self.upper()
+
+
 VALUES = st.one_of(
     st.sampled_from(["a", "b", "1", "True", ""]),
     st.sampled_from(list(Kind)),
+    st.sampled_from([Mix.A, Loud("a"), Loud("b")]),
     st.integers(-2, 2),
     st.booleans(),
     st.text(max_size=3),
@@ -66,6 +78,8 @@ def _apply(metric: Any, step: str, x: Any, y: Any) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["counter", "histogram"]), STEPS)
 @example("counter", [("inc", "a", "a"), ("inc", "a", "\r")])  # a line break in a label
+@example("counter", [("inc", "a", "a"), ("inc", "a", Mix.A)])  # equal, printed otherwise
+@example("histogram", [("inc", Loud("b"), "a"), ("inc", "b", "a")])
 def test_same_exposition_as_prometheus_client(kind: str, steps: list[tuple[str, Any, Any]]) -> None:
     ours, theirs, our_registry, their_registry = _pair(kind)
     for step, x, y in steps:

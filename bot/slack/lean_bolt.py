@@ -8,21 +8,24 @@ argument names. Two things Bolt does on every request are done for less:
   then keeps the one or two the function names. Here a function gets the arguments it
   names, fetched the same way; a function naming anything else goes through Bolt's own
   injection. An action reached every earlier listener's matcher first, each paying for it.
-- Since Bolt 1.15 every request gets a new `AsyncWebClient`, copied from the app's, so that a
-  listener may change its token without touching other requests. This app has one bot token
-  and no listener changes it; the copy reads proxy settings from the environment and copies
-  the retry handlers, every time.
+- Since Bolt 1.15 every request gets a new `AsyncWebClient`, copied from the app's with the
+  request's `team_id`, so that a listener may change its token without touching other
+  requests. This app has one bot token and nothing changes it (Bolt's function-token
+  middleware, the one thing that would, is off); the copy read proxy settings from the
+  environment and copied the retry handlers, every time. Here the copy is made once per team.
 
-Together these were a tenth of the CPU of a busy bot. `slack-bolt` is pinned; the tests
+Together these were a tenth of the CPU of a busy bot. One difference remains, on bodies Slack
+never sends: Bolt's injection failed on some malformed shapes (a `view` without its `type`)
+before any listener ran, where here the listener runs and reads what it names. `slack-bolt` is pinned; the tests
 compare these arguments with Bolt's own for every kind of request the app handles.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from cachetools import LRUCache
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.listener.async_listener import AsyncCustomListener
 from slack_bolt.listener_matcher.async_builtins import AsyncBuiltinListenerMatcher
@@ -39,8 +42,10 @@ from slack_bolt.request.payload_utils import (
     to_view,
 )
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 Getter = Callable[[AsyncBoltRequest], Any]
+TEAM_CLIENTS = 100  # workspaces whose client is kept (one, unless installed org-wide)
 
 # Each as Bolt's `build_async_required_kwargs` makes it.
 GETTERS: dict[str, Getter] = {
@@ -95,6 +100,23 @@ class DirectListener(AsyncCustomListener):
         return await self.ack_function(**arguments(self._getters, request))
 
 
+def _copy(client: AsyncWebClient, token: str | None, team_id: str | None) -> AsyncWebClient:
+    """The client Bolt makes for each request of `team_id` (`AsyncApp._init_context`)."""
+    return AsyncWebClient(
+        token=token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        session=client.session,
+        trust_env_in_session=client.trust_env_in_session,
+        headers=client.headers,
+        team_id=team_id,
+        logger=client.logger,
+        retry_handlers=client.retry_handlers.copy() if client.retry_handlers is not None else None,
+    )
+
+
 def _direct(listener: AsyncCustomListener) -> AsyncCustomListener:
     matchers = [_direct_matcher(m) for m in listener.matchers]
     getters = getters_for(listener.arg_names)
@@ -123,17 +145,28 @@ def _direct_matcher(matcher: AsyncListenerMatcher) -> AsyncListenerMatcher:
 
 
 class LeanApp(AsyncApp):
-    _context_logger: logging.Logger | None = None
+    def __init__(self, **kwargs: Any) -> None:
+        # Bolt's function-token middleware sets `context.client.token` for requests from a
+        # workflow function: with clients kept from request to request, that token would stay
+        # for every later call. This app runs no workflow functions.
+        kwargs["attaching_function_token_enabled"] = False
+        super().__init__(**kwargs)
+        self._context_logger = get_bolt_app_logger(self.name, base_logger=self._base_logger)
+        self._team_clients: LRUCache[str | None, AsyncWebClient] = LRUCache(TEAM_CLIENTS)
 
     def _init_context(self, req: AsyncBoltRequest) -> None:
-        """What Bolt's own sets, with the app's client instead of a copy."""
-        if self._context_logger is None:
-            self._context_logger = get_bolt_app_logger(self.name, base_logger=self._base_logger)
+        """What Bolt's own sets, with the client kept for the request's team."""
         context = req.context
         context["logger"] = self._context_logger
         context["token"] = self._token
-        context["client"] = self._async_client
+        context["client"] = self._client_for(context.team_id)
         context["listener_runner"] = self.listener_runner
+
+    def _client_for(self, team_id: str | None) -> AsyncWebClient:
+        client = self._team_clients.get(team_id)
+        if client is None:
+            client = self._team_clients[team_id] = _copy(self._async_client, self._token, team_id)
+        return client
 
     def _register_listener(self, *args: Any, **kwargs: Any) -> Any:
         registered = super()._register_listener(*args, **kwargs)
