@@ -75,7 +75,7 @@ def _converter(checks: Sequence[_Check], keys: Sequence[str]) -> Convert:
             value = getattr(obj, key, None)
             if value is None:
                 continue
-            kind = type(value)
+            kind = type(value)  # pragma: no mutate (any other key only skips the fast branches)
             if kind is str:  # the commonest value: no conversion, empty only when ""
                 if value or _empty_allowed(obj, key):
                     data[key] = value

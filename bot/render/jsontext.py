@@ -23,11 +23,11 @@ def _measuring_encoder() -> Callable[[Any], str]:
     once (without the check for circular documents: blocks are trees). Where Python has no
     C encoder, `encode` itself.
     """
-    encoder = json.JSONEncoder(ensure_ascii=False)
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
-        return encoder.encode
-    args = (encoder.default, encode_basestring, None, ": ", ", ", False, False, True)
+        return json.JSONEncoder(ensure_ascii=False).encode  # pragma: no mutate (no C encoder)
+    # `ensure_ascii=False` is `encode_basestring` here: the encoder gives only its `default`.
+    args = (json.JSONEncoder().default, encode_basestring, None, ": ", ", ", False, False, True)
     iterencode = make(None, *args)  # markers, default, encoder, indent, separators, sort, skip, NaN
 
     def encode(document: Any) -> str:
@@ -50,7 +50,7 @@ def ascii_json(text: str) -> bytes:
     """
     text = text.replace("\x7f", "\\u007f")
     if text.isascii():
-        return text.encode("ascii")
+        return text.encode()  # UTF-8: for ASCII text the same bytes as the ASCII codec makes
     return text.encode("ascii", _escapes())
 
 
