@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from pytest_aiohttp import AiohttpServer
@@ -201,3 +203,28 @@ async def test_a_listener_client_call_names_the_team_as_bolts_copy_did(
         assert response.status == 200
         [opened] = await h.slack.wait_for(lambda: h.slack.called("views.open"))
         assert opened["team_id"] == "T0HOME"
+
+
+async def test_the_ack_latency_covers_the_listener(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """Bolt runs listeners after its global middleware: only the whole dispatch times an ack."""
+    async with start_harness(aiohttp_server, tmp_path) as h:
+        app = h.bot.app
+
+        @app.command("/slow-ack")
+        async def slow(ack: Any) -> None:
+            await asyncio.sleep(0.2)  # the slow listener being measured
+            await ack()
+
+        histogram = h.bot.deps.metrics.ack_latency
+        before = _sum(histogram)
+        form = {**BODIES["command"], "command": "/slow-ack"}
+        response = await h.send(urlencode(form), "application/x-www-form-urlencoded")
+        assert response.status == 200
+        assert _sum(histogram) - before >= 0.2
+
+
+def _sum(histogram: Any) -> float:
+    [metric] = histogram.collect()
+    return float(next(s.value for s in metric.samples if s.name.endswith("_sum")))

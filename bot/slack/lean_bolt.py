@@ -23,6 +23,7 @@ app handles.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -154,6 +155,18 @@ class LeanApp(AsyncApp):
         super().__init__(**kwargs)
         self._context_logger = get_bolt_app_logger(self.name, base_logger=self._base_logger)
         self._team_clients: LRUCache[str | None, AsyncWebClient] = LRUCache(TEAM_CLIENTS)
+
+    # Told how long each dispatch took: Bolt returns once the listener has acknowledged
+    # (`process_before_response`), so that is the ack latency, in both modes. A global
+    # middleware cannot time it: Bolt runs listeners after the last middleware returned.
+    on_dispatched: Callable[[float], object] | None = None
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        started = time.monotonic()
+        response = await super().async_dispatch(req)
+        if self.on_dispatched is not None:
+            self.on_dispatched(time.monotonic() - started)
+        return response
 
     def _init_context(self, req: AsyncBoltRequest) -> None:
         """What Bolt's own sets, with the client kept for the request's team."""

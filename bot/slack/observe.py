@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import FormData
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -22,6 +21,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.logs import bind
 from bot.metrics import Metrics
+from bot.slack.lean_bolt import LeanApp
 from bot.slack.socket_front import StrictSocketModeHandler
 
 # When the request being served reached the app (monotonic); unset outside request work.
@@ -29,16 +29,11 @@ _received: contextvars.ContextVar[float | None] = contextvars.ContextVar("receiv
 
 
 class Observe(AsyncMiddleware):
-    """A global middleware: ids into the log context, the clock started, the ack timed.
+    """A global middleware: ids into the log context, the clock started for answer latency.
 
-    Bolt returns from `next()` once the listener has run; listeners only acknowledge and hand
-    the slow work to the tracker, so the time around it is the ack latency in both modes.
     A middleware class, not a function: Bolt calls a function middleware through its argument
     injection, which builds every argument it knows of, on every request.
     """
-
-    def __init__(self, metrics: Metrics) -> None:
-        self._ack_latency = metrics.ack_latency
 
     async def async_process(
         self,
@@ -47,17 +42,17 @@ class Observe(AsyncMiddleware):
         resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
-        started = time.monotonic()
-        _received.set(started)
+        _received.set(time.monotonic())
         body = req.body
         bind(event_id=_text(body.get("event_id")), team=team_of(body))
-        response = await next()
-        self._ack_latency.observe(time.monotonic() - started)
-        return response
+        return await next()
 
 
-def install(app: AsyncApp, metrics: Metrics) -> None:
-    app.use(Observe(metrics))
+def install(app: LeanApp, metrics: Metrics) -> None:
+    """Ids and the answer clock per request, and each dispatch timed as the ack latency
+    (`LeanApp.on_dispatched`)."""
+    app.use(Observe())
+    app.on_dispatched = metrics.ack_latency.observe
 
 
 def answered(metrics: Metrics, surface: str) -> None:
