@@ -40,7 +40,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import BotProcess, bot_env, percentile, serve, slash
+from bench.support import BotProcess, bot_env, percentile, serve, slash, until_healthy
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.net import free_port
@@ -109,23 +109,12 @@ async def server_process(
                 sys.executable, *argv, env=env, cwd=tmp, stderr=err
             )
         url = f"http://127.0.0.1:{port}/"
-        await _until_healthy(url)
+        await until_healthy(url)
         try:
             yield BotProcess(process, url), log
         finally:
             process.terminate()
             await process.wait()
-
-
-async def _until_healthy(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(400):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(url + "healthz") as resp:
-                    if resp.status == 200:
-                        return
-            await asyncio.sleep(0.05)  # another process starting: nothing to await
-    raise RuntimeError(f"{url} never became healthy")
 
 
 async def load(

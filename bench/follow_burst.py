@@ -21,9 +21,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from slack_sdk.signature import SignatureVerifier
 
-from bench.support import SECRET, bot_process, fakes, slash
+from bench.support import bot_process, fakes, signed_headers, slash
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 
@@ -60,13 +59,7 @@ def event(n: int) -> str:
 
 
 async def send(session: aiohttp.ClientSession, url: str, body: str) -> None:
-    stamp = str(int(time.time()))
-    signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
-    headers = {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": signature or "",
-    }
+    headers = signed_headers(body, "application/json")
     async with session.post(url + "slack/events", data=body, headers=headers) as resp:
         assert resp.status == 200, resp.status
 

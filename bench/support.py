@@ -75,18 +75,35 @@ async def bot_process(slack: FakeSlack, api_url: str, **env: str) -> AsyncIterat
             sys.executable, "-m", "bot", env=settings, cwd=tmp, stderr=asyncio.subprocess.PIPE
         )
         url = f"http://127.0.0.1:{port}/"
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(url + "healthz") as resp:
-                        if resp.status == 200:
-                            break
-                await asyncio.sleep(0.05)  # a readiness probe of another process: nothing to await
+        await until_healthy(url)
         try:
             yield BotProcess(process, url)
         finally:
             process.terminate()
             await process.wait()
+
+
+async def until_healthy(url: str, tries: int = 400) -> None:
+    """Until the server at `url` answers `/healthz` (each try 50 ms apart)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(tries):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(url + "healthz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.05)  # a readiness probe of another process: nothing to await
+    raise RuntimeError(f"{url} never became healthy")
+
+
+def signed_headers(body: str, content_type: str) -> dict[str, str]:
+    """The headers Slack sends with `body`, signed with the bench's secret."""
+    stamp = str(int(time.time()))
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature or "",
+    }
 
 
 async def slash(
@@ -103,13 +120,7 @@ async def slash(
             "response_url": response_url,
         }
     )
-    stamp = str(int(time.time()))
-    signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=form)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": signature or "",
-    }
+    headers = signed_headers(form, "application/x-www-form-urlencoded")
     started = time.perf_counter()
     async with session.post(bot_url + "slack/events", data=form, headers=headers) as resp:
         await resp.read()
