@@ -27,21 +27,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**ack_payload(external_refused_message()))
             return
-        word = follow_word(text(command, "text"))
+        said = text(command, "text")
+        word = follow_word(said)
         if word:
             await ack()
-            asker = Place(
-                channel=text(command, "channel_id"),
-                user=text(command, "user_id"),
-                team=text(command, "team_id"),
-                response_url=text(command, "response_url"),
-            )
+            asker = _asker(command)
             deps.tracker.spawn(
                 guarded(deps, asker, "follow", lambda: follow_command(deps, command, word)),
                 "follow_command",
             )
             return
-        parsed = parse_command(text(command, "text"))
+        parsed = parse_command(said)
         watch = parsed.action == "watch"
         limit = deps.settings.watch_max_uids if watch else MAX_LOOKUP_UIDS
         if parsed.invalid:
@@ -52,16 +48,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(**ack_payload(too_many_uids_message(len(parsed.uids), limit)))
         else:
             await ack()
-            place = Place(
-                channel=text(command, "channel_id"),
-                user=text(command, "user_id"),
-                team=text(command, "team_id"),
-                response_url=text(command, "response_url"),
-                response_type=deps.settings.slash_response_type,
-                post_first=False,
+            place = _asker(
+                command, response_type=deps.settings.slash_response_type, post_first=False
             )
             work = start_watch if watch else answer
             deps.tracker.spawn(
                 guarded(deps, place, "command", lambda: work(deps, place, parsed.uids, "command")),
                 "command",
             )
+
+
+def _asker(command: dict[str, Any], **delivery: Any) -> Place:
+    """Who ran the command and where, with its `response_url` as the way back."""
+    return Place(
+        channel=text(command, "channel_id"),
+        user=text(command, "user_id"),
+        team=text(command, "team_id"),
+        response_url=text(command, "response_url"),
+        **delivery,
+    )
