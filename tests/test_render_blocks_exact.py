@@ -9,17 +9,14 @@ from typing import Any, TypeVar
 
 import pytest
 from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.basic_objects import JsonObject, JsonValidator
+from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.models.blocks import MarkdownTextObject, RichTextSectionElement, SectionBlock
 
 from bot.render.blocks import block_dict, validate
+from tests import test_render_blocks as render_blocks
+from tests.test_render_blocks import fresh
 
 T = TypeVar("T")
-
-
-def fresh(cls: type[T]) -> type[T]:
-    """A new subclass: a class `block_dict` and `validate` have never seen."""
-    return type(cls.__name__, (cls,), {})
 
 
 class KeysRead(SectionBlock):
@@ -60,21 +57,10 @@ class Probe:
         return self
 
 
-class Counted(JsonObject):
-    """One validator that counts its calls."""
+class Counted(render_blocks.Counted):
+    """One validator that counts its calls, and a probe that counts scans of the class."""
 
-    attributes = {"type", "n"}  # noqa: RUF012 (slack_sdk declares it so)
     probe = Probe()
-
-    def __init__(self, n: int) -> None:
-        self.type = "counted"
-        self.n = n
-        self.calls = 0
-
-    @JsonValidator("n must not be negative")
-    def _n_not_negative(self) -> bool:
-        self.calls += 1
-        return self.n >= 0
 
 
 def test_validate_scans_a_class_once_and_runs_its_validators_each_time() -> None:
