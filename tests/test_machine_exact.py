@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from bot.taskapi.errors import ApiUnavailable
-from bot.taskapi.models import Failed, Found, TaskDetail, TaskResult
+from bot.taskapi.models import Failed, TaskResult
 from bot.watch import machine
 from bot.watch.fingerprint import fingerprint
-from bot.watch.machine import Edit, Expire, Rules
+from bot.watch.machine import Edit, Expire
 from bot.watch.model import Watch
-
-RULES = Rules(poll_interval=10.0, max_duration=100.0, heartbeat=50.0)
-
-
-def watch(**fields: object) -> Watch:
-    base = {"user_id": "U1", "channel_id": "C1", "uids": ["a"], "created_at": 0, "expires_at": 0}
-    return Watch.model_validate(base | fields)
-
-
-def task(uid: str, status: str) -> Found:
-    return Found(uid, TaskDetail.model_validate({"TaskUid": uid, "TaskStatus": status}))
+from tests.test_machine import RULES, task, watch
 
 
 def poll(
