@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 
 from bot.render.answer import Message
@@ -21,16 +18,6 @@ from bot.render.follow import (
 
 STAMP = 1700000000.9  # 2023-11-14 22:13:20.9 UTC: the fraction is dropped, not rounded
 DATE = "<!date^1700000000^{date_short_pretty}|2023-11-14 22:13 UTC>"
-
-
-@pytest.fixture
-def away_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A server whose local time is not UTC: the fallback date must still be UTC."""
-    monkeypatch.setenv("TZ", "Asia/Kolkata")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def shown(message: Message) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,16 +12,6 @@ from bot.taskapi.models import Found, NotFound, TaskDetail
 STAMP = 1700000000.9  # 2023-11-14 22:13:20.9 UTC: the fraction is dropped, not rounded
 DATE = "<!date^1700000000^{date_short_pretty} at {time}|2023-11-14 22:13 UTC>"
 EPOCH = "<!date^0^{date_short_pretty} at {time}|1970-01-01 00:00 UTC>"
-
-
-@pytest.fixture
-def away_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A server whose local time is not UTC: the fallback date must still be UTC."""
-    monkeypatch.setenv("TZ", "Asia/Kolkata")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def plain(text: str) -> dict[str, Any]:
