@@ -5,24 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.testing.fake_slack import HOME_TEAM
-from tests.slack_harness import Harness
-
-
-def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
-    return {
-        "type": "event_callback",
-        "team_id": HOME_TEAM,
-        "api_app_id": "A1",
-        "event": event,
-        "event_id": event_id or "Ev" + uuid.uuid4().hex[:10],
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": HOME_TEAM, "user_id": "UBOT", "is_bot": True}],
-    }
+from tests.slack_harness import Harness, envelope
 
 
 def message(

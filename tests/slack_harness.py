@@ -113,16 +113,8 @@ class Harness:
         if thread_ts:
             event["thread_ts"] = thread_ts
         event.update(fields or {})
-        envelope = {
-            "type": "event_callback",
-            "team_id": HOME_TEAM,
-            "api_app_id": "A1",
-            "event": event,
-            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10],
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": HOME_TEAM, "user_id": "UBOT", "is_bot": True}],
-        }
-        return await self.send(json.dumps(envelope), "application/json", **headers)
+        body = json.dumps(envelope(event, event_id))
+        return await self.send(body, "application/json", **headers)
 
     async def click(
         self,
@@ -160,6 +152,19 @@ class Harness:
     ) -> list[dict[str, Any]]:
         await self.slack.wait_for(lambda: len(self.slack.responses.get(key, [])) >= count, timeout)
         return self.slack.responses[key]
+
+
+def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    """An Events API body, as Slack wraps `event` for the bot's home workspace."""
+    return {
+        "type": "event_callback",
+        "team_id": HOME_TEAM,
+        "api_app_id": "A1",
+        "event": event,
+        "event_id": event_id or "Ev" + uuid.uuid4().hex[:10],
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": HOME_TEAM, "user_id": "UBOT", "is_bot": True}],
+    }
 
 
 def bot_settings(tmp_path: Path, slack: FakeSlack, api_url: str, **overrides: Any) -> Settings:

@@ -17,10 +17,11 @@ from bot.slack.server import http_app, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from tests.conftest import ManualClock
-from tests.follow_events import envelope, message, text_of
+from tests.follow_events import message, text_of
 from tests.slack_harness import (
     Harness,
     bot_settings,
+    envelope,
     slash_command,
     socket_mode_bot,
     socket_mode_settings,
