@@ -400,4 +400,5 @@ def test_response_url_quick_check_edges() -> None:
     assert response_url_allowed("http://127.0.0.1:9000/answer/k-1", api)
     assert not response_url_allowed("http://127.0.0.1:9001/answer/k-1", api)
     assert not response_url_allowed("https://hooks.slack.com@evil.example/x", api)
+    assert not response_url_allowed("https://[]@", api)  # yarl's parser fails on it
     assert not response_url_allowed("http://127.0.0.1:9000/" + "a" * 2000, api)

@@ -67,7 +67,7 @@ def _allowed(url: str, api_base: str) -> bool:
     """
     try:
         target, api = URL(url), URL(api_base)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, IndexError):  # yarl raises IndexError on "https://[]@"
         return False
     if not target.is_absolute() or target.user or target.password:
         return False
