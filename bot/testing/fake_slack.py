@@ -85,6 +85,7 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     troubles: list[Trouble] = field(default_factory=list)  # see `trouble`
+    stalls: dict[str, asyncio.Event] = field(default_factory=dict)  # see `stall`
     not_in_channel: set[str] = field(default_factory=set)
     broken_images: set[str] = field(default_factory=set)
     respond_faults: list[int] = field(default_factory=list)  # statuses for the next responses
@@ -117,6 +118,11 @@ class FakeSlack:
         window = Trouble(method, time.monotonic() + seconds, status, error, retry_after, channel)
         self.troubles.append(window)
         return window
+
+    def stall(self, method: str) -> asyncio.Event:
+        """Serve calls to `method` at once, but hold their answers until the returned event
+        is set: a test can act while the bot waits on Slack (or cancel it there)."""
+        return self.stalls.setdefault(method, asyncio.Event())
 
     def calls_to(self, method: str, channel: str | None = None) -> list[Call]:
         """The calls to `method` (in `channel`), with when each arrived and how it was met."""
@@ -217,6 +223,10 @@ class FakeSlack:
                     request.transport.abort()
                 raise ConnectionResetError("dropped after the request was served")
             body = handler(args)
+            stalled = self.stalls.get(method)
+            if stalled is not None:
+                await self._notify()
+                await stalled.wait()
             return web.json_response(
                 {"ok": True, **body} if "error" not in body else {"ok": False, **body}
             )
