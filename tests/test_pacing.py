@@ -113,3 +113,24 @@ async def test_a_hold_set_by_one_process_is_kept_by_another(
         assert held_calls(posts, HOLD) == []
         [later] = [c for c in posts if c.args.get("thread_ts") == "800.2"]
         assert later.at >= refused.at + HOLD
+
+
+# -- Slack's bad minutes, waited out by answers --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(503, "service_unavailable"), (200, "internal_error"), (500, "fatal_error")],
+)
+async def test_an_answer_waits_out_slack_errors_for_a_while(
+    aiohttp_server: AiohttpServer, tmp_path: Path, status: int, error: str
+) -> None:
+    async with start_harness(aiohttp_server, tmp_path) as h:
+        slack = h.slack
+        slack.trouble("chat.postMessage", 1.0, status=status, error=error, channel="C1")
+        assert (await h.mention("ok-1", ts="700.1")).status == 200
+        await slack.wait_for(lambda: slack.thread("C1", "700.1"), timeout=15)
+        tries = slack.calls_to("chat.postMessage", "C1")
+        assert tries[0].refused == error
+        assert len(tries) >= 2
+        assert not tries[-1].refused
