@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.limited_log import LimitedLog
 from bot.slack.observe import ObservedWebClient
 from bot.store import Store
 
@@ -87,6 +88,7 @@ class Holds:
         self._store = store
         self.team = team
         self._turns: LRUCache[str, asyncio.Lock] = LRUCache(TURNS)
+        self._faults = LimitedLog(log)  # a store outage would otherwise log every call
 
     def scope(self, method: str, args: dict[str, Any]) -> str:
         return scope_of(self.team, method, args)
@@ -99,7 +101,9 @@ class Holds:
         try:
             return await self._store.scope_held(scope)
         except Exception as exc:
-            log.warning("could not read Slack holds (%s); calling Slack anyway", type(exc).__name__)
+            self._faults.warning(
+                "could not read Slack holds (%s); calling Slack anyway", type(exc).__name__
+            )
             return 0.0
 
     @contextlib.asynccontextmanager
