@@ -134,3 +134,20 @@ async def test_an_answer_waits_out_slack_errors_for_a_while(
         assert tries[0].refused == error
         assert len(tries) >= 2
         assert not tries[-1].refused
+
+
+async def test_live_edits_never_wait_for_a_held_scope(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    options = {"step": 0.1, "watch_poll_interval": 0.05}
+    async with start_harness(aiohttp_server, tmp_path, **options) as h:
+        slack, deps = h.slack, h.bot.deps
+        await h.command("watch ok-1")
+        await slack.wait_for(lambda: "task_unwatch" in text_of(slack.messages.get("C1", [{}])[0]))
+        await deps.store.hold_scope(f"{HOME_TEAM}/method/chat.update", HOLD)  # another replica's
+        held_from = time.monotonic()
+        # The tasks change every 0.1 s: ticks go on at their pace, none waits on the hold...
+        await asyncio.wait_for(deps.watcher.wait_ticks(5), HOLD)
+        # ...and no edit reached Slack during it.
+        assert [c for c in slack.calls_to("chat.update") if c.at > held_from] == []
+        assert deps.metrics.watch_updates.labels("rate_limited")._value.get() >= 1
