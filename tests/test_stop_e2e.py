@@ -111,3 +111,16 @@ async def test_a_live_answer_cut_off_before_its_watch_is_saved_is_not_live(
 
 async def _one_open(store: Store) -> bool:
     return len(await store.open_watches()) == 1
+
+
+@pytest.mark.parametrize("harness", [SLOW], indirect=True)
+async def test_a_stop_on_a_watch_already_ended_shows_its_ended_form(harness: Harness) -> None:
+    slack, store = harness.slack, harness.bot.deps.store
+    live = await live_answer(harness)
+    await eventually(lambda: _one_open(store))
+    [watch] = await store.open_watches()
+    watch.state, watch.end_reason, watch.stopped_by = "done", "stopped", "U3"
+    assert await store.update_watch(watch)  # stopped elsewhere; its edit never landed
+    await harness.click(Action.UNWATCH, button(live, Action.UNWATCH)["value"], live, user="U2")
+    await slack.wait_for(lambda: Action.UNWATCH not in body(live))
+    assert "<@U3>" in body(live)  # who stopped it first
