@@ -5,14 +5,19 @@ fake Slack and the fake task API."""
 from __future__ import annotations
 
 import json
+import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_aiohttp import AiohttpServer
 
 from bot.slack.ids import Action
-from bot.store import Store
+from bot.store import Store, open_store
+from bot.taskapi.fake import FakeTaskApi
+from tests.fleet import fleet
 from tests.follow_events import eventually
-from tests.slack_harness import Harness
+from tests.slack_harness import Harness, start_fakes
 
 SLOW = {"step": 3600.0, "watch_poll_interval": 60.0}  # tasks stay queued; no poll edits
 
@@ -124,3 +129,24 @@ async def test_a_stop_on_a_watch_already_ended_shows_its_ended_form(harness: Har
     await harness.click(Action.UNWATCH, button(live, Action.UNWATCH)["value"], live, user="U2")
     await slack.wait_for(lambda: Action.UNWATCH not in body(live))
     assert "<@U3>" in body(live)  # who stopped it first
+
+
+async def test_a_live_answer_killed_before_its_watch_is_saved_is_not_live(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    slack, api_url = await start_fakes(aiohttp_server, FakeTaskApi(step=3600.0))
+    state = f"sqlite:///{tmp_path}/state.sqlite3"
+    async with fleet(tmp_path, slack, api_url, state) as start:
+        replica = await start()
+        held = slack.stall("chat.postMessage")  # the answer reaches the channel...
+        await replica.command(slack, "watch ok-1")
+        await slack.wait_for(lambda: slack.messages.get("C1"), timeout=30)
+        assert await replica.stop(signal.SIGKILL) == -signal.SIGKILL  # ...and its bot dies
+        held.set()
+    store = await open_store(state)
+    try:
+        watched = {w.message_ts for w in await store.open_watches()}
+    finally:
+        await store.close()
+    shown_live = [m["ts"] for m in slack.messages["C1"] if Action.UNWATCH in body(m)]
+    assert [ts for ts in shown_live if ts not in watched] == []
