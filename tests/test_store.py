@@ -317,3 +317,17 @@ async def takes_over_the_old_watch(url: str) -> None:
         assert await store.update_watch(taken)
     finally:
         await store.close()
+
+
+# -- Slack Retry-After holds (bot.slack.pacing) ----------------------------------------------
+
+
+async def test_scope_holds_are_shared_lengthen_only_and_end(pair: list[Store]) -> None:
+    assert await pair[1].scope_held("T1/channel/C1") == 0.0
+    await pair[0].hold_scope("T1/channel/C1", 0.3)
+    await pair[1].hold_scope("T1/channel/C1", 0.01)  # a shorter Retry-After never cuts it
+    left = await pair[1].scope_held("T1/channel/C1")
+    assert 0.1 < left <= 0.3
+    assert await pair[1].scope_held("T1/channel/C2") == 0.0
+    await asyncio.sleep(left + 0.05)  # the hold's own expiry is what is tested
+    assert await pair[0].scope_held("T1/channel/C1") == 0.0

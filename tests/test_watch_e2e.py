@@ -54,9 +54,9 @@ async def test_watch_updates_then_finishes_with_one_notice(harness: Harness) -> 
     response, _ = await harness.command("watch ok-1 err-2")
     assert response.status == 200
     slack = harness.slack
-    await slack.wait_for(lambda: slack.messages.get("C1"))
+    # Posted plain, saved with its watch, then turned live.
+    await slack.wait_for(lambda: "Live" in body(slack.messages.get("C1", [{}])[0]))
     first = live_message(slack)
-    assert "Live" in body(first)
     assert "task_unwatch" in body(first)
     await slack.wait_for(lambda: notices(slack, "C1"))
     final = live_message(slack)
@@ -408,15 +408,17 @@ async def test_a_live_answer_whose_watch_cannot_be_saved_stops_saying_live(
         await db.commit()
     slack = harness.slack
     await harness.command("watch slow-1")
-    await slack.wait_for(lambda: slack.called("chat.update"))
+    await slack.wait_for(lambda: slack.messages.get("C1"))
+    await harness.bot.deps.tracker.idle.wait()
     assert "task_unwatch" not in body(live_message(slack))  # the answer stays, not "Live"
     assert await harness.bot.deps.store.open_watches() == []
     async with aiosqlite.connect(path) as db:
         await db.execute("DROP TRIGGER refuse")
         await db.commit()
     await harness.command("watch slow-2")  # the slot was given back: the limit of 1 allows it
-    await slack.wait_for(lambda: len(slack.messages["C1"]) == 2)
-    assert "task_unwatch" in body(slack.messages["C1"][1])
+    await slack.wait_for(
+        lambda: len(slack.messages["C1"]) == 2 and "task_unwatch" in body(slack.messages["C1"][1])
+    )
 
 
 @pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)

@@ -8,7 +8,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.render.answer import LiveNote
 from bot.render.notes import (
     already_live_message,
     external_refused_message,
@@ -35,7 +34,7 @@ from bot.slack.values import decode_uids
 from bot.taskapi.models import TaskResult, all_done
 from bot.watch.model import Watch, message_key
 from bot.watch.publisher import Outcome
-from bot.watch.scheduler import WatchLimitError
+from bot.watch.scheduler import WatchLimitError, WayOut
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -86,7 +85,8 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
         _, build = await lookup(deps, uids)
     await _replace(deps, body, place, build)
     if watch is not None and watch.state == "active":
-        await deps.watcher.repair(watch.id)  # a Stop or finish during the lookup stays final
+        # A Stop or an end during the lookup stays final.
+        await deps.watcher.repair(watch.id, way_out=_way_out(place), patient=True)
     answered(deps.metrics, "refresh")
 
 
@@ -183,12 +183,7 @@ async def _make_live(
 async def unwatch_button(
     deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
 ) -> None:
-    watch = await deps.watcher.stop(text(action, "value"), place.user)
-    if watch is None:
-        return
-    results = watch.last_known()
-    build = deps.watcher.ended_message(watch, results, LiveNote("stopped", user=place.user))
-    await deps.watcher.publisher.update(watch, build, final=True)
+    await deps.watcher.stop(text(action, "value"), place.user, way_out=_way_out(place))
 
 
 async def _replace(deps: Deps, body: dict[str, Any], place: Place, build: Build) -> None:
@@ -206,3 +201,10 @@ async def _replace(deps: Deps, body: dict[str, Any], place: Place, build: Build)
         await deps.delivery.respond(
             place.response_url, build, replace_original=True, continuations=0
         )
+
+
+def _way_out(place: Place) -> WayOut:
+    """The action's own `response_url`: fresh for 30 minutes more, unlike the answer's."""
+    if not place.response_url:
+        return None
+    return place.response_url, time.time() + RESPONSE_URL_LIFETIME

@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
@@ -138,6 +138,14 @@ async def start_watch(
 async def _start_watch(
     deps: Deps, place: Place, uids: list[str], surface: str, watch_id: str
 ) -> bool:
+    """Save the watch before anything shown says *Live*, so no *Live* message is ever
+    without a watch behind it, whatever cancels or kills the work in between.
+
+    In a channel: the plain answer is posted, its watch saved with it, then the answer is
+    turned live (a crash before the save leaves a plain answer; after it, the watch redraws
+    the message itself). Through `response_url`: the watch is saved first, then the live
+    answer sent; a failure ends the watch.
+    """
     results, build = await lookup(deps, uids)
     if all_done(results):
         await deliver(deps, place, build, surface)
@@ -151,41 +159,63 @@ async def _start_watch(
         button_value=await encode_uids(uids, deps.store),
         thread_ts=place.thread_ts,
     )
-    live = deps.watcher.live_message(watch, results)
-    # Through response_url, one use stays for the final form.
-    ts = await deliver(deps, replace(place, post_first=True), live, surface, keep=1)
-    if ts is None:
-        assert place.response_url
-        watch.response_url = place.response_url
-        watch.response_url_uses = deps.delivery.uses.used(place.response_url)
-        watch.response_url_expires_at = time.time() + RESPONSE_URL_LIFETIME
-    else:
-        watch.message_ts = ts
-        watch.thread_ts = place.thread_ts or ts
-        watch.message_key = message_key(place.channel, ts)
     try:
-        started = await deps.watcher.begin(watch, results)
-    except Exception:
-        await _unlive(deps, watch, build)  # a "Live" answer must have its watch behind it
-        raise
+        ts = await deps.delivery.post(place.channel, build, thread_ts=place.thread_ts)
+    except SlackApiError as exc:
+        if slack_error(exc) not in NOT_POSTABLE or not place.response_url:
+            raise
+        log.info("cannot post in %s (%s): answering privately", place.channel, slack_error(exc))
+        return await _start_through_response_url(deps, place, watch, results, surface)
+    deps.metrics.answers.labels(surface, "posted").inc()
+    answered(deps.metrics, surface)
+    watch.message_ts = ts
+    watch.thread_ts = place.thread_ts or ts
+    watch.message_key = message_key(place.channel, ts)
+    started = await deps.watcher.begin(watch, results)
     if started is None:
-        await _unlive(deps, watch, build)
-    elif deps.home is not None:
-        deps.home.touch(watch.user_id)  # the new watch shows on the person's Home
-    return started is not None
+        return False  # its answer already has a watch (a Watch press in between)
+    _touch_home(deps, started)
+    outcome = await deps.watcher.publisher.update(
+        started, deps.watcher.live_message(started, results), final=False
+    )
+    if outcome.kind == "gone":
+        await deps.watcher.abandon(started.id)
+    elif outcome.kind != "sent":  # not shown yet (rate limited): its first poll shows it
+        await deps.watcher.amend(started.id, lambda w: w.model_copy(update={"last_hash": ""}))
+    return True
 
 
-async def _unlive(deps: Deps, watch: Watch, build: Build) -> None:
-    """Turn a live answer whose watch could not be saved back into a plain one."""
+async def _start_through_response_url(
+    deps: Deps, place: Place, watch: Watch, results: list[TaskResult], surface: str
+) -> bool:
+    """Where the bot cannot post: its URL is known before anything is shown, so the watch
+    is saved first; a live answer that could not be sent (or was cut off) ends it."""
+    url = place.response_url
+    assert url
+    # Two uses stay after the note: the live answer (with what continuations fit), its end.
+    await deps.delivery.respond(url, lambda _: invite_message(place.channel), keep=2)
+    watch.response_url = url
+    watch.response_url_uses = deps.delivery.uses.used(url)
+    watch.response_url_expires_at = time.time() + RESPONSE_URL_LIFETIME
+    started = await deps.watcher.begin(watch, results)
+    if started is None:
+        return False
     try:
-        if watch.message_ts:
-            await deps.delivery.update(watch.channel_id, watch.message_ts, build)
-        elif watch.response_url:
-            await deps.delivery.respond(
-                watch.response_url, build, replace_original=True, continuations=0
-            )
-    except Exception:
-        log.exception("could not take 'Live' off an answer whose watch failed to start")
+        await deps.delivery.respond(url, deps.watcher.live_message(started, results), keep=1)
+    except BaseException:
+        await asyncio.shield(deps.watcher.abandon(started.id))
+        raise
+    uses = deps.delivery.uses.used(url)
+    await deps.watcher.amend(started.id, lambda w: w.model_copy(update={"response_url_uses": uses}))
+    deps.metrics.answers.labels(surface, "response_url").inc()
+    answered(deps.metrics, surface)
+    _touch_home(deps, started)
+    return True
+
+
+def _touch_home(deps: Deps, watch: Watch) -> None:
+    if deps.home is not None:
+        deps.home.touch(watch.user_id)  # the new watch shows on the person's Home
 
 
 async def tell(deps: Deps, place: Place, message: Message) -> None:

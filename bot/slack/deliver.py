@@ -3,9 +3,9 @@
 - A picture Slack cannot download makes it refuse the whole message (`invalid_blocks`,
   "downloading image failed"): send it again with those pictures as links, then with no
   previews at all. Never more than three tries.
-- `rate_limited` is waited out by slack_sdk's retry handler (it honours `Retry-After`);
-  through a `response_url`, by our own loop, because each try there spends one of its 5 uses
-  (`ResponseUrlUses`).
+- `rate_limited` is waited out by the client's gate (`bot.slack.pacing`: `Retry-After` holds
+  its scope for the whole fleet); through a `response_url`, by our own loop, because each try
+  there spends one of its 5 uses (`ResponseUrlUses`).
 """
 
 from __future__ import annotations

@@ -103,8 +103,9 @@ class DirectListener(AsyncCustomListener):
 
 
 def _copy(client: AsyncWebClient, token: str | None, team_id: str | None) -> AsyncWebClient:
-    """The client Bolt makes for each request of `team_id` (`AsyncApp._init_context`)."""
-    return AsyncWebClient(
+    """The client Bolt makes for each request of `team_id` (`AsyncApp._init_context`), of
+    the app client's own class, with what that class adds (its gate for Slack's limits)."""
+    copy = type(client)(
         token=token,
         base_url=client.base_url,
         timeout=client.timeout,
@@ -117,6 +118,9 @@ def _copy(client: AsyncWebClient, token: str | None, team_id: str | None) -> Asy
         logger=client.logger,
         retry_handlers=client.retry_handlers.copy() if client.retry_handlers is not None else None,
     )
+    added = {k: v for k, v in vars(client).items() if k not in vars(copy)}
+    vars(copy).update(added)
+    return copy
 
 
 def _direct(listener: AsyncCustomListener) -> AsyncCustomListener:

@@ -17,6 +17,7 @@ from bot.pictures import PictureFetcher
 from bot.render.answer import completion_message
 from bot.render.notes import note_message
 from bot.slack.deliver import Delivery, ResponseUrlError, slack_error
+from bot.slack.pacing import sent_once
 from bot.slack.response_uses import LIFETIME, USES
 from bot.taskapi.models import Found, TaskResult
 from bot.watch.model import Watch
@@ -61,16 +62,8 @@ class SlackPublisher:
         self._live = Delivery(watch_client, session, uses=delivery.uses)
         # The notice is sent once, with no transport retry: after a connection error the
         # request may have reached Slack, so the next attempt first looks for it instead.
-        self._once = Delivery(
-            AsyncWebClient(
-                token=watch_client.token,
-                base_url=watch_client.base_url,
-                session=session,
-                retry_handlers=[],
-            ),
-            session,
-            uses=delivery.uses,
-        )
+        # It still waits for scopes Slack holds (`bot.slack.pacing`).
+        self._once = Delivery(sent_once(watch_client), session, uses=delivery.uses)
         self._metrics = metrics
         self._client = watch_client
         self._pictures = pictures if upload_max_files > 0 else None

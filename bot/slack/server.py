@@ -15,10 +15,6 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import heap
@@ -35,7 +31,8 @@ from bot.slack.home_tab import HomeTab, RefreshingPublisher
 from bot.slack.limits import LookupLimiter
 from bot.slack.live import SlackPublisher
 from bot.slack.monitoring import listen_metrics, metrics_handler
-from bot.slack.observe import ObservedSocketModeHandler, ObservedWebClient
+from bot.slack.observe import ObservedSocketModeHandler
+from bot.slack.pacing import ANSWERS, LIVE_EDITS, Holds, PacedWebClient
 from bot.slack.tracker import Tracker
 from bot.startup import (
     SLACK_HINT,
@@ -107,18 +104,19 @@ def web_client(
     *,
     wait_rate_limits: bool,
     metrics: Metrics | None = None,
+    holds: Holds | None = None,
 ) -> AsyncWebClient:
+    """A client through the app's one gate (`bot.slack.pacing`): answers wait their turn,
+    live edits (`wait_rate_limits=False`) never wait."""
     assert settings.slack_bot_token is not None
-    handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
-    if wait_rate_limits:
-        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))  # type: ignore[arg-type]
-    client = ObservedWebClient(
+    client = PacedWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=session,
-        retry_handlers=list(handlers),
+        retry_handlers=[],  # the gate retries, bounded by time
     )
-    client.metrics = metrics
+    client.metrics, client.holds = metrics, holds
+    client.policy = ANSWERS if wait_rate_limits else LIVE_EDITS
     return client
 
 
@@ -150,12 +148,13 @@ async def running_bot(
             on_call=lambda outcome: metrics.upstream.labels(outcome).inc(),
             observer=metrics,
         )
-        client = web_client(settings, session, wait_rate_limits=True, metrics=metrics)
+        holds = Holds(store)  # Slack's Retry-After, kept in the store for the fleet
+        client = web_client(settings, session, wait_rate_limits=True, metrics=metrics, holds=holds)
         delivery = Delivery(client, session, metrics=metrics)
         publisher = SlackPublisher(
             delivery,
             metrics,
-            web_client(settings, session, wait_rate_limits=False, metrics=metrics),
+            web_client(settings, session, wait_rate_limits=False, metrics=metrics, holds=holds),
             session,
             pictures=pictures if settings.watch_upload_pictures else None,
             upload_max_files=settings.watch_upload_max_files,
@@ -188,6 +187,7 @@ async def running_bot(
             clock=clock,
         )
         home.team_id, home.workspace_url = deps.home_team, str(identity.get("url") or "")
+        holds.team = deps.home_team
         app = build_app(deps, client)
         health = Health(store, watcher, tracker, settings.watch_poll_interval)
         watcher_task = asyncio.create_task(watcher.run(), name="watcher")

@@ -113,6 +113,17 @@ class Store(Protocol):
         """
         ...
 
+    # -- Slack Retry-After holds, shared by the fleet (see `bot.slack.pacing`) ---------------
+
+    async def hold_scope(self, scope: str, seconds: float) -> None:
+        """No Slack call in `scope` for `seconds` (Slack said Retry-After). Lengthens a hold,
+        never shortens it; the hold goes away on its own when it ends."""
+        ...
+
+    async def scope_held(self, scope: str) -> float:
+        """Seconds left of the hold on `scope`; 0.0 when there is none."""
+        ...
+
 
 def uid_set_key(uids: list[str]) -> str:
     """Content-addressed, so the same list saved twice is one row."""

@@ -297,6 +297,15 @@ class RedisStore:
             _, value = await pipe.execute()
         return int(value)
 
+    # -- Slack Retry-After holds (see `bot.slack.pacing`): one key per scope, expiring with it
+
+    async def hold_scope(self, scope: str, seconds: float) -> None:
+        await self._pause(keys=[_HOLDS + scope], args=[max(1, math.ceil(seconds * 1000))])
+
+    async def scope_held(self, scope: str) -> float:
+        left = int(await self._redis.pttl(_HOLDS + scope))
+        return left / 1000 if left > 0 else 0.0
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))
@@ -305,3 +314,4 @@ def _watch(version: object, raw: object) -> Watch:
 
 
 _FOLLOWS = _PREFIX + "follows:"
+_HOLDS = _PREFIX + "hold:"  # Slack Retry-After holds

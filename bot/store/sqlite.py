@@ -291,6 +291,7 @@ class SqliteStore:
                 ("DELETE FROM uid_sets WHERE expires_at < ?", (now,)),
                 ("DELETE FROM slots WHERE expires_at < ?", (now,)),
                 ("DELETE FROM pauses WHERE until < ?", (now,)),
+                ("DELETE FROM holds WHERE until < ?", (now,)),  # Slack Retry-After holds
                 ("DELETE FROM counters WHERE expires_at < ?", (now,)),  # follow caps
                 ("DELETE FROM budgets WHERE expires_at < ?", (now,)),
                 (
@@ -366,6 +367,21 @@ class SqliteStore:
             )
         return int(str(rows[0][0]))
 
+    # -- Slack Retry-After holds (see `bot.slack.pacing`); ended ones read as none, purged later
+
+    async def hold_scope(self, scope: str, seconds: float) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO holds (scope, until) VALUES (?, ?) ON CONFLICT (scope)"
+                " DO UPDATE SET until = max(until, excluded.until)",
+                (scope, self._clock() + seconds),
+            )
+
+    async def scope_held(self, scope: str) -> float:
+        async with self._db.execute("SELECT until FROM holds WHERE scope = ?", (scope,)) as cursor:
+            row = await cursor.fetchone()
+        return max(0.0, float(row[0]) - self._clock()) if row else 0.0
+
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
     watch = Watch.model_validate_json(str(row[1]))
@@ -378,4 +394,6 @@ _FOLLOW_TABLES = [
     " data TEXT NOT NULL, PRIMARY KEY (team_id, channel_id))",
     "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL,"
     " expires_at REAL NOT NULL)",
+    # Slack Retry-After holds (bot.slack.pacing)
+    "CREATE TABLE IF NOT EXISTS holds (scope TEXT PRIMARY KEY, until REAL NOT NULL)",
 ]

@@ -45,6 +45,8 @@ class WatchConfig:
 MAX_NOTICE_ATTEMPTS = machine.MAX_NOTICE_ATTEMPTS
 SAVE_AGE_EVERY = 60.0  # seconds of watching that may go unsaved (a takeover recounts them)
 MAX_RATE_LIMIT_WAIT = 30.0
+FINAL_FORM_PATIENCE = 60.0  # seconds a Stop or a repair waits out rate limits on its edit
+WayOut = tuple[str, float] | None  # a fresh response_url, and when it dies (wall clock)
 
 
 class WatchLimitError(Exception):
@@ -79,6 +81,7 @@ class Watcher:
         self._due: dict[str, float] = {}  # watch id -> monotonic time of its next poll
         self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._repairs: set[asyncio.Task[None]] = set()  # ended forms waiting out rate limits
         self._slots = asyncio.Semaphore(config.completions)
         self._last_purge = monotonic()
         self._budget_spent = False  # the fleet's edit budget said no during this tick
@@ -153,9 +156,15 @@ class Watcher:
         self._wake.set()
         return started
 
-    async def stop(self, watch_id: str, user: str = "") -> Watch | None:
-        """Stop pressed (on any process): final, whoever holds the watch's lease."""
-        return await self._transition(watch_id, lambda w: machine.stop(w, user))
+    async def stop(self, watch_id: str, user: str = "", *, way_out: WayOut = None) -> None:
+        """Stop pressed (on any process): final, whoever holds the watch's lease; then the
+        stopped form is shown, through rate limits. A Stop on a watch already ended shows
+        its ended form again (an earlier edit of it may have failed).
+
+        `way_out`: the Stop action's own `response_url` and when it dies, fresher than the
+        one kept since the answer (which lives 30 minutes)."""
+        await self._transition(watch_id, lambda w: machine.stop(w, user))
+        await self.repair(watch_id, way_out=way_out, patient=True)
 
     async def abandon(self, watch_id: str) -> Watch | None:
         """End a watch whose live message could not be shown."""
@@ -365,20 +374,54 @@ class Watcher:
         self._budget_spent = not allowed
         return allowed
 
-    async def repair(self, watch_id: str) -> None:
-        """An edit raced a Stop or the finish (a poll here, a refresh, another process): show
-        the ended form again, so a message never says *Live* with no watch behind it."""
+    async def repair(self, watch_id: str, *, way_out: WayOut = None, patient: bool = False) -> None:
+        """An edit raced a Stop or an end (a poll here, a refresh, another process): show
+        the ended form again, so a message never says *Live* with no watch behind it.
+
+        Rate limits are waited out for up to FINAL_FORM_PATIENCE seconds: here when
+        `patient` (a person's Stop or Refresh), else in a task of its own, so a tick never
+        waits on Slack."""
         fresh = await self._store.get_watch(watch_id)
-        if fresh is None:
+        note = self._ended_note(fresh) if fresh is not None else None
+        if fresh is None or note is None:
             return
-        if fresh.end_reason == "stopped":
-            note = LiveNote("stopped", user=fresh.stopped_by)
-        elif fresh.state == "notifying" or fresh.end_reason == "done":
-            note = LiveNote("done")
-        else:
-            return
+        if way_out is not None and fresh.via_response_url:
+            url, expires_at = way_out
+            fresh = fresh.model_copy(
+                update={
+                    "response_url": url,
+                    "response_url_uses": 0,
+                    "response_url_expires_at": expires_at,
+                }
+            )
         build = self.ended_message(fresh, fresh.last_known(), note)
-        await self.publisher.update(fresh, build, final=True)
+        deadline = self._monotonic() + FINAL_FORM_PATIENCE
+        while True:
+            outcome = await self.publisher.update(fresh, build, final=True)
+            if outcome.kind != "rate_limited":
+                return
+            wait = max(outcome.retry_after, 0.1)
+            if self._monotonic() + wait > deadline:
+                log.warning("watch %s: still rate limited; its ended form is not shown", fresh.id)
+                return
+            if not patient:
+                task = asyncio.create_task(self.repair(watch_id, way_out=way_out, patient=True))
+                self._repairs.add(task)
+                task.add_done_callback(self._repairs.discard)
+                return
+            await asyncio.sleep(wait)
+
+    def _ended_note(self, watch: Watch) -> LiveNote | None:
+        """How an ended (or finishing) watch's message reads; None while it is still live."""
+        if watch.end_reason == "stopped":
+            return LiveNote("stopped", user=watch.stopped_by)
+        if watch.state == "notifying" or watch.end_reason == "done":
+            return LiveNote("done")
+        if watch.end_reason == "expired":
+            return LiveNote("expired", f"{self._config.max_duration / 3600:g} h")
+        if watch.end_reason == "gone":  # abandoned: what is left of it is a plain answer
+            return LiveNote("stopped")
+        return None
 
     async def _complete(
         self, watch: Watch, results: Sequence[TaskResult], *, resumed: bool
