@@ -28,6 +28,7 @@ DROPPED = "dropped"  # a fault that serves the request, then drops the connectio
 class Call:
     method: str
     args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)  # when it arrived (rate tests)
 
 
 @dataclass
