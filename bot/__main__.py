@@ -26,6 +26,8 @@ from bot.parse import split_valid  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.handler is not _run and __name__ == "__main__":
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # `check` cut short did not succeed
     try:
         return int(args.handler(args))
     except SettingsError as exc:
@@ -53,9 +55,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return event_loop.run(serve(settings))
     finally:
-        # The closed loop gave SIGTERM back to its default (exit 143); the exit under way
-        # keeps its own status instead.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if __name__ == "__main__":
+            # The closed loop gave SIGTERM back to its default (exit 143); the exit under
+            # way keeps its own status instead.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _check(args: argparse.Namespace) -> int:
