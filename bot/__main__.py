@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
+import signal
 import sys
 
-from bot.config import SettingsError, load_settings, require, secret_values
-from bot.logs import configure
-from bot.parse import split_valid
+
+def _stop_before_start(signum: int, frame: object) -> None:
+    """SIGTERM before the event loop takes it over (imports, settings) exits 0 too: the
+    process had nothing to hand back yet, and an orchestrator reads 143 as a crash."""
+    raise SystemExit(0)
+
+
+if __name__ == "__main__":  # first, before the imports that take most of start-up
+    signal.signal(signal.SIGTERM, _stop_before_start)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import os  # noqa: E402
+
+from bot.config import SettingsError, load_settings, require, secret_values  # noqa: E402
+from bot.logs import configure  # noqa: E402
+from bot.parse import split_valid  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.handler is not _run and __name__ == "__main__":
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # `check` cut short did not succeed
     try:
         return int(args.handler(args))
     except SettingsError as exc:
@@ -38,7 +52,13 @@ def _run(args: argparse.Namespace) -> int:
     from bot import event_loop
     from bot.slack.server import serve
 
-    return event_loop.run(serve(settings))
+    try:
+        return event_loop.run(serve(settings))
+    finally:
+        if __name__ == "__main__":
+            # The closed loop gave SIGTERM back to its default (exit 143); the exit under
+            # way keeps its own status instead.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
 
     follow_max_per_minute: int = Field(20, ge=1)
 
+    # Lifecycle: seconds the HTTP front keeps answering 503 after SIGTERM, even with nothing
+    # in flight, so a load balancer sees the 503 before the listener goes (capped by
+    # SHUTDOWN_GRACE; 0: close once the drain is done); seconds between samples of the
+    # store's size for /metrics, so a scrape never scans the store.
+    shutdown_drain: float = Field(3.0, ge=0)
+    store_size_interval: Seconds = 60.0
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -95,7 +95,8 @@ class Metrics:
         )
         self.store_size = Gauge(
             "taskstatus_store_items",
-            "Items in the state store (claims, UID sets, watches), read at each scrape",
+            "Items in the state store (claims, UID sets, watches), sampled every"
+            " STORE_SIZE_INTERVAL seconds",
             registry=self.registry,
         )
         self._takeovers_seen = 0

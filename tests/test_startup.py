@@ -23,6 +23,7 @@ from bot.testing.fake_slack import FakeSlack
 from bot.testing.net import free_port
 from tests.bot_process import BotProcess, clean_env, good_env
 from tests.slack_harness import start_fakes
+from tests.test_lifecycle import stored_watch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,10 +191,13 @@ async def test_a_websocket_that_cannot_be_opened_stops_start_up(
     with one message, not a traceback every 5 s for ever."""
     slack, api_url = fakes
     slack.refuse_sockets = True
+    await stored_watch(tmp_path / "state.sqlite3")  # finished upstream: a tick would end it
     env = good_env(slack, api_url, tmp_path, free_port())
-    env.update(SLACK_APP_TOKEN="xapp-good")
+    env.update(SLACK_APP_TOKEN="xapp-good", WATCH_POLL_INTERVAL="0.05")
     code, err, seconds = await (await BotProcess.start(env, tmp_path)).finish(timeout=30)
     assert code == 2, err
+    # Not connected, not started: the stored watch was neither polled, edited nor notified.
+    assert not {"chat.update", "chat.postMessage"} & {c.method for c in slack.calls}
     assert "Traceback" not in err, err
     assert "ticket" not in err  # the URL's one-time ticket is never logged
     assert err.count("error: ") == 1, err

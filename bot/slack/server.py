@@ -30,7 +30,7 @@ from bot.slack.health import Health, add_routes
 from bot.slack.home_tab import HomeTab, RefreshingPublisher
 from bot.slack.limits import LookupLimiter
 from bot.slack.live import SlackPublisher
-from bot.slack.monitoring import listen_metrics, metrics_handler
+from bot.slack.monitoring import listen_metrics, metrics_handler, sample_store_size
 from bot.slack.observe import ObservedSocketModeHandler
 from bot.slack.pacing import ANSWERS, LIVE_EDITS, Holds, PacedWebClient
 from bot.slack.tracker import Tracker
@@ -57,8 +57,22 @@ UNWIND = 0.5  # seconds a cancelled task gets to unwind
 class Bot:
     deps: Deps
     app: AsyncApp
-    watcher_task: asyncio.Task[None]
     health: Health
+    watcher_task: asyncio.Task[None] | None = None
+    sampler_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """The work that writes to Slack and to the store (the watcher) and the store-size
+        sampler, once start-up has succeeded: port bound, Slack connected, store reachable.
+        A run that then fails (a port in use) has touched no watch. Idempotent."""
+        if self.watcher_task is None:
+            self.watcher_task = asyncio.create_task(self.deps.watcher.run(), name="watcher")
+        if self.sampler_task is None:
+            deps = self.deps
+            self.sampler_task = asyncio.create_task(
+                sample_store_size(deps.metrics, deps.store, deps.settings.store_size_interval),
+                name="store size",
+            )
 
     async def drain(self) -> None:
         """Everything after SIGTERM within one `SHUTDOWN_GRACE` deadline, not one per step.
@@ -80,7 +94,9 @@ class Bot:
         # watcher hands its leases back so another replica takes its watches at once.
         stopping = asyncio.ensure_future(deps.watcher.shutdown(cancel_in))
         await _within(stopping, cancel_in + UNWIND)
-        await _within(self.watcher_task, 0.0)
+        for task in (self.watcher_task, self.sampler_task):
+            if task is not None:
+                await _within(task, 0.0)
         left = await answers
         if left:
             log.warning("%d answers did not finish within the grace period", left)
@@ -122,12 +138,14 @@ def web_client(
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, clock: Callable[[], float] = time.time
+    settings: Settings, clock: Callable[[], float] = time.time, *, deferred: bool = False
 ) -> AsyncIterator[Bot]:
     """Everything the bot needs, each step checked at start; closed in reverse on any exit.
 
     A start-up fault raises `StartupError` after closing what was already open (the store's
-    thread included), so the process can exit at once.
+    thread included), so the process can exit at once. `deferred`: the watcher waits for
+    `Bot.start()`, which the fronts call once they listen (and, in Socket Mode, are
+    connected); otherwise it starts at once (a bot embedded in tests).
     """
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
@@ -190,8 +208,9 @@ async def running_bot(
         holds.team = deps.home_team
         app = build_app(deps, client)
         health = Health(store, watcher, tracker, settings.watch_poll_interval)
-        watcher_task = asyncio.create_task(watcher.run(), name="watcher")
-        bot = Bot(deps, app, watcher_task, health)
+        bot = Bot(deps, app, health)
+        if not deferred:
+            bot.start()
         if settings.metrics_port:
             own_port = await listen_metrics(
                 http_app(bot, slack_events=False, metrics=True),
@@ -202,8 +221,10 @@ async def running_bot(
         try:
             yield bot
         finally:
-            if not watcher_task.done():  # not drained by a front (tests, or a failed front)
-                await bot.drain()
+            if bot.watcher_task is not None and not bot.watcher_task.done():
+                await bot.drain()  # not drained by a front (tests, or a failed front)
+            if bot.sampler_task is not None:
+                await _within(bot.sampler_task, 0.0)
 
 
 def watch_config(settings: Settings) -> WatchConfig:
@@ -240,7 +261,7 @@ def http_app(
     add_routes(web_app, bot.health)
     serve_metrics = deps.settings.metrics_port is None if metrics is None else metrics
     if serve_metrics:
-        web_app.router.add_get("/metrics", metrics_handler(deps.metrics, deps.store))
+        web_app.router.add_get("/metrics", metrics_handler(deps.metrics))
     return web_app
 
 
@@ -259,7 +280,7 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
     try:
-        async with running_bot(settings) as bot:
+        async with running_bot(settings, deferred=True) as bot:
             started = True
             heap.settle()  # start-up's objects live as long as the process
             front = run_socket_mode if settings.mode == "socket" else run_http
@@ -300,6 +321,7 @@ async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
         if connecting.done():
             connecting.result()
             log.info("connected to Slack in Socket Mode")
+            bot.start()
             await stopping
         log.info("stopping: no new work; finishing what was acknowledged")
         bot.deps.tracker.accepting = False
@@ -313,13 +335,23 @@ async def run_socket_mode(bot: Bot, stop: asyncio.Event) -> None:
 
 async def run_http(bot: Bot, stop: asyncio.Event) -> None:
     """The listener stays up through the drain: Slack gets 503 (and retries elsewhere),
-    probes get `/readyz` 503, until the process exits."""
-    runner = await _listen(http_app(bot), bot.deps.settings)
+    probes get `/readyz` 503, until the process exits.
+
+    And for `SHUTDOWN_DRAIN` at least (within `SHUTDOWN_GRACE`), even when nothing was in
+    flight: a load balancer learns that an instance is going from its 503s; a listener that
+    closes at once gives it refused connections instead, and requests lost on the way.
+    """
+    settings = bot.deps.settings
+    runner = await _listen(http_app(bot), settings)
+    bot.start()
     try:
         await stop.wait()
+        loop = asyncio.get_running_loop()
+        hold_until = loop.time() + min(settings.shutdown_drain, settings.shutdown_grace)
         log.info("stopping: no new work; finishing what was acknowledged")
         bot.deps.tracker.accepting = False
         await bot.drain()
+        await asyncio.sleep(max(0.0, hold_until - loop.time()))  # still answering 503
     finally:
         await runner.cleanup()
 

@@ -65,6 +65,7 @@ class SqliteStore:
         self.retention = retention
         self._clock = clock
         self._lock = asyncio.Lock()  # one transaction at a time on this connection
+        self._ending: set[asyncio.Future[None]] = set()  # rollbacks after a cancellation
 
     @classmethod
     async def open(cls, path: str, retention: float = DEFAULT_RETENTION) -> SqliteStore:
@@ -94,14 +95,37 @@ class SqliteStore:
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
-        async with self._lock:
+        """One `BEGIN IMMEDIATE` transaction that ends on every path, cancellation included.
+
+        aiosqlite runs statements in order on its own thread, and a cancelled `await` does not
+        stop one already queued: a `BEGIN` cancelled while it waits for another process's
+        lock still begins once that lock frees. Unended, that transaction would fail every
+        later one, take later writes (a lease release) down with it on close, and keep the
+        other process from writing. So the `BEGIN` is inside the guarded block, and on any
+        exit but a commit a `ROLLBACK` is queued behind it by a task that keeps this
+        connection's lock until it is done: the next transaction waits for it, while the
+        canceller does not wait for the other process's lock.
+        """
+        await self._lock.acquire()
+        try:
             await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
+            yield
             await self._db.execute("COMMIT")
+        except BaseException:
+            ending = asyncio.ensure_future(self._roll_back_and_unlock())
+            self._ending.add(ending)
+            ending.add_done_callback(self._ending.discard)
+            raise
+        self._lock.release()
+
+    async def _roll_back_and_unlock(self) -> None:
+        """No transaction open (a `BEGIN` that gave up on the busy timeout, a `COMMIT` that
+        went through before its cancellation) is fine: `ROLLBACK` then fails harmlessly."""
+        try:
+            with contextlib.suppress(sqlite3.OperationalError, ValueError):
+                await self._db.execute("ROLLBACK")
+        finally:
+            self._lock.release()
 
     # -- claims and UID sets -------------------------------------------------------------------
 
@@ -312,7 +336,8 @@ class SqliteStore:
         return total
 
     async def close(self) -> None:
-        await self._db.close()
+        async with self._lock:  # after any rollback still queued
+            await self._db.close()
 
     # -- followed channels and per-channel counters -------------------------------------------
 
