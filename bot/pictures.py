@@ -4,6 +4,8 @@ A picture URL may name any host; fetched blindly it could reach the bot's own ne
 (loopback, private ranges, link-local, the cloud metadata service). So:
 
 - only `http` and `https`;
+- only public addresses (`bot.public_address`: IPv6 addresses embedding an IPv4 one are
+  judged by the one they embed);
 - every address is checked where the connection is made: a host name through the connector's
   resolver (each address it resolves to, so DNS cannot swap in an inner address between a
   check and the connect), an IP literal before the request;
@@ -28,23 +30,19 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from bot.public_address import IPAddress, is_public
+
 log = logging.getLogger(__name__)
 
 PICTURE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
 REDIRECTS = {301, 302, 303, 307, 308}
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+__all__ = ["IPAddress", "PictureFetcher", "Refused", "is_public"]
 
 
 class Refused(Exception):
     """The URL or an address it leads to is not allowed."""
-
-
-def is_public(address: IPAddress) -> bool:
-    """Reachable on the public internet: not loopback, private, link-local (metadata at
-    169.254.169.254 included), multicast, reserved or unspecified."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_public(address.ipv4_mapped)
-    return address.is_global and not address.is_multicast
 
 
 def any_address(_: IPAddress) -> bool:
