@@ -8,16 +8,19 @@ Slack; the bot must still answer a real command afterwards.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import hmac
 import json
 import logging
 import re
 import time
+import zlib
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from multidict import CIMultiDict
 from pytest_aiohttp import AiohttpServer
 
 from bot.slack.front_door import BODY_TIMEOUT
@@ -252,6 +255,42 @@ async def test_hostile_bodies_signed_and_unsigned(
     assert len(harness.api.calls) == api_calls
     assert len(harness.slack.calls) == slack_calls
     await answers_a_real_command(harness)
+
+
+@pytest.mark.parametrize(
+    "encodings",
+    [
+        ["identity", "gzip"],  # read by the first, inflated by the last
+        ["gzip", "identity"],
+        ["identity, gzip"],
+        ["identity", "identity,deflate"],
+        ["IDENTITY", " x-gzip "],
+    ],
+)
+async def test_any_compressed_coding_in_any_header_is_refused_unread(
+    harness: Harness, caplog: pytest.LogCaptureFixture, encodings: list[str]
+) -> None:
+    """The signature is over the bytes aiohttp hands over, inflated or not: a body that would
+    be inflated is refused before it is read, whichever header or list item names it."""
+    logs = LogWatch(caplog)
+    body = command_form()
+    compressed = gzip.compress(body) if "deflate" not in encodings[-1] else zlib.compress(body)
+    headers = CIMultiDict({"Content-Type": FORM, **signed_headers(body)})
+    for value in encodings:
+        headers.add("Content-Encoding", value)
+    response = await harness.http.post("/slack/events", data=compressed, headers=headers)
+    assert response.status == 401
+    logs.assert_at_most_one_short_line(f"Content-Encoding {encodings}")
+    assert harness.api.calls == []
+
+
+async def test_identity_content_encoding_headers_are_accepted(harness: Harness) -> None:
+    body = command_form()
+    headers = CIMultiDict({"Content-Type": FORM, **signed_headers(body)})
+    headers.add("Content-Encoding", "identity")
+    headers.add("Content-Encoding", "Identity")
+    response = await harness.http.post("/slack/events", data=body, headers=headers)
+    assert response.status == 200
 
 
 async def test_a_body_over_the_limit_is_refused_unread_or_with_a_413(

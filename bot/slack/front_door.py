@@ -29,7 +29,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.limited_log import LimitedLog
-from bot.slack.request_body import Malformed, decode
+from bot.slack.request_body import Malformed, decode, identity_only
 from bot.slack.signature import header_problem, signature_matches
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class FrontDoor:
         problem = header_problem(timestamp, signature, self._clock())
         if not self._secret:
             problem = "no signing secret is set"
-        if problem is None and request.headers.get("Content-Encoding", "identity") != "identity":
+        if problem is None and not identity_only(request.headers.getall("Content-Encoding", [])):
             problem = "compressed body"  # Slack never compresses; it would be inflated unsigned
         if problem is not None:
             return self._refuse(request, 401, problem)

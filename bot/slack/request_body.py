@@ -178,6 +178,17 @@ def decode(raw: bytes, content_type: str, charset: str | None, api_base: str) ->
     raise Malformed("form is neither a command nor an interactive payload")
 
 
+def identity_only(content_encodings: list[str]) -> bool:
+    """True when every `Content-Encoding` header, and every coding listed in each, is
+    `identity`. aiohttp inflates by one of several headers and the signature covers the bytes
+    as sent, so a single `gzip` anywhere refuses the body before it is read."""
+    return all(
+        coding.strip().lower() == "identity"
+        for header in content_encodings
+        for coding in header.split(",")
+    )
+
+
 def interactive(payload: dict[str, Any], api_base: str) -> dict[str, Any]:
     """A button, shortcut or modal payload."""
     _checked(_Interactive, payload, "payload")
