@@ -38,6 +38,18 @@ NOT_POSTABLE = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "access_denied"}
 )
 
+# Slack's answers for what the bot cannot change: a channel or message gone, the bot not in
+# the channel, a person gone. Logged as a WARNING with what the bot did instead: an ERROR is
+# for the bot's own faults, and an alert on ERROR lines must not page anyone for these.
+EXPECTED_REFUSALS = NOT_POSTABLE | {"message_not_found", "user_not_found"}
+
+
+def expected_refusal(exc: BaseException) -> str | None:
+    """Slack's error code when `exc` is one of its expected refusals, else None."""
+    if isinstance(exc, SlackApiError) and slack_error(exc) in EXPECTED_REFUSALS:
+        return slack_error(exc)
+    return None
+
 
 RESPONSE_URL_TRIES = 3  # a 429 is tried again after Retry-After (capped), each try a use
 RETRY_AFTER_CAP = 30.0
