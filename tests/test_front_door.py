@@ -93,6 +93,25 @@ def mention_event(event: Any, **top: Any) -> bytes:
     ).encode()
 
 
+def view_submission(**view: Any) -> dict[str, Any]:
+    """A lookup modal's submission; `view` fields set to None are left out."""
+    fields = {"id": "V1", "type": "modal", "callback_id": "task_lookup_modal", **view}
+    return {
+        "type": "view_submission",
+        "user": {"id": "U1", "team_id": HOME_TEAM},
+        "team": {"id": HOME_TEAM},
+        "view": {k: v for k, v in fields.items() if v is not None},
+    }
+
+
+CHANNEL_MESSAGE = {
+    "type": "message",
+    "channel_type": "channel",
+    "user": "U2",
+    "text": "ok-1",
+    "channel": "C1",
+    "ts": "1.1",
+}
 DEEP_JSON = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
 APP_MENTION = {"type": "app_mention", "user": "U1", "text": "<@UBOT> ok-1", "channel": "C1"}
 
@@ -130,6 +149,19 @@ BAD_BODIES: list[tuple[str, bytes, str]] = [
     ("action without action_id", payload_form(block_actions(actions=[{"value": "x"}])), FORM),
     ("actions a dict", payload_form(block_actions(actions={"action_id": "x"})), FORM),
     ("view: x", payload_form({"type": "view_submission", "view": "x"}), FORM),
+    ("view without type", payload_form(view_submission(type=None)), FORM),
+    ("view without id", payload_form(view_submission(id=None)), FORM),
+    ("view state x", payload_form(view_submission(state="x")), FORM),
+    ("view state values [1]", payload_form(view_submission(state={"values": [1]})), FORM),
+    (
+        "view state block a string",
+        payload_form(view_submission(state={"values": {"b": "x"}})),
+        FORM,
+    ),
+    ("event bot_profile x", mention_event({**CHANNEL_MESSAGE, "bot_profile": "x"}), JSON),
+    ("event subtype a list", mention_event({**CHANNEL_MESSAGE, "subtype": []}), JSON),
+    ("team_id an object", mention_event(APP_MENTION, team_id={"id": "T1"}), JSON),
+    ("payload team_id a list", payload_form(block_actions(team_id=["T1"])), FORM),
     ("team as list", payload_form(block_actions(team=["T1"])), FORM),
     ("user as string", payload_form(block_actions(user="U1")), FORM),
     ("channel a number", payload_form(block_actions(channel=7)), FORM),
@@ -470,6 +502,18 @@ async def test_socket_mode_refuses_malformed_envelopes(
                 "payload": {**command, "response_url": "http://127.0.0.1:9/x"},
             },
             {"envelope_id": "b8", "type": "slash_commands"},
+            {"envelope_id": "b9", "type": "interactive", "payload": view_submission(type=None)},
+            {"envelope_id": "b10", "type": "interactive", "payload": view_submission(state="x")},
+            {
+                "envelope_id": "b11",
+                "type": "interactive",
+                "payload": view_submission(state={"values": [1]}),
+            },
+            {
+                "envelope_id": "b12",
+                "type": "events_api",
+                "payload": json.loads(mention_event({**CHANNEL_MESSAGE, "bot_profile": "x"})),
+            },
         ]
         for n, frame in enumerate(raw_frames):
             await slack.socket_send_raw(frame)
@@ -479,6 +523,14 @@ async def test_socket_mode_refuses_malformed_envelopes(
             ack = await slack.socket_send(envelope)
             assert ack == {"envelope_id": envelope["envelope_id"]}
             logs.assert_at_most_one_short_line(str(envelope)[:60])
+        # Refused past the envelope check (no listener takes it): acknowledged all the same,
+        # or Slack would send it again.
+        unknown = block_actions(actions=[{"action_id": "nope"}])
+        ack = await slack.socket_send(
+            {"envelope_id": "u1", "type": "interactive", "payload": unknown}
+        )
+        assert ack == {"envelope_id": "u1"}
+        logs.assert_at_most_one_short_line("unknown action")
         assert api.calls == []
         assert not slack.called("chat.postMessage")
         assert not slack.responses

@@ -25,7 +25,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.limited_log import LimitedLog
@@ -112,19 +111,3 @@ def to_bolt(body: dict[str, Any], headers: dict[str, Any], mode: str) -> AsyncBo
 
 
 bolt_logger = logging.getLogger("bot.slack.bolt")
-
-
-def quiet_unhandled(app: AsyncApp) -> None:
-    """A signed request no listener takes (an unknown action id, an event not subscribed) is one
-    short line, not Bolt's multi-line suggestion with the body in it; real failures keep their
-    traceback."""
-    unhandled = LimitedLog(log)
-
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        if isinstance(error, BoltUnhandledRequestError):
-            kind = body.get("type") or body.get("command") or "?"
-            unhandled.warning("no handler for this request (%.40r)", kind)  # repr: one line
-            return
-        log.error("request handler failed: %s", type(error).__name__, exc_info=error)
-
-    app.error(on_error)

@@ -46,6 +46,8 @@ from slack_bolt.request.payload_utils import (
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack import request_errors
+
 Getter = Callable[[AsyncBoltRequest], Any]
 TEAM_CLIENTS = 100  # workspaces whose client is kept (one, unless installed org-wide)
 
@@ -163,7 +165,12 @@ class LeanApp(AsyncApp):
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         started = time.monotonic()
-        response = await super().async_dispatch(req)
+        try:
+            response = await super().async_dispatch(req)
+        except request_errors.SHAPE_ERRORS as exc:
+            # Bolt builds its context outside its own error handling: a body that trips it
+            # is refused as its listeners' would be.
+            response = request_errors.refuse(exc)
         if self.on_dispatched is not None:
             self.on_dispatched(time.monotonic() - started)
         return response
