@@ -15,10 +15,11 @@ argument names. Two things Bolt does on every request are done for less:
   environment and copied the retry handlers, every time. Here the copy is made once per team.
 
 Together these were a tenth of the CPU of a busy bot. One difference remains, on bodies Slack
-never sends: Bolt's injection failed on some malformed shapes (a `view` without its `type`)
-before any listener ran, where here the listener runs and reads what it names. `slack-bolt`
-is pinned; the tests compare these arguments with Bolt's own for every kind of request the
-app handles.
+never sends (and the strict decoder refuses): Bolt's injection failed on some malformed shapes
+(a `view` without its `type`) before any listener ran, where here the listener runs and reads
+what it names. Either way a body that trips the code reading it is a 400 (`request_errors`).
+`slack-bolt` is pinned; the tests compare these arguments with Bolt's own for every kind of
+request the app handles.
 """
 
 from __future__ import annotations
