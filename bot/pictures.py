@@ -22,8 +22,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PICTURE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
 REDIRECTS = {301, 302, 303, 307, 308}
+T = TypeVar("T")
 
 
 __all__ = ["IPAddress", "PictureFetcher", "Refused", "is_public"]
@@ -114,15 +116,33 @@ class PictureFetcher:
             log.info("picture not downloaded (%s)", type(exc).__name__)
         return None
 
+    async def probe(self, url: str, timeout: float) -> bool:
+        """Whether the picture can be downloaded (the same address rules, redirects, a
+        picture type, within `timeout` seconds), without reading it: a check of what Slack
+        would get when it refuses pictures without saying which."""
+        try:
+            return await self._get(url, _is_picture, aiohttp.ClientTimeout(total=timeout))
+        except (Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.info("picture probe failed (%s)", type(exc).__name__)
+            return False
+
     async def _fetch(self, url: str) -> tuple[bytes, str] | None:
+        return await self._get(url, self._read, self._timeout)
+
+    async def _get(
+        self,
+        url: str,
+        read: Callable[[aiohttp.ClientResponse], Awaitable[T]],
+        timeout: aiohttp.ClientTimeout,
+    ) -> T:
         assert self._session is not None, "use `async with PictureFetcher(...)`"
         for _ in range(self._max_redirects + 1):
             self._check(url)
-            async with self._session.get(url, timeout=self._timeout, allow_redirects=False) as resp:
+            async with self._session.get(url, timeout=timeout, allow_redirects=False) as resp:
                 if resp.status in REDIRECTS and "Location" in resp.headers:
                     url = urljoin(url, resp.headers["Location"])
                     continue
-                return await self._read(resp)
+                return await read(resp)
         raise Refused(f"more than {self._max_redirects} redirects")
 
     def _check(self, url: str) -> None:
@@ -148,3 +168,7 @@ class PictureFetcher:
             if len(content) > self._max_bytes:
                 return None
         return bytes(content), ext
+
+
+async def _is_picture(resp: aiohttp.ClientResponse) -> bool:
+    return resp.status == 200 and resp.content_type in PICTURE_TYPES

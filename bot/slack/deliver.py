@@ -2,7 +2,8 @@
 
 - A picture Slack cannot download makes it refuse the whole message (`invalid_blocks`,
   "downloading image failed"): send it again with those pictures as links, then with no
-  previews at all. Never more than three tries.
+  previews at all. Never more than three tries. When the refusal names no picture, the
+  broken ones are found by fetching each (`picture_probe`).
 - `rate_limited` is waited out by slack_sdk's retry handler (it honours `Retry-After`);
   through a `response_url`, by our own loop, because each try there spends one of its 5 uses
   (`ResponseUrlUses`).
@@ -24,6 +25,7 @@ from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.metrics import Metrics
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
+from bot.slack.picture_probe import Probe, broken_pictures, picture_urls
 from bot.slack.response_url import TIMEOUT, response_url_allowed
 from bot.slack.response_url import ResponseUrlError as ResponseUrlError  # its old home
 from bot.slack.response_uses import ResponseUrlUses
@@ -75,8 +77,10 @@ class Delivery:
         *,
         uses: ResponseUrlUses | None = None,
         metrics: Metrics | None = None,
+        pictures: Probe | None = None,
     ) -> None:
         self.client = client
+        self._pictures = pictures  # to find the broken pictures Slack does not name
         self._session = session
         self._json_headers = {
             "Content-Type": "application/json;charset=utf-8",
@@ -166,6 +170,8 @@ class Delivery:
             if "invalid_blocks" not in body or no_preview == ALL:
                 raise ResponseUrlError(status, body)
             failing = failed_image_urls(_webhook_error(body), message)
+            if not failing and not no_preview:
+                failing = await self._unnamed(build, message)
             log.warning("Slack could not download %d picture(s); sending links", len(failing))
             no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
@@ -218,10 +224,19 @@ class Delivery:
                 if slack_error(exc) != "invalid_blocks" or no_preview == ALL:
                     raise
                 failing = failed_image_urls(exc.response.data, message)
+                if not failing and not no_preview:
+                    failing = await self._unnamed(build, message)
                 if not failing:
                     raise
                 log.warning("Slack could not download %d picture(s); sending links", len(failing))
                 no_preview = ALL if no_preview else frozenset(failing)
+
+    async def _unnamed(self, build: Build, message: Message) -> set[str]:
+        """Slack refused pictures without naming them: the ones our own fetcher cannot get
+        (`picture_probe`), or none when there is no fetcher or each one downloads."""
+        if self._pictures is None or not picture_urls(message):
+            return set()
+        return set(await broken_pictures(self._pictures, build, message))
 
 
 def _retry_after(value: str | None) -> float:

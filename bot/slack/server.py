@@ -151,7 +151,7 @@ async def running_bot(
             observer=metrics,
         )
         client = web_client(settings, session, wait_rate_limits=True, metrics=metrics)
-        delivery = Delivery(client, session, metrics=metrics)
+        delivery = Delivery(client, session, metrics=metrics, pictures=pictures)
         publisher = SlackPublisher(
             delivery,
             metrics,
