@@ -232,11 +232,16 @@ class Delivery:
                 no_preview = ALL if no_preview else frozenset(failing)
 
     async def _unnamed(self, build: Build, message: Message) -> set[str]:
+        return set(await self.broken_pictures(build, message))
+
+    async def broken_pictures(
+        self, build: Callable[[frozenset[str]], Any], message: Any
+    ) -> frozenset[str]:
         """Slack refused pictures without naming them: the ones our own fetcher cannot get
         (`picture_probe`), or none when there is no fetcher or each one downloads."""
         if self._pictures is None or not picture_urls(message):
-            return set()
-        return set(await broken_pictures(self._pictures, build, message))
+            return frozenset()
+        return await broken_pictures(self._pictures, build, message)
 
 
 def _retry_after(value: str | None) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 
 from bot.parse import parse_command
 from bot.render.answer import NO_PREVIEWS_AT_ALL
@@ -110,18 +111,33 @@ def check_input(deps: Deps, body: dict[str, Any], text: str, as_dm: bool) -> tup
 
 
 async def answer_in_modal(deps: Deps, view_id: str, uids: list[str], text: str) -> None:
-    """The same answer as in a channel, in the modal; pictures Slack refuses become links."""
+    """The same answer as in a channel, in the modal. Slack names no picture when it refuses
+    one in a view: the broken ones are found by fetching each, and become links; when Slack
+    refuses that too, every picture does."""
     results = await deps.tasks.get_tasks(uids)
     checked = time.time()
     client = deps.delivery.client
-    for no_preview in (frozenset(), frozenset({NO_PREVIEWS_AT_ALL})):
-        view = lookup_modal(text, answer_blocks(results, checked, no_preview))
+
+    def blocks(no_preview: frozenset[str]) -> list[Block]:
+        return answer_blocks(results, checked, no_preview)
+
+    def as_json(no_preview: frozenset[str]) -> list[dict[str, Any]]:
+        return [block.to_dict() for block in blocks(no_preview)]
+
+    no_preview: frozenset[str] = frozenset()
+    while True:
         try:
-            await client.views_update(view_id=view_id, view=view)
+            await client.views_update(view_id=view_id, view=lookup_modal(text, blocks(no_preview)))
         except SlackApiError as exc:
-            if slack_error(exc) != "invalid_blocks" or no_preview:
+            if slack_error(exc) != "invalid_blocks" or NO_PREVIEWS_AT_ALL in no_preview:
                 raise
-            log.warning("Slack refused a picture in the modal; showing links instead")
+            broken = (
+                frozenset()
+                if no_preview
+                else await deps.delivery.broken_pictures(as_json, as_json(no_preview))
+            )
+            log.warning("Slack refused a picture in the modal; showing %d as links", len(broken))
+            no_preview = broken or frozenset({NO_PREVIEWS_AT_ALL})
             continue
         deps.metrics.answers.labels("modal", "view").inc()
         return

@@ -29,12 +29,12 @@ class Probe(Protocol):
 
 async def broken_pictures(
     probe: Probe,
-    build: Callable[[frozenset[str]], Message],
-    message: Message,
+    build: Callable[[frozenset[str]], Any],
+    message: Any,
     timeout: float = PROBE_TIMEOUT,
 ) -> frozenset[str]:
-    """The picture URLs of `message` (and of the answers rebuilt without them) that cannot
-    be downloaded; empty when every one can, or none could be checked."""
+    """The picture URLs of `message` (and of the answers `build` makes without them) that
+    cannot be downloaded; empty when every one can. A message is a `Message` or its blocks."""
     broken: set[str] = set()
     probed: set[str] = set()
     for _ in range(PROBE_ROUNDS):
@@ -52,10 +52,10 @@ async def broken_pictures(
     return frozenset(broken)
 
 
-def picture_urls(message: Message) -> set[str]:
+def picture_urls(message: Any) -> set[str]:
     """Every `image_url` in the message's blocks (image blocks and thumbnails alike)."""
     found: set[str] = set()
-    stack: list[Any] = [message.as_payload()["blocks"]]
+    stack: list[Any] = [message.as_payload()["blocks"] if isinstance(message, Message) else message]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
