@@ -307,7 +307,7 @@ async def test_every_template_is_answered(harness: Harness) -> None:
 
 
 @settings(
-    max_examples=250,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
