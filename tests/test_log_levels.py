@@ -11,7 +11,7 @@ import pytest
 
 from tests.slack_harness import Harness
 
-REFUSALS = ["channel_not_found", "not_in_channel", "is_archived", "user_not_found"]
+REFUSALS = ["channel_not_found", "not_in_channel", "is_archived", "user_not_found", "fatal_error"]
 
 
 async def settled(harness: Harness) -> None:
@@ -61,3 +61,16 @@ async def test_the_bots_own_faults_stay_errors(
     await settled(harness)
     [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "invalid_arguments" in error.getMessage()
+
+
+async def test_slack_answering_5xx_after_the_retries_is_a_warning(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    harness.slack.fail("chat.postMessage", "", times=5, status=503)
+    await harness.mention("ok-1", channel="C503")
+    await harness.slack.wait_for(lambda: harness.slack.called("chat.postEphemeral"))
+    await settled(harness)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [warning] = [r for r in caplog.records if "HTTP 503" in r.getMessage()]
+    assert warning.levelno == logging.WARNING

@@ -45,13 +45,22 @@ NOT_POSTABLE = frozenset(
 # Logged as a WARNING with what the bot did instead: an ERROR is for the bot's own faults,
 # and an alert on ERROR lines must not page anyone for these.
 EXPECTED_REFUSALS = NOT_POSTABLE | {"message_not_found", "user_not_found", "not_found"}
+# Slack's own bad minutes, still there after the client's retries: not the bot's fault either.
+SLACK_TROUBLE = frozenset(
+    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable"}
+)
 
 
 def expected_refusal(exc: BaseException) -> str | None:
-    """Slack's error code when `exc` is one of its expected refusals, else None."""
-    if isinstance(exc, SlackApiError) and slack_error(exc) in EXPECTED_REFUSALS:
-        return slack_error(exc)
-    return None
+    """Slack's error code when `exc` is one of its expected refusals or its own trouble (an
+    HTTP 5xx included), else None."""
+    if not isinstance(exc, SlackApiError):
+        return None
+    error = slack_error(exc)
+    if error in EXPECTED_REFUSALS or error in SLACK_TROUBLE:
+        return error
+    status = exc.response.status_code if exc.response is not None else 0
+    return f"HTTP {status}" if status >= 500 else None
 
 
 RESPONSE_URL_TRIES = 3  # a 429 is tried again after Retry-After (capped), each try a use
