@@ -74,8 +74,10 @@ def where(traceback: TracebackType | None) -> str:
     found = "?"
     while traceback is not None:
         frame = traceback.tb_frame
-        if found == "?" or not frame.f_code.co_filename.startswith(_LIBRARIES):
-            found = f"{frame.f_globals.get('__name__', '?')}:{traceback.tb_lineno}"
+        module = str(frame.f_globals.get("__name__", "?"))
+        own = module.startswith("bot.") or not frame.f_code.co_filename.startswith(_LIBRARIES)
+        if found == "?" or own:  # the bot may be installed among the libraries (a wheel)
+            found = f"{module}:{traceback.tb_lineno}"
         traceback = traceback.tb_next
     return found
 
