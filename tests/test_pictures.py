@@ -99,6 +99,15 @@ def test_ipv6_embedding_a_public_ipv4_is_judged_by_it(address: str) -> None:
     assert is_public(ipaddress.ip_address(address))
 
 
+async def test_a_nat64_literal_of_the_metadata_address_is_refused_unfetched(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with PictureFetcher(max_bytes=1_000_000) as fetcher:
+        assert await fetcher.fetch("http://[64:ff9b::a9fe:a9fe]/latest/meta-data") is None
+        assert not await fetcher.probe("http://[2002:a9fe:a9fe::1]/p.png", 1.0)
+    assert "may not come from" in caplog.text
+
+
 def test_public_addresses_are() -> None:
     assert is_public(ipaddress.ip_address("93.184.216.34"))
     assert is_public(ipaddress.ip_address("2606:2800:220:1:248:1893:25c8:1946"))
