@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.render.answer import Message, lookup_message
 from bot.slack.values import UidRef
 from bot.taskapi.client import TaskApiClient, config_from_settings
-from bot.taskapi.errors import ApiRejected, ApiUnavailable, TaskApiError
+from bot.taskapi.errors import ApiRejected, ApiUnreachable, TaskApiError
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_UNUSABLE = 0, 1, 2
@@ -55,6 +55,8 @@ def settings_fault(errors: Sequence[TaskApiError], *, all_failed: bool) -> str |
 
     Keys the vendor rejects and an HTTP 4xx (a wrong path in TASK_API_URL) fail every lookup
     alike, as does an API that cannot be reached at all: none of these is about one task.
+    An API that was reached but timed out or answered 5xx is trouble on the task side, which
+    a script should tell from a wrong setting.
     """
     for error in errors:
         where = f"[request_uuid={error.request_uuid}]"
@@ -65,7 +67,8 @@ def settings_fault(errors: Sequence[TaskApiError], *, all_failed: bool) -> str |
             )
         if isinstance(error, ApiRejected) and error.ret_code is None:
             return f"TASK_API_URL {error.detail} {where}: check the URL, path included"
-    if errors and all_failed and all(isinstance(e, ApiUnavailable) for e in errors):
+    # Only an API that never answered: a timeout or a 5xx is the API's own trouble (exit 1).
+    if errors and all_failed and all(isinstance(e, ApiUnreachable) for e in errors):
         error = errors[0]
         return (
             f"task API unreachable: {error.detail} [request_uuid={error.request_uuid}]: "

@@ -4,6 +4,8 @@ A picture URL may name any host; fetched blindly it could reach the bot's own ne
 (loopback, private ranges, link-local, the cloud metadata service). So:
 
 - only `http` and `https`;
+- only public addresses (`bot.public_address`: IPv6 addresses embedding an IPv4 one are
+  judged by the one they embed);
 - every address is checked where the connection is made: a host name through the connector's
   resolver (each address it resolves to, so DNS cannot swap in an inner address between a
   check and the connect), an IP literal before the request;
@@ -20,31 +22,29 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from bot.public_address import IPAddress, is_public
+
 log = logging.getLogger(__name__)
 
 PICTURE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
 REDIRECTS = {301, 302, 303, 307, 308}
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+T = TypeVar("T")
+
+
+__all__ = ["IPAddress", "PictureFetcher", "Refused", "is_public"]
 
 
 class Refused(Exception):
     """The URL or an address it leads to is not allowed."""
-
-
-def is_public(address: IPAddress) -> bool:
-    """Reachable on the public internet: not loopback, private, link-local (metadata at
-    169.254.169.254 included), multicast, reserved or unspecified."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_public(address.ipv4_mapped)
-    return address.is_global and not address.is_multicast
 
 
 def any_address(_: IPAddress) -> bool:
@@ -116,15 +116,33 @@ class PictureFetcher:
             log.info("picture not downloaded (%s)", type(exc).__name__)
         return None
 
+    async def probe(self, url: str, timeout: float) -> bool:
+        """Whether the picture can be downloaded (the same address rules, redirects, a
+        picture type, within `timeout` seconds), without reading it: a check of what Slack
+        would get when it refuses pictures without saying which."""
+        try:
+            return await self._get(url, _is_picture, aiohttp.ClientTimeout(total=timeout))
+        except (Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.info("picture probe failed (%s)", type(exc).__name__)
+            return False
+
     async def _fetch(self, url: str) -> tuple[bytes, str] | None:
+        return await self._get(url, self._read, self._timeout)
+
+    async def _get(
+        self,
+        url: str,
+        read: Callable[[aiohttp.ClientResponse], Awaitable[T]],
+        timeout: aiohttp.ClientTimeout,
+    ) -> T:
         assert self._session is not None, "use `async with PictureFetcher(...)`"
         for _ in range(self._max_redirects + 1):
             self._check(url)
-            async with self._session.get(url, timeout=self._timeout, allow_redirects=False) as resp:
+            async with self._session.get(url, timeout=timeout, allow_redirects=False) as resp:
                 if resp.status in REDIRECTS and "Location" in resp.headers:
                     url = urljoin(url, resp.headers["Location"])
                     continue
-                return await self._read(resp)
+                return await read(resp)
         raise Refused(f"more than {self._max_redirects} redirects")
 
     def _check(self, url: str) -> None:
@@ -150,3 +168,7 @@ class PictureFetcher:
             if len(content) > self._max_bytes:
                 return None
         return bytes(content), ext
+
+
+async def _is_picture(resp: aiohttp.ClientResponse) -> bool:
+    return resp.status == 200 and resp.content_type in PICTURE_TYPES

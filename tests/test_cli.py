@@ -50,6 +50,22 @@ async def test_blocks_output(fake_api: FakeTaskApi) -> None:
     assert kinds[-2:] == ["context", "actions"]  # as posted: checked-at line and buttons
 
 
+async def test_task_api_timeouts_and_5xx_are_task_trouble_not_settings(
+    fake_api: FakeTaskApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An API that answers 5xx, or does not answer in time, is reachable and rightly set up:
+    exit 1 with each failure on stderr, never 2 ("fix your settings")."""
+    settings = settings_for(fake_api.url).model_copy(update={"task_api_timeout": 0.2})  # type: ignore[attr-defined]
+    fake_api.faults.http_500 = 1
+    assert await run_check(settings, ["ok-1"], "table", io.StringIO()) == EXIT_INCOMPLETE
+    assert "HTTP 500" in capsys.readouterr().err
+    fake_api.faults.latency = 5.0
+    assert await run_check(settings, ["ok-1", "ok-2"], "table", io.StringIO()) == EXIT_INCOMPLETE
+    err = capsys.readouterr().err
+    assert "timed out" in err
+    assert "unreachable" not in err
+
+
 async def _run(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,

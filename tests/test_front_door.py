@@ -8,16 +8,19 @@ Slack; the bot must still answer a real command afterwards.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import hmac
 import json
 import logging
 import re
 import time
+import zlib
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from multidict import CIMultiDict
 from pytest_aiohttp import AiohttpServer
 
 from bot.slack.front_door import BODY_TIMEOUT
@@ -90,6 +93,25 @@ def mention_event(event: Any, **top: Any) -> bytes:
     ).encode()
 
 
+def view_submission(**view: Any) -> dict[str, Any]:
+    """A lookup modal's submission; `view` fields set to None are left out."""
+    fields = {"id": "V1", "type": "modal", "callback_id": "task_lookup_modal", **view}
+    return {
+        "type": "view_submission",
+        "user": {"id": "U1", "team_id": HOME_TEAM},
+        "team": {"id": HOME_TEAM},
+        "view": {k: v for k, v in fields.items() if v is not None},
+    }
+
+
+CHANNEL_MESSAGE = {
+    "type": "message",
+    "channel_type": "channel",
+    "user": "U2",
+    "text": "ok-1",
+    "channel": "C1",
+    "ts": "1.1",
+}
 DEEP_JSON = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
 APP_MENTION = {"type": "app_mention", "user": "U1", "text": "<@UBOT> ok-1", "channel": "C1"}
 
@@ -127,6 +149,19 @@ BAD_BODIES: list[tuple[str, bytes, str]] = [
     ("action without action_id", payload_form(block_actions(actions=[{"value": "x"}])), FORM),
     ("actions a dict", payload_form(block_actions(actions={"action_id": "x"})), FORM),
     ("view: x", payload_form({"type": "view_submission", "view": "x"}), FORM),
+    ("view without type", payload_form(view_submission(type=None)), FORM),
+    ("view without id", payload_form(view_submission(id=None)), FORM),
+    ("view state x", payload_form(view_submission(state="x")), FORM),
+    ("view state values [1]", payload_form(view_submission(state={"values": [1]})), FORM),
+    (
+        "view state block a string",
+        payload_form(view_submission(state={"values": {"b": "x"}})),
+        FORM,
+    ),
+    ("event bot_profile x", mention_event({**CHANNEL_MESSAGE, "bot_profile": "x"}), JSON),
+    ("event subtype a list", mention_event({**CHANNEL_MESSAGE, "subtype": []}), JSON),
+    ("team_id an object", mention_event(APP_MENTION, team_id={"id": "T1"}), JSON),
+    ("payload team_id a list", payload_form(block_actions(team_id=["T1"])), FORM),
     ("team as list", payload_form(block_actions(team=["T1"])), FORM),
     ("user as string", payload_form(block_actions(user="U1")), FORM),
     ("channel a number", payload_form(block_actions(channel=7)), FORM),
@@ -252,6 +287,42 @@ async def test_hostile_bodies_signed_and_unsigned(
     assert len(harness.api.calls) == api_calls
     assert len(harness.slack.calls) == slack_calls
     await answers_a_real_command(harness)
+
+
+@pytest.mark.parametrize(
+    "encodings",
+    [
+        ["identity", "gzip"],  # read by the first, inflated by the last
+        ["gzip", "identity"],
+        ["identity, gzip"],
+        ["identity", "identity,deflate"],
+        ["IDENTITY", " x-gzip "],
+    ],
+)
+async def test_any_compressed_coding_in_any_header_is_refused_unread(
+    harness: Harness, caplog: pytest.LogCaptureFixture, encodings: list[str]
+) -> None:
+    """The signature is over the bytes aiohttp hands over, inflated or not: a body that would
+    be inflated is refused before it is read, whichever header or list item names it."""
+    logs = LogWatch(caplog)
+    body = command_form()
+    compressed = gzip.compress(body) if "deflate" not in encodings[-1] else zlib.compress(body)
+    headers = CIMultiDict({"Content-Type": FORM, **signed_headers(body)})
+    for value in encodings:
+        headers.add("Content-Encoding", value)
+    response = await harness.http.post("/slack/events", data=compressed, headers=headers)
+    assert response.status == 401
+    logs.assert_at_most_one_short_line(f"Content-Encoding {encodings}")
+    assert harness.api.calls == []
+
+
+async def test_identity_content_encoding_headers_are_accepted(harness: Harness) -> None:
+    body = command_form()
+    headers = CIMultiDict({"Content-Type": FORM, **signed_headers(body)})
+    headers.add("Content-Encoding", "identity")
+    headers.add("Content-Encoding", "Identity")
+    response = await harness.http.post("/slack/events", data=body, headers=headers)
+    assert response.status == 200
 
 
 async def test_a_body_over_the_limit_is_refused_unread_or_with_a_413(
@@ -431,6 +502,18 @@ async def test_socket_mode_refuses_malformed_envelopes(
                 "payload": {**command, "response_url": "http://127.0.0.1:9/x"},
             },
             {"envelope_id": "b8", "type": "slash_commands"},
+            {"envelope_id": "b9", "type": "interactive", "payload": view_submission(type=None)},
+            {"envelope_id": "b10", "type": "interactive", "payload": view_submission(state="x")},
+            {
+                "envelope_id": "b11",
+                "type": "interactive",
+                "payload": view_submission(state={"values": [1]}),
+            },
+            {
+                "envelope_id": "b12",
+                "type": "events_api",
+                "payload": json.loads(mention_event({**CHANNEL_MESSAGE, "bot_profile": "x"})),
+            },
         ]
         for n, frame in enumerate(raw_frames):
             await slack.socket_send_raw(frame)
@@ -440,6 +523,14 @@ async def test_socket_mode_refuses_malformed_envelopes(
             ack = await slack.socket_send(envelope)
             assert ack == {"envelope_id": envelope["envelope_id"]}
             logs.assert_at_most_one_short_line(str(envelope)[:60])
+        # Refused past the envelope check (no listener takes it): acknowledged all the same,
+        # or Slack would send it again.
+        unknown = block_actions(actions=[{"action_id": "nope"}])
+        ack = await slack.socket_send(
+            {"envelope_id": "u1", "type": "interactive", "payload": unknown}
+        )
+        assert ack == {"envelope_id": "u1"}
+        logs.assert_at_most_one_short_line("unknown action")
         assert api.calls == []
         assert not slack.called("chat.postMessage")
         assert not slack.responses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -236,3 +237,23 @@ async def test_the_modal_keeps_the_per_person_lookup_limit(harness: Harness) -> 
     ack = await (await submit(harness, view, "ok-4")).json()
     assert ack["response_action"] == "errors"
     assert "at most 3 a minute" in ack["errors"]["lookup_uids"]
+
+
+async def test_a_broken_picture_in_the_modal_becomes_a_link_and_the_others_stay(
+    harness: Harness,
+) -> None:
+    """Slack names no picture it could not download in a view: the bot finds it by fetching
+    each, so the good picture stays a picture."""
+    slack = harness.slack
+    base = f"{harness.bot.deps.settings.task_api_url}pictures/ok-1/"
+    broken, good = base + "0.png", base + "1.png"
+    slack.broken_images.add(broken)
+    harness.api.faults.broken_pictures.add("ok-1/0.png")
+    view = await open_modal(harness)
+    await submit(harness, view, "ok-1")
+    await slack.wait_for(lambda: len(slack.called("views.update")) == 2)
+    await asyncio.wait_for(harness.bot.deps.tracker.idle.wait(), 10)
+    shown = slack.views[slack.called("views.update")[-1]["view_id"]]
+    images = [b["image_url"] for b in shown["blocks"] if b["type"] == "image"]
+    assert images == [good]
+    assert broken in json.dumps(shown)

@@ -104,12 +104,14 @@ async def test_log_lines_carry_correlation_ids(harness: Harness, json_log: io.St
     harness.slack.not_in_channel.add("GPRIV")
     await harness.mention("ok-1", channel="GPRIV", event_id="EvCORRELATE1")
     await harness.slack.wait_for(lambda: harness.slack.called("chat.postEphemeral"))
+    await asyncio.wait_for(harness.bot.deps.tracker.idle.wait(), 10)  # its log line is last
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
     call = next(line for line in lines if line["message"].startswith("task API call"))
     assert call["event_id"] == "EvCORRELATE1"
     assert call["team"] == "T0HOME"
     assert call["request_uuid"] in call["message"]
-    refused = next(line for line in lines if line["message"].startswith("mention failed"))
+    refused = next(line for line in lines if line["message"].startswith("mention not answered"))
+    assert refused["level"] == "WARNING"
     assert refused["event_id"] == "EvCORRELATE1"
     assert "xoxb-test-token" not in json_log.getvalue()
 

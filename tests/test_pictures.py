@@ -66,6 +66,48 @@ def test_inner_addresses_are_not_public(address: str) -> None:
     assert not is_public(ipaddress.ip_address(address))
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",  # NAT64 (DNS64 on an IPv6-only cluster) to the metadata address
+        "64:ff9b::7f00:1",
+        "64:ff9b::a00:1",
+        "64:ff9b:1::5db8:d822",  # local-use NAT64: refused whatever it embeds
+        "2002:a9fe:a9fe::1",  # 6to4 from 169.254.169.254
+        "2002:7f00:1::",
+        "::ffff:0:a9fe:a9fe",  # SIIT
+        "::ffff:169.254.169.254",  # IPv4-mapped
+        "::169.254.169.254",  # IPv4-compatible
+        "::a00:1",
+        "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo, client 169.254.169.254
+        "2001:0:a00:1:8000:63bf:a2d9:a2d9",  # Teredo via server 10.0.0.1, client public
+    ],
+)
+def test_ipv6_embedding_an_inner_ipv4_is_not_public(address: str) -> None:
+    assert not is_public(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::5db8:d822",  # NAT64 to 93.184.216.34
+        "2002:5db8:d822::1",  # 6to4 from 93.184.216.34
+        "::ffff:93.184.216.34",
+    ],
+)
+def test_ipv6_embedding_a_public_ipv4_is_judged_by_it(address: str) -> None:
+    assert is_public(ipaddress.ip_address(address))
+
+
+async def test_a_nat64_literal_of_the_metadata_address_is_refused_unfetched(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with PictureFetcher(max_bytes=1_000_000) as fetcher:
+        assert await fetcher.fetch("http://[64:ff9b::a9fe:a9fe]/latest/meta-data") is None
+        assert not await fetcher.probe("http://[2002:a9fe:a9fe::1]/p.png", 1.0)
+    assert "may not come from" in caplog.text
+
+
 def test_public_addresses_are() -> None:
     assert is_public(ipaddress.ip_address("93.184.216.34"))
     assert is_public(ipaddress.ip_address("2606:2800:220:1:248:1893:25c8:1946"))

@@ -78,10 +78,30 @@ def form_payload(payload: Any) -> bytes:
             "payload: actions.0.action_id: Field required",
         ),
         (
-            form_payload({"type": "view_submission", "view": {"id": "V"}}),
+            form_payload({"type": "view_submission", "view": {"id": "V", "type": "modal"}}),
             "application/x-www-form-urlencoded",
             None,
-            "view_submission without a view callback_id",
+            "view_submission without a view id and callback_id",
+        ),
+        (
+            form_payload({"type": "view_submission", "view": {"id": "V", "callback_id": "c"}}),
+            "application/x-www-form-urlencoded",
+            None,
+            "payload: view.type: Field required",
+        ),
+        (
+            form_payload(
+                {"type": "view_submission", "view": {"id": "V", "type": "modal", "state": "x"}}
+            ),
+            "application/x-www-form-urlencoded",
+            None,
+            "payload: view.state: Input should be",
+        ),
+        (
+            b'{"type": "event_callback", "event": {"type": "message", "bot_profile": "x"}}',
+            "application/json",
+            None,
+            "body: event.bot_profile: Input should be",
         ),
         (b"x", "multipart/form-data", None, "content type is neither a form nor JSON"),
     ],

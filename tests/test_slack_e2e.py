@@ -229,6 +229,38 @@ async def test_broken_picture_through_response_url_keeps_the_others(harness: Har
     assert broken in text_of(answer)
 
 
+async def test_pictures_refused_unnamed_are_probed_and_the_good_ones_kept(
+    harness: Harness,
+) -> None:
+    """A response_url refuses with a bare `invalid_blocks`: the bot fetches each picture
+    itself, keeps the one that downloads and turns the broken one into a link."""
+    base = f"{harness.bot.deps.settings.task_api_url}pictures/ok-1/"
+    broken, good = base + "0.png", base + "1.png"
+    harness.slack.broken_images.add(broken)
+    harness.slack.bare_picture_refusals = True
+    harness.api.faults.broken_pictures.add("ok-1/0.png")
+    _, key = await harness.command("ok-1")
+    refused, answer = await harness.answers(key, 2)
+    assert {broken, good} <= {b.get("image_url") for b in refused["blocks"]}
+    images = [b["image_url"] for b in answer["blocks"] if b["type"] == "image"]
+    assert images == [good]
+    assert broken in text_of(answer)
+
+
+async def test_previews_go_only_when_the_probed_answer_is_refused_too(
+    harness: Harness,
+) -> None:
+    """Each picture downloads for the bot, yet Slack refuses them, unnamed: all links."""
+    base = f"{harness.bot.deps.settings.task_api_url}pictures/ok-1/"
+    harness.slack.broken_images.add(base + "0.png")
+    harness.slack.bare_picture_refusals = True
+    _, key = await harness.command("ok-1")
+    answers = await harness.answers(key, 2)
+    assert not any(b["type"] == "image" for b in answers[-1]["blocks"])
+    assert base + "0.png" in text_of(answers[-1])
+    assert base + "1.png" in text_of(answers[-1])
+
+
 async def test_response_url_gives_up_previews_after_three_tries(harness: Harness) -> None:
     base = f"{harness.bot.deps.settings.task_api_url}pictures/ok-1/"
     harness.slack.broken_images.update({base + "0.png", base + "1.png"})

@@ -22,7 +22,13 @@ from bot.render.notes import (
     watch_limit_message,
 )
 from bot.slack.context import Deps
-from bot.slack.deliver import NOT_POSTABLE, Build, ResponseUrlError, slack_error
+from bot.slack.deliver import (
+    NOT_POSTABLE,
+    Build,
+    ResponseUrlError,
+    expected_refusal,
+    slack_error,
+)
 from bot.slack.live import RESPONSE_URL_LIFETIME
 from bot.slack.observe import answered
 from bot.slack.values import encode_uids
@@ -249,18 +255,35 @@ def guarded(
             log.warning("%s: answer not delivered through response_url: %s", surface, reason)
             deps.metrics.answers.labels(surface, "failed").inc()
         except Exception as exc:
-            reference = uuid.uuid4().hex[:12]
-            detail = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-            # Slack's error code says it all; a traceback is for failures nobody foresaw.
-            trace = not isinstance(exc, SlackApiError)
-            log.error("%s failed: %s [ref=%s]", surface, detail, reference, exc_info=trace)
             deps.metrics.answers.labels(surface, "failed").inc()
-            try:
-                await tell(deps, place, failure_message(reference))
-            except (SlackApiError, ResponseUrlError, OSError):
+            reference = uuid.uuid4().hex[:12]
+            refusal = expected_refusal(exc)
+            if refusal is None:
+                detail = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+                # Slack's error code says it all; a traceback is for failures nobody foresaw.
+                trace = not isinstance(exc, SlackApiError)
+                log.error("%s failed: %s [ref=%s]", surface, detail, reference, exc_info=trace)
+            told = await _tell_failure(deps, place, reference)
+            if refusal is not None:
+                log.warning(
+                    "%s not answered: Slack refused (%s); %s [ref=%s]",
+                    surface,
+                    refusal,
+                    "told the asker instead" if told else "the asker could not be told either",
+                    reference,
+                )
+            elif not told:
                 log.warning("could not tell the user about failure %s", reference)
 
     return run()
+
+
+async def _tell_failure(deps: Deps, place: Place, reference: str) -> bool:
+    try:
+        await tell(deps, place, failure_message(reference))
+    except (SlackApiError, ResponseUrlError, OSError):
+        return False
+    return True
 
 
 def ack_payload(message: Message) -> dict[str, Any]:

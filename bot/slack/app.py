@@ -8,9 +8,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import actions, command, follow, home, mention, modal, observe, shortcut
+from bot.slack import (
+    actions,
+    command,
+    follow,
+    home,
+    mention,
+    modal,
+    observe,
+    request_errors,
+    shortcut,
+)
 from bot.slack.context import Deps
-from bot.slack.front_door import quiet_unhandled
 from bot.slack.lean_bolt import LeanApp
 
 
@@ -38,11 +47,11 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
         # await it in line: otherwise it runs each listener as a task and polls for the ack
         # every 10 ms, which put 10 ms on every ack and a timer per request on the CPU.
         process_before_response=True,
-        raise_error_for_unhandled_request=True,  # see quiet_unhandled
+        raise_error_for_unhandled_request=True,  # see request_errors
         logger=bolt_log,
     )
     observe.install(app, deps.metrics)
-    quiet_unhandled(app)
+    request_errors.install(app)
     for surface in (command, shortcut, mention, actions, follow, home, modal):
         surface.register(app, deps)
     return app

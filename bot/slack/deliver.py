@@ -2,7 +2,8 @@
 
 - A picture Slack cannot download makes it refuse the whole message (`invalid_blocks`,
   "downloading image failed"): send it again with those pictures as links, then with no
-  previews at all. Never more than three tries.
+  previews at all. Never more than three tries. When the refusal names no picture, the
+  broken ones are found by fetching each (`picture_probe`).
 - `rate_limited` is waited out by the client's gate (`bot.slack.pacing`: `Retry-After` holds
   its scope for the whole fleet); through a `response_url`, by our own loop, because each try
   there spends one of its 5 uses (`ResponseUrlUses`).
@@ -24,6 +25,7 @@ from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.metrics import Metrics
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
+from bot.slack.picture_probe import Probe, broken_pictures, picture_urls
 from bot.slack.response_url import TIMEOUT, response_url_allowed
 from bot.slack.response_url import ResponseUrlError as ResponseUrlError  # its old home
 from bot.slack.response_uses import ResponseUrlUses
@@ -37,6 +39,28 @@ _POINTER = re.compile(r"downloading image failed.*?json-pointer:(/blocks/[\w/]+)
 NOT_POSTABLE = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "access_denied"}
 )
+
+# Slack's answers for what the bot cannot change: a channel or message gone, the bot not in
+# the channel, a person gone, a modal closed before its answer (`not_found` of views.update).
+# Logged as a WARNING with what the bot did instead: an ERROR is for the bot's own faults,
+# and an alert on ERROR lines must not page anyone for these.
+EXPECTED_REFUSALS = NOT_POSTABLE | {"message_not_found", "user_not_found", "not_found"}
+# Slack's own bad minutes, still there after the client's retries: not the bot's fault either.
+SLACK_TROUBLE = frozenset(
+    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable"}
+)
+
+
+def expected_refusal(exc: BaseException) -> str | None:
+    """Slack's error code when `exc` is one of its expected refusals or its own trouble (an
+    HTTP 5xx included), else None."""
+    if not isinstance(exc, SlackApiError):
+        return None
+    error = slack_error(exc)
+    if error in EXPECTED_REFUSALS or error in SLACK_TROUBLE:
+        return error
+    status = exc.response.status_code if exc.response is not None else 0
+    return f"HTTP {status}" if status >= 500 else None
 
 
 RESPONSE_URL_TRIES = 3  # a 429 is tried again after Retry-After (capped), each try a use
@@ -62,8 +86,10 @@ class Delivery:
         *,
         uses: ResponseUrlUses | None = None,
         metrics: Metrics | None = None,
+        pictures: Probe | None = None,
     ) -> None:
         self.client = client
+        self._pictures = pictures  # to find the broken pictures Slack does not name
         self._session = session
         self._json_headers = {
             "Content-Type": "application/json;charset=utf-8",
@@ -153,6 +179,8 @@ class Delivery:
             if "invalid_blocks" not in body or no_preview == ALL:
                 raise ResponseUrlError(status, body)
             failing = failed_image_urls(_webhook_error(body), message)
+            if not failing and not no_preview:
+                failing = await self._unnamed(build, message)
             log.warning("Slack could not download %d picture(s); sending links", len(failing))
             no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
@@ -205,10 +233,24 @@ class Delivery:
                 if slack_error(exc) != "invalid_blocks" or no_preview == ALL:
                     raise
                 failing = failed_image_urls(exc.response.data, message)
+                if not failing and not no_preview:
+                    failing = await self._unnamed(build, message)
                 if not failing:
                     raise
                 log.warning("Slack could not download %d picture(s); sending links", len(failing))
                 no_preview = ALL if no_preview else frozenset(failing)
+
+    async def _unnamed(self, build: Build, message: Message) -> set[str]:
+        return set(await self.broken_pictures(build, message))
+
+    async def broken_pictures(
+        self, build: Callable[[frozenset[str]], Any], message: Any
+    ) -> frozenset[str]:
+        """Slack refused pictures without naming them: the ones our own fetcher cannot get
+        (`picture_probe`), or none when there is no fetcher or each one downloads."""
+        if self._pictures is None or not picture_urls(message):
+            return frozenset()
+        return await broken_pictures(self._pictures, build, message)
 
 
 def _retry_after(value: str | None) -> float:

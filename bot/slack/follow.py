@@ -36,7 +36,7 @@ from bot.slack.context import Deps
 from bot.slack.deliver import NOT_POSTABLE, slack_error
 from bot.slack.ids import FOLLOW_WORDS
 from bot.slack.mention import first_delivery
-from bot.slack.payloads import message_thread
+from bot.slack.payloads import message_thread, obj
 from bot.store.base import Follow
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,7 @@ def is_answerable(event: dict[str, Any], bot_user_id: str, app_id: str) -> bool:
     if event.get("channel_type") not in ("channel", "group"):
         return False
     own = event.get("user") == bot_user_id or (
-        bool(app_id)
-        and app_id in (event.get("app_id"), (event.get("bot_profile") or {}).get("app_id"))
+        bool(app_id) and app_id in (event.get("app_id"), obj(event, "bot_profile").get("app_id"))
     )
     if own:
         return False

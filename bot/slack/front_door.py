@@ -25,11 +25,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.limited_log import LimitedLog
-from bot.slack.request_body import Malformed, decode
+from bot.slack.request_body import Malformed, decode, identity_only
 from bot.slack.signature import header_problem, signature_matches
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ class FrontDoor:
         problem = header_problem(timestamp, signature, self._clock())
         if not self._secret:
             problem = "no signing secret is set"
-        if problem is None and request.headers.get("Content-Encoding", "identity") != "identity":
+        if problem is None and not identity_only(request.headers.getall("Content-Encoding", [])):
             problem = "compressed body"  # Slack never compresses; it would be inflated unsigned
         if problem is not None:
             return self._refuse(request, 401, problem)
@@ -112,19 +111,3 @@ def to_bolt(body: dict[str, Any], headers: dict[str, Any], mode: str) -> AsyncBo
 
 
 bolt_logger = logging.getLogger("bot.slack.bolt")
-
-
-def quiet_unhandled(app: AsyncApp) -> None:
-    """A signed request no listener takes (an unknown action id, an event not subscribed) is one
-    short line, not Bolt's multi-line suggestion with the body in it; real failures keep their
-    traceback."""
-    unhandled = LimitedLog(log)
-
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        if isinstance(error, BoltUnhandledRequestError):
-            kind = body.get("type") or body.get("command") or "?"
-            unhandled.warning("no handler for this request (%.40r)", kind)  # repr: one line
-            return
-        log.error("request handler failed: %s", type(error).__name__, exc_info=error)
-
-    app.error(on_error)

@@ -10,7 +10,7 @@ from bot.slack.actions import unwatch_button
 from bot.slack.answering import Place, guarded
 from bot.slack.context import Deps
 from bot.slack.ids import HomeAction
-from bot.slack.payloads import user_id
+from bot.slack.payloads import team_id, text, user_id
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -19,14 +19,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.metrics.requests.labels("home").inc()
         if event.get("tab") != "home" or deps.home is None:
             return  # the Messages tab
-        deps.tracker.spawn(deps.home.opened(str(event.get("user") or "")), "home")
+        deps.tracker.spawn(deps.home.opened(text(event, "user")), "home")
 
     @app.action(HomeAction.UNWATCH.value)
     async def on_stop(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         deps.metrics.requests.labels("home_unwatch").inc()
         person = user_id(body)
-        place = Place(channel="", user=person, team=str((body.get("team") or {}).get("id") or ""))
+        place = Place(channel="", user=person, team=team_id(body))
 
         async def work() -> None:
             await unwatch_button(deps, body, action, place)

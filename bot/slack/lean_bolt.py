@@ -15,10 +15,11 @@ argument names. Two things Bolt does on every request are done for less:
   environment and copied the retry handlers, every time. Here the copy is made once per team.
 
 Together these were a tenth of the CPU of a busy bot. One difference remains, on bodies Slack
-never sends: Bolt's injection failed on some malformed shapes (a `view` without its `type`)
-before any listener ran, where here the listener runs and reads what it names. `slack-bolt`
-is pinned; the tests compare these arguments with Bolt's own for every kind of request the
-app handles.
+never sends (and the strict decoder refuses): Bolt's injection failed on some malformed shapes
+(a `view` without its `type`) before any listener ran, where here the listener runs and reads
+what it names. Either way a body that trips the code reading it is a 400 (`request_errors`).
+`slack-bolt` is pinned; the tests compare these arguments with Bolt's own for every kind of
+request the app handles.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from slack_bolt.request.payload_utils import (
 )
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import request_errors
 
 Getter = Callable[[AsyncBoltRequest], Any]
 TEAM_CLIENTS = 100  # workspaces whose client is kept (one, unless installed org-wide)
@@ -167,7 +170,12 @@ class LeanApp(AsyncApp):
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         started = time.monotonic()
-        response = await super().async_dispatch(req)
+        try:
+            response = await super().async_dispatch(req)
+        except request_errors.SHAPE_ERRORS as exc:
+            # Bolt builds its context outside its own error handling: a body that trips it
+            # is refused as its listeners' would be.
+            response = request_errors.refuse(exc)
         if self.on_dispatched is not None:
             self.on_dispatched(time.monotonic() - started)
         return response

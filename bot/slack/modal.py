@@ -9,16 +9,18 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 
 from bot.parse import parse_command
 from bot.render.answer import NO_PREVIEWS_AT_ALL
 from bot.render.modal import answer_blocks, lookup_modal, note_modal
 from bot.render.text import clip
+from bot.slack import payloads
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, guarded, start_watch
 from bot.slack.context import Deps
 from bot.slack.deliver import slack_error
 from bot.slack.ids import Callback, HomeAction, Modal
-from bot.slack.payloads import is_external, user_id
+from bot.slack.payloads import is_external, obj, team_id, user_id
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors={Modal.UIDS_BLOCK.value: problem})
             return
         person = user_id(body)
-        place = Place(channel="", user=person, team=str((body.get("team") or {}).get("id") or ""))
+        place = Place(channel="", user=person, team=team_id(body))
         noun = "task" if len(uids) == 1 else "tasks"
         if as_dm:
             await ack(
@@ -64,7 +66,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             response_action="update",
             view=note_modal(f":hourglass_flowing_sand: Looking up {len(uids)} {noun}…"),
         )
-        view_id = str(view.get("id") or "")
+        view_id = payloads.text(view, "id")
         deps.tracker.spawn(
             guarded(deps, place, "modal", lambda: answer_in_modal(deps, view_id, uids, text)),
             "modal",
@@ -73,10 +75,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 def submitted(view: dict[str, Any]) -> tuple[str, bool]:
     """The UID text and the DM choice, read off the submitted view's state."""
-    values = (view.get("state") or {}).get("values") or {}
-    text = ((values.get(Modal.UIDS_BLOCK) or {}).get(Modal.UIDS_INPUT) or {}).get("value")
-    choice = (values.get(Modal.DM_BLOCK) or {}).get(Modal.DM_INPUT) or {}
-    return str(text or ""), bool(choice.get("selected_options"))
+    values = obj(view, "state", "values")
+    text = payloads.text(values, Modal.UIDS_BLOCK, Modal.UIDS_INPUT, "value")
+    choice = obj(values, Modal.DM_BLOCK, Modal.DM_INPUT)
+    return text, bool(choice.get("selected_options"))
 
 
 def check_input(deps: Deps, body: dict[str, Any], text: str, as_dm: bool) -> tuple[str, list[str]]:
@@ -109,18 +111,33 @@ def check_input(deps: Deps, body: dict[str, Any], text: str, as_dm: bool) -> tup
 
 
 async def answer_in_modal(deps: Deps, view_id: str, uids: list[str], text: str) -> None:
-    """The same answer as in a channel, in the modal; pictures Slack refuses become links."""
+    """The same answer as in a channel, in the modal. Slack names no picture when it refuses
+    one in a view: the broken ones are found by fetching each, and become links; when Slack
+    refuses that too, every picture does."""
     results = await deps.tasks.get_tasks(uids)
     checked = time.time()
     client = deps.delivery.client
-    for no_preview in (frozenset(), frozenset({NO_PREVIEWS_AT_ALL})):
-        view = lookup_modal(text, answer_blocks(results, checked, no_preview))
+
+    def blocks(no_preview: frozenset[str]) -> list[Block]:
+        return answer_blocks(results, checked, no_preview)
+
+    def as_json(no_preview: frozenset[str]) -> list[dict[str, Any]]:
+        return [block.to_dict() for block in blocks(no_preview)]
+
+    no_preview: frozenset[str] = frozenset()
+    while True:
         try:
-            await client.views_update(view_id=view_id, view=view)
+            await client.views_update(view_id=view_id, view=lookup_modal(text, blocks(no_preview)))
         except SlackApiError as exc:
-            if slack_error(exc) != "invalid_blocks" or no_preview:
+            if slack_error(exc) != "invalid_blocks" or NO_PREVIEWS_AT_ALL in no_preview:
                 raise
-            log.warning("Slack refused a picture in the modal; showing links instead")
+            broken = (
+                frozenset()
+                if no_preview
+                else await deps.delivery.broken_pictures(as_json, as_json(no_preview))
+            )
+            log.warning("Slack refused a picture in the modal; showing %d as links", len(broken))
+            no_preview = broken or frozenset({NO_PREVIEWS_AT_ALL})
             continue
         deps.metrics.answers.labels("modal", "view").inc()
         return

@@ -49,6 +49,14 @@ class _Ctx(_Shape):
     team: StrOrObj = None
     user: StrOrObj = None
     channel: StrOrObj = None
+    # Ids Bolt copies into its context (the app keeps a client per `team_id`: a key).
+    team_id: str | None = None
+    enterprise_id: str | None = None
+    user_id: str | None = None
+    channel_id: str | None = None
+    user_team: str | None = None
+    is_enterprise_install: bool | str | None = None  # a form says "false"
+    is_ext_shared_channel: bool | str | None = None
     authorizations: list[_Ctx] | None = None
     message: _Ctx | None = None
     previous_message: _Ctx | None = None
@@ -68,6 +76,14 @@ class _Top(_Ctx):
 class _Event(_Ctx):
     type: str
     text: str = ""  # Bolt's message matching runs a regular expression over it
+    # What the message listeners read to decide whether to answer at all.
+    subtype: str | None = None
+    bot_id: str | None = None
+    bot_profile: Obj | None = None
+    app_id: str | None = None
+    channel_type: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
 
 
 class _EventsBody(_Top):
@@ -89,10 +105,19 @@ class _Action(_Shape):
     block_id: str | None = None
 
 
+class _ViewState(_Shape):
+    """`values`: block id -> action id -> the element's state, as every input reports it."""
+
+    values: dict[str, dict[str, Obj]] = Field(default_factory=dict)
+
+
 class _View(_Shape):
+    type: str  # "modal" or "home": Slack sends it on every view
+    id: str | None = None
     callback_id: str | None = None
     team_id: str | None = None
     app_installed_team_id: str | None = None
+    state: _ViewState | None = None
 
 
 class _Interactive(_Top):
@@ -131,9 +156,9 @@ class _Interactive(_Top):
         ):
             raise ValueError("message_action without its channel, message or response_url")
         if self.type in {"view_submission", "view_closed"} and (
-            self.view is None or self.view.callback_id is None
+            self.view is None or not self.view.callback_id or not self.view.id
         ):
-            raise ValueError(f"{self.type} without a view callback_id")
+            raise ValueError(f"{self.type} without a view id and callback_id")
         return self
 
 
@@ -176,6 +201,17 @@ def decode(raw: bytes, content_type: str, charset: str | None, api_base: str) ->
     if form.get("ssl_check") == "1" and set(form) <= {"ssl_check", "token"}:
         return dict(form)  # answered by Bolt before any routing
     raise Malformed("form is neither a command nor an interactive payload")
+
+
+def identity_only(content_encodings: list[str]) -> bool:
+    """True when every `Content-Encoding` header, and every coding listed in each, is
+    `identity`. aiohttp inflates by one of several headers and the signature covers the bytes
+    as sent, so a single `gzip` anywhere refuses the body before it is read."""
+    return all(
+        coding.strip().lower() == "identity"
+        for header in content_encodings
+        for coding in header.split(",")
+    )
 
 
 def interactive(payload: dict[str, Any], api_base: str) -> dict[str, Any]:

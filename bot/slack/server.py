@@ -168,7 +168,7 @@ async def running_bot(
         )
         holds = Holds(store)  # Slack's Retry-After, kept in the store for the fleet
         client = web_client(settings, session, wait_rate_limits=True, metrics=metrics, holds=holds)
-        delivery = Delivery(client, session, metrics=metrics)
+        delivery = Delivery(client, session, metrics=metrics, pictures=pictures)
         publisher = SlackPublisher(
             delivery,
             metrics,

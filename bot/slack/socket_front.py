@@ -96,5 +96,10 @@ class StrictSocketModeHandler(AsyncBaseSocketModeHandler):
         start = time.time()
         request = to_bolt(req.payload, build_headers(req) or {}, "socket_mode")
         response = await self.app.async_dispatch(request)
-        if response.status == 200:  # otherwise the app's error handler has said why, once
+        if response.status == 200:
             await send_async_response(client, req, response, start)
+        elif response.status < 500:
+            # Refused (`request_errors` has said why, once) or taken by no listener: sending
+            # it again would get the same answer, so it is acknowledged, as a 4xx is over HTTP.
+            await client.send_socket_mode_response(SocketModeResponse(req.envelope_id))
+        # A 5xx, the bot's own fault, stays unacknowledged: Slack's retry may find it mended.

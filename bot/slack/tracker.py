@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any
 
+from bot.slack.deliver import expected_refusal
+
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,10 @@ class Tracker:
         except asyncio.CancelledError:
             log.warning("%s cancelled at shutdown", name)
             raise
-        except Exception:
+        except Exception as exc:
+            if (refusal := expected_refusal(exc)) is not None:
+                log.warning("%s: Slack refused (%s); nothing sent", name, refusal)
+                return
             log.exception("%s failed [ref=%s]", name, uuid.uuid4().hex[:12])
 
     async def drain(self, grace: float) -> int:

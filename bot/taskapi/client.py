@@ -18,7 +18,13 @@ from aiohttp import hdrs
 from cachetools import TTLCache
 
 from bot.config import Settings
-from bot.taskapi.errors import ApiRejected, ApiUnavailable, ApiUnreadable, TaskApiError
+from bot.taskapi.errors import (
+    ApiRejected,
+    ApiUnavailable,
+    ApiUnreachable,
+    ApiUnreadable,
+    TaskApiError,
+)
 from bot.taskapi.models import (
     Failed,
     Found,
@@ -275,8 +281,14 @@ class TaskApiClient:
             ) from None
         except aiohttp.ClientError as exc:
             self._count("unreachable")
+            # Never connected (DNS, refused, TLS) or connected and cut off: only the first
+            # says the URL or the network is wrong.
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                raise ApiUnreachable(
+                    f"could not connect ({type(exc).__name__})", request_uuid
+                ) from None
             raise ApiUnavailable(
-                f"could not connect ({type(exc).__name__})", request_uuid
+                f"connection failed ({type(exc).__name__})", request_uuid
             ) from None
         details = self._parse(raw, request_uuid)
         self._count("ok")

@@ -20,6 +20,11 @@ class ApiUnavailable(TaskApiError):
     kind = "unavailable"
 
 
+class ApiUnreachable(ApiUnavailable):
+    """No connection at all (name unknown, connection refused, TLS failed): unlike a timeout
+    or a 5xx, an API that never answers points at its URL or this host's network."""
+
+
 class ApiRejected(TaskApiError):
     """The API answered with a non-zero `RetCode` (bad key, signature, quota...)."""
 

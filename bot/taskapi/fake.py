@@ -48,6 +48,7 @@ class Faults:
     oversize: int = 0
     omit: int = 0  # next N answers leave every task out, as a flaky vendor may
     picture_latency: float = 0.0  # seconds before each picture download answers
+    broken_pictures: set[str] = field(default_factory=set)  # "uid/name" paths that 404
 
 
 @dataclass
@@ -173,7 +174,9 @@ class FakeTaskApi:
         uid = request.match_info["uid"]
         if self.faults.picture_latency:
             await asyncio.sleep(self.faults.picture_latency)
-        if self.tasks.get(uid) is None:
+        if self.tasks.get(uid) is None or f"{uid}/{request.match_info['name']}" in (
+            self.faults.broken_pictures
+        ):
             raise web.HTTPNotFound()
         seed = hashlib.sha256(uid.encode()).digest()
         return web.Response(body=solid_png(seed[0], seed[1], seed[2]), content_type="image/png")

@@ -95,6 +95,8 @@ class FakeSlack:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)  # by view id
     homes: dict[str, dict[str, Any]] = field(default_factory=dict)  # published, by user
     refuse_sockets: bool = False  # the websocket handshake fails (a proxy that blocks it)
+    # A response_url refuses a broken picture with a bare `invalid_blocks`, naming none.
+    bare_picture_refusals: bool = False
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -372,6 +374,8 @@ class FakeSlack:
         if key in self.expired_responses:
             return web.Response(status=404, text="expired_url")
         problem = _check_blocks(body.get("blocks"), self.broken_images)
+        if problem and self.bare_picture_refusals:
+            return web.Response(status=400, text="invalid_blocks")
         if problem:  # named like the Web API's, so the one broken picture can be found
             return web.json_response({"ok": False, **problem}, status=400)
         return web.Response(text="ok")

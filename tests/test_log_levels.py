@@ -1,0 +1,76 @@
+"""ERROR lines are for the bot's own faults: an alert on them must not page anyone for Slack's
+ordinary refusals (a channel it doesn't know, a message deleted meanwhile), which are one
+WARNING naming the refusal and what the bot did instead."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from tests.slack_harness import Harness
+
+REFUSALS = ["channel_not_found", "not_in_channel", "is_archived", "user_not_found", "fatal_error"]
+
+
+async def settled(harness: Harness) -> None:
+    await asyncio.wait_for(harness.bot.deps.tracker.idle.wait(), 10)
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+async def test_a_mention_slack_refuses_is_a_warning_not_an_error(
+    harness: Harness, caplog: pytest.LogCaptureFixture, refusal: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    harness.slack.fail("chat.postMessage", refusal)
+    harness.slack.fail("chat.postEphemeral", refusal)  # as Slack would for the same channel
+    response = await harness.mention("ok-1", channel="C404")
+    assert response.status == 200
+    await harness.slack.wait_for(lambda: harness.slack.called("chat.postEphemeral"))
+    await settled(harness)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    [warning] = [r for r in caplog.records if refusal in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert warning.exc_info is None
+    assert "mention" in warning.getMessage()
+    assert "could not be told" in warning.getMessage()  # what the bot did instead
+
+
+async def test_when_the_asker_can_be_told_the_warning_says_so(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    harness.slack.fail("chat.postMessage", "channel_not_found")
+    await harness.mention("ok-1", channel="C404")
+    await harness.slack.wait_for(lambda: harness.slack.called("chat.postEphemeral"))
+    await settled(harness)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [warning] = [r for r in caplog.records if "channel_not_found" in r.getMessage()]
+    assert "told the asker instead" in warning.getMessage()
+
+
+async def test_the_bots_own_faults_stay_errors(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack refusing what the bot built (`invalid_arguments`) is the bot's fault: ERROR."""
+    caplog.set_level(logging.INFO)
+    harness.slack.fail("chat.postMessage", "invalid_arguments")
+    await harness.mention("ok-1")
+    await harness.slack.wait_for(lambda: harness.slack.called("chat.postEphemeral"))
+    await settled(harness)
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "invalid_arguments" in error.getMessage()
+
+
+async def test_slack_answering_5xx_after_the_retries_is_a_warning(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    harness.slack.fail("chat.postMessage", "", times=5, status=503)
+    await harness.mention("ok-1", channel="C503")
+    await harness.slack.wait_for(lambda: harness.slack.called("chat.postEphemeral"))
+    await settled(harness)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [warning] = [r for r in caplog.records if "HTTP 503" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
