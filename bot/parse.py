@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,14 +41,13 @@ __all__ = [
 
 MAX_UID_LENGTH = 128
 # Reading is linear in the text, and the cap bounds it: the time a message can hold the event
-# loop. Slack cuts a message's `text` at 40,000 characters (docs.slack.dev, chat.postMessage:
-# "truncated after 40,000 characters"), so no one text read here is longer; a longer one
-# (only a forged or future payload) is cut, before the word the cut would split.
+# loop. Slack cuts a message's `text` at 40,000 characters (chat.postMessage: "truncated
+# after 40,000 characters"), so no one text read here is longer; a longer one (only a forged
+# or future payload) is cut at its last space before the cap, so no word is read in part.
 MAX_TEXT = 40_000
 # All the texts of one message together: its `text` and the rich_text copy of it Slack sends
 # in `blocks`; texts beyond (more blocks or attachments) are not read.
 MAX_MESSAGE_TEXT = 2 * MAX_TEXT
-_UID_CHARACTERS = string.ascii_letters + string.digits + "_-"
 # Letters, digits, `-` and `_`, with at least one letter or digit (a lone `_` is no UID).
 EXPLICIT_UID = re.compile(rf"(?=[A-Za-z0-9_-]*[A-Za-z0-9])[A-Za-z0-9_-]{{1,{MAX_UID_LENGTH}}}")
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -264,11 +262,14 @@ def find_uids(texts: Iterable[str], pattern: str | None = None) -> list[str]:
 
 def _capped(text: str, limit: int) -> str:
     """At most `limit` characters; a word the cut would split is left out whole, so that
-    no part of a longer UID is ever looked up as one."""
+    no part of a longer UID (`ab-12` of `ab-1234`, or of `ab-12.5`) is read as one."""
     if len(text) <= limit:
         return text
-    head = text[: max(limit, 0)]
-    return head.rstrip(_UID_CHARACTERS) if text[limit] in _UID_CHARACTERS else head
+    head = text[:limit]
+    if text[limit].isspace() or head[-1:].isspace():
+        return head
+    words = head.rsplit(maxsplit=1)  # from the right, in C: no pattern scanning the head
+    return words[0] if len(words) == 2 else ""
 
 
 def _custom(text: str, pattern: str) -> Iterator[str]:
