@@ -37,7 +37,7 @@ def old_parse() -> ModuleType:
     source = Path(parse.__file__).read_text()
     start = source.index("_WORDISH = (")
     end = source.index("\n)\n", start) + 3
-    module = ModuleType("old_parse")
+    module = sys.modules["old_parse"] = ModuleType("old_parse")  # dataclasses look it up
     old = source[:start] + f"_WORDISH = {OLD_WORDISH!r}\n" + source[end:]
     exec(compile(old, "old_parse", "exec"), module.__dict__)  # noqa: S102 - this repo's own code
     assert OLD_WORDISH in module._SCAN.pattern
