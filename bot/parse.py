@@ -85,13 +85,13 @@ _STRONG_LABEL = re.compile(r"(?:task[ _-]?)?(?:uid|id)s?", re.IGNORECASE)
 _URL_LABEL = re.compile(rf"(?:{_LABEL}|id)", re.IGNORECASE)
 # A value, maybe in bold/italic/strike, that is a whole word: not the `v1` of `v1.2.3`, the
 # `2024-05-01T10` of a timestamp, the `12` of `12ü` nor the `tsk-1` of `tsk-1.png`.
-# Linear: no two runs that can take the same character meet around the failing lookahead.
-# (`[*_~]*[A-Za-z0-9_-]++[*_~]*` read the same: its first two runs both took `_`, so
-# `uid: ` + 40,000 `_` + `.a` tried every split of the run, in quadratic time: tens of
-# seconds.) First branch: the word starts at the first letter, digit or `-` after the marks.
-# Second, only when the first fails: marks alone up to the last place the lookahead allows,
-# from the end of the first `_` run on (a `-` right after that run would have been read
-# as part of the word, which failed).
+# It reads every text as `[*_~]*[A-Za-z0-9_-]++[*_~]*(?![.:/@]?\w)` did, in linear time:
+# there, the first two runs both took `_`, so `uid: ` + 40,000 `_` + `.a` tried every split
+# of the run before failing (quadratic: tens of seconds). Here no two runs that can take the
+# same character meet before the lookahead. First branch: the word starts at the first
+# letter, digit or `-` after the marks. Second, only when the first fails: marks alone, up
+# to the last place the lookahead allows, at least to the end of their first `_` run (a `-`
+# right after that run would have been read as part of the word, which failed).
 _WORDISH = (
     r"(?:[*_~]*+[A-Za-z0-9-][A-Za-z0-9_-]*+[*_~]*"
     r"|[*~]*+_++(?:[*~][*_~]*|(?!-)))"
