@@ -28,6 +28,7 @@ def test_a_command_is_read_up_to_the_cap() -> None:
 
 def test_a_word_the_cap_would_cut_is_left_out_whole() -> None:
     assert parse_command(padded(" a-1 ab-12") + "34").uids == ["a-1"]
+    assert parse_command(padded(" a-1 b-2 ab-12") + "34").uids == ["a-1", "b-2"]
     assert parse_command(padded(" a-1 ab-12") + " 34").uids == ["a-1", "ab-12"]
     assert parse_command(padded(" a-1 ab-12") + "!").uids == ["a-1"]  # `ab-12!` is cut
     assert find_uids([padded("uid: ab-12") + "34"]) == []
