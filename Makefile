@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/person_answer.py
 	$(PY) bench/follow_burst.py
 	$(PY) bench/parse_messages.py
+	$(PY) bench/parse_worst.py
 	$(PY) bench/fleet_load.py
 	$(PY) bench/retention.py
 	$(PY) bench/front_door_flood.py

@@ -26,6 +26,8 @@ from bot.payload_text import message_texts
 
 __all__ = [
     "EXPLICIT_UID",
+    "MAX_MESSAGE_TEXT",
+    "MAX_TEXT",
     "MAX_UID_LENGTH",
     "Command",
     "find_uids",
@@ -38,6 +40,14 @@ __all__ = [
 ]
 
 MAX_UID_LENGTH = 128
+# Reading is linear in the text, and the cap bounds it: the time a message can hold the event
+# loop. Slack cuts a message's `text` at 40,000 characters (chat.postMessage: "truncated
+# after 40,000 characters"), so no one text read here is longer; a longer one (only a forged
+# or future payload) is cut at its last space before the cap, so no word is read in part.
+MAX_TEXT = 40_000
+# All the texts of one message together: its `text` and the rich_text copy of it Slack sends
+# in `blocks`; texts beyond (more blocks or attachments) are not read.
+MAX_MESSAGE_TEXT = 2 * MAX_TEXT
 # Letters, digits, `-` and `_`, with at least one letter or digit (a lone `_` is no UID).
 EXPLICIT_UID = re.compile(rf"(?=[A-Za-z0-9_-]*[A-Za-z0-9])[A-Za-z0-9_-]{{1,{MAX_UID_LENGTH}}}")
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -67,6 +77,7 @@ _DIGIT = re.compile(r"[0-9]")
 _BARE_ID = re.compile(r"(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)+")
 _WORD = re.compile(r"(?:[^\W\d_]|['’])+[.,!?:;…]*")  # "check", "me?", "thanks!", "I'm", "prüfe"
 _LETTER = re.compile(r"[A-Za-z]")
+_LETTER_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
 
 _UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 _LABEL = r"task[ _-]?uids?|taskuids?|task[ _-]?ids?|uids?|tasks?"
@@ -74,7 +85,18 @@ _STRONG_LABEL = re.compile(r"(?:task[ _-]?)?(?:uid|id)s?", re.IGNORECASE)
 _URL_LABEL = re.compile(rf"(?:{_LABEL}|id)", re.IGNORECASE)
 # A value, maybe in bold/italic/strike, that is a whole word: not the `v1` of `v1.2.3`, the
 # `2024-05-01T10` of a timestamp, the `12` of `12ü` nor the `tsk-1` of `tsk-1.png`.
-_WORDISH = r"[*_~]*[A-Za-z0-9_-]++[*_~]*(?![.:/@]?\w)"
+# It reads every text as `[*_~]*[A-Za-z0-9_-]++[*_~]*(?![.:/@]?\w)` did, in linear time:
+# there, the first two runs both took `_`, so `uid: ` + 40,000 `_` + `.a` tried every split
+# of the run before failing (quadratic: tens of seconds). Here no two runs that can take the
+# same character meet before the lookahead. First branch: the word starts at the first
+# letter, digit or `-` after the marks. Second, only when the first fails: marks alone, up
+# to the last place the lookahead allows, at least to the end of their first `_` run (a `-`
+# right after that run would have been read as part of the word, which failed).
+_WORDISH = (
+    r"(?:[*_~]*+[A-Za-z0-9-][A-Za-z0-9_-]*+[*_~]*"
+    r"|[*~]*+_++(?:[*~][*_~]*|(?!-)))"
+    r"(?![.:/@]?\w)"
+)
 _SCAN = re.compile(
     r"```(?P<block>.*?)```"
     r"|`(?P<code>[^`]+)`"
@@ -107,6 +129,7 @@ class Command:
 
 def parse_command(text: str) -> Command:
     """`help`, `watch UID...` or `UID...`; UIDs separated by spaces, commas or new lines."""
+    text = _capped(text, MAX_TEXT)
     if EXPLICIT_UID.fullmatch(text) and text.lower() not in _ONE_WORD_ACTIONS:
         # The usual command, kept quick: one UID, nothing to split, unwrap or unescape.
         return Command("lookup", [text])
@@ -136,6 +159,7 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     `message` is the whole event, so UIDs in its blocks and attachments count too. A sentence
     naming no task comes back as a lookup of nothing.
     """
+    text = _capped(text, MAX_TEXT)
     tokens = [t for t in _command_tokens(text) if not _DECORATION.fullmatch(t)]
     if not tokens or strip_pairs(tokens[0]).lower() in _HELP_WORDS:
         return Command("help")
@@ -226,11 +250,26 @@ def find_uids(texts: Iterable[str], pattern: str | None = None) -> list[str]:
     `pattern` replaces the built-in rules: the first group that matched, else the match.
     """
     found: dict[str, None] = {}
-    for text in texts:
+    budget = MAX_MESSAGE_TEXT
+    for whole in texts:
+        text = _capped(whole, min(MAX_TEXT, budget))
+        budget -= len(text)
         for uid in _custom(text, pattern) if pattern else _free_text(text):
             if 0 < len(uid) <= MAX_UID_LENGTH:
                 found[uid] = None  # pragma: no mutate: an ordered set, the value is never read
     return list(found)
+
+
+def _capped(text: str, limit: int) -> str:
+    """At most `limit` characters; a word the cut would split is left out whole, so that
+    no part of a longer UID (`ab-12` of `ab-1234`, or of `ab-12.5`) is read as one."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if text[limit].isspace() or head[-1:].isspace():
+        return head
+    words = head.rsplit(maxsplit=1)  # from the right, in C: no pattern scanning the head
+    return words[0] if len(words) == 2 else ""
 
 
 def _custom(text: str, pattern: str) -> Iterator[str]:
@@ -291,6 +330,8 @@ def _code_uids(code: str) -> list[str]:
     """
     if EXPLICIT_UID.fullmatch(code):  # the usual case, kept quick: one UID in `code`
         return [code]
+    if not _LETTER_OR_DIGIT.search(code):  # `*`, `->`: every UID has one; 10,000 such spans
+        return []  # fit in a message, so each one must cost little
     items = [i.split() for line in code.splitlines() for i in _CODE_ITEMS.split(line)]
     items = [item for item in items if item]
     if items and strip_pairs(items[0][0]).startswith("/"):

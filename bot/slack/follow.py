@@ -6,6 +6,11 @@ mention that comes both as `app_mention` and as `message`): the same store claim
 channel + ts as mentions use. At most `FOLLOW_MAX_PER_MINUTE` answers per channel per
 minute, counted in the store so replicas share the count; the rest are skipped, with one
 note per minute in the channel saying how many and how to ask for them.
+
+The bot receives every message of every channel it is in. Reading one's text is the costly
+step, so it comes last: a message in a channel not followed, one written by a person (or bot)
+of another organisation that `ALLOWED_EXTERNAL_TEAMS` does not name, and a retry of an event
+already taken are all left unread.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 
 from bot.parse import message_uids
@@ -36,7 +42,7 @@ from bot.slack.context import Deps
 from bot.slack.deliver import NOT_POSTABLE, slack_error
 from bot.slack.ids import FOLLOW_WORDS
 from bot.slack.mention import first_delivery
-from bot.slack.payloads import message_thread, obj
+from bot.slack.payloads import is_external, message_thread, obj, text
 from bot.store.base import Follow
 
 log = logging.getLogger(__name__)
@@ -47,18 +53,19 @@ COUNTER_TTL = 2 * WINDOW
 ANSWERED_SUBTYPES = frozenset({"", "bot_message", "file_share", "thread_broadcast", "me_message"})
 FOLLOWABLE_CHANNELS = ("C", "G")  # public and private channels; not DMs
 Tell = Callable[[Message], Awaitable[None]]
+# Slack's retry of an event, in HTTP mode; Bolt sets it from `retry_attempt` in Socket Mode.
+RETRY_HEADER = "x-slack-retry-num"
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("message")
-    async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_message(
+        body: dict[str, Any], event: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         if not is_answerable(event, deps.bot_user_id, str(body.get("api_app_id") or "")):
             return
-        uids = uids_in(deps, event)
-        if not uids:
-            return
-        deps.metrics.requests.labels("follow").inc()
-        deps.tracker.spawn(answer_followed(deps, body, event, uids), "follow")
+        retried = bool(request.headers.get(RETRY_HEADER))
+        deps.tracker.spawn(follow_message(deps, body, event, retried=retried), "follow")
 
     @app.event("member_left_channel")
     async def on_member_left(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -106,6 +113,19 @@ def author(event: dict[str, Any]) -> str:
     return "" if is_bot_message(event) else str(event.get("user") or "")
 
 
+def is_external_author(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Slack Connect: a member (or an app) of another organisation in a shared channel.
+
+    A person's team is read as for mentions (the event's `user_team`, `source_team`); a bot
+    names its own in `bot_profile.team_id`.
+    """
+    allowed = deps.settings.allowed_external_teams
+    if is_external(body, deps.home_team, allowed):
+        return True
+    bot_team = text(event, "bot_profile", "team_id")
+    return bool(bot_team) and is_external({"team_id": bot_team}, deps.home_team, allowed)
+
+
 def uids_in(deps: Deps, event: dict[str, Any]) -> list[str]:
     """The one place follows read UIDs off a message: the message shortcut's own reader."""
     return message_uids(event, deps.settings.task_uid_pattern)
@@ -120,12 +140,32 @@ def follow_word(text: str) -> str | None:
 # -- answering -------------------------------------------------------------------------------
 
 
-async def answer_followed(
-    deps: Deps, body: dict[str, Any], event: dict[str, Any], uids: list[str]
+async def follow_message(
+    deps: Deps, body: dict[str, Any], event: dict[str, Any], *, retried: bool
 ) -> None:
+    """A new message in some channel: the checks that need no reading of it come first."""
     team, channel = str(body.get("team_id") or ""), str(event.get("channel") or "")
     if await deps.store.get_follow(team, channel) is None:
         return
+    if is_external_author(deps, body, event):
+        log.debug("message %s not answered: written in another organisation", event.get("ts"))
+        return
+    # The first delivery claims the event when it answers (`first_delivery`); a retry claims
+    # it here, so that one already taken is dropped unread.
+    if retried and not await deps.store.claim(f"event:{text(body, 'event_id')}"):
+        return
+    uids = uids_in(deps, event)
+    if not uids:
+        return
+    deps.metrics.requests.labels("follow").inc()
+    await answer_followed(deps, body, event, uids)
+
+
+async def answer_followed(
+    deps: Deps, body: dict[str, Any], event: dict[str, Any], uids: list[str]
+) -> None:
+    """Answer a message of a followed channel (`follow_message` checked the follow)."""
+    team, channel = str(body.get("team_id") or ""), str(event.get("channel") or "")
     if not await first_delivery(deps, body, event):
         return
     window = int(deps.clock() // WINDOW)

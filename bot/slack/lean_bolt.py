@@ -58,6 +58,7 @@ GETTERS: dict[str, Getter] = {
     "body": lambda req: req.body,
     "client": lambda req: req.context.client,
     "context": lambda req: req.context,
+    "request": lambda req: req,  # its headers: Slack's retry number (`bot.slack.follow`)
     "respond": lambda req: req.context.respond,
     "say": lambda req: req.context.say,
     "action": lambda req: to_action(req.body),
