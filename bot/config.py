@@ -72,6 +72,9 @@ class Settings(BaseSettings):
 
     follow_max_per_minute: int = Field(20, ge=1)
 
+    # Completion notices: thread reads that look for a notice before it is sent again.
+    watch_thread_reads_per_minute: int = Field(1, ge=1)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

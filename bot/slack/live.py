@@ -20,7 +20,7 @@ from bot.slack.deliver import Delivery, ResponseUrlError, slack_error
 from bot.slack.response_uses import LIFETIME, USES
 from bot.taskapi.models import Found, TaskResult
 from bot.watch.model import Watch
-from bot.watch.publisher import GONE, SENT, SKIPPED, Build, Outcome
+from bot.watch.publisher import GONE, SENT, SKIPPED, Build, NoticePage, Outcome, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,20 @@ GONE_ERRORS = frozenset(
         "not_in_channel",
     }
 )
+# Slack's passing trouble: waited out, never counted as an attempt (with 429 and any 5xx).
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    }
+)
+# Refusals that no retry can change: the notice is given up at once.
+NEVER_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
+NOTICE_TIMEOUT = 10.0  # seconds; well inside a lease, which is checked just before the post
 RESPONSE_URL_USES = USES  # Slack: up to 5 uses within 30 minutes
 RESPONSE_URL_LIFETIME = LIFETIME
 NOTICE_SEARCH_PAGES = 50  # of 200 messages each
@@ -67,6 +81,7 @@ class SlackPublisher:
                 base_url=watch_client.base_url,
                 session=session,
                 retry_handlers=[],
+                timeout=int(NOTICE_TIMEOUT),
             ),
             session,
             uses=delivery.uses,
@@ -78,7 +93,10 @@ class SlackPublisher:
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
         with bound(watch_id=watch.id, team=watch.team_id):
-            outcome = await self._update(watch, build, final=final)
+            try:
+                outcome = await self._update(watch, build, final=final)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise trouble(exc) from exc
         self._metrics.watch_updates.labels(outcome.kind).inc()
         return outcome
 
@@ -121,7 +139,10 @@ class SlackPublisher:
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         with bound(watch_id=watch.id, team=watch.team_id):
-            await self._notify(watch, results)
+            try:
+                await self._notify(watch, results)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise trouble(exc) from exc
 
     async def _notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         channel, thread = await self._notice_place(watch)
@@ -135,12 +156,15 @@ class SlackPublisher:
         if self._pictures is not None:
             await self._upload_pictures(self._pictures, channel, thread or ts, results)
 
-    async def notice_sent(self, watch: Watch) -> bool:
-        """Page through the thread (or the direct messages) since the notice fell due."""
-        channel, thread = await self._notice_place(watch)
-        oldest = f"{watch.notice_due_at - 60:.6f}" if watch.notice_due_at else None
-        cursor: str | None = None
-        for _ in range(NOTICE_SEARCH_PAGES):
+    async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
+        """One page of the thread (or of the direct messages) where the notice would be.
+
+        The window is set by Slack's own clock, never this host's: in a thread, only replies
+        after the live message's ts; in a direct message (no ts of ours), the newest messages
+        first, with no `oldest`, so the recent notice is on the first page.
+        """
+        try:
+            channel, thread = await self._notice_place(watch)
             if thread:
                 page = await self._client.conversations_replies(
                     channel=channel,
@@ -148,22 +172,22 @@ class SlackPublisher:
                     include_all_metadata=True,
                     limit=200,
                     cursor=cursor,
-                    oldest=oldest,
+                    oldest=watch.message_ts,
                 )
             else:
                 page = await self._client.conversations_history(
-                    channel=channel,
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                    oldest=oldest,
+                    channel=channel, include_all_metadata=True, limit=200, cursor=cursor
                 )
-            if any(_is_notice(m, watch.id) for m in page.get("messages") or []):
-                return True
-            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "") or None
-            if cursor is None:
-                return False
-        raise RuntimeError("too many messages to search for the notice; not sending it blind")
+        except SlackApiError as exc:
+            if slack_error(exc) == "thread_not_found":
+                return NoticePage(found=False)  # no thread left: no notice in it either
+            raise trouble(exc) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise trouble(exc) from exc
+        if any(_is_notice(m, watch.id) for m in page.get("messages") or []):
+            return NoticePage(found=True)
+        more = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+        return NoticePage(found=False, cursor=more or None)
 
     async def note(self, watch: Watch, text: str) -> None:
         channel, thread = await self._notice_place(watch)
@@ -208,6 +232,29 @@ class SlackPublisher:
             log.warning(
                 "picture upload failed (%s); the notice keeps the links", type(exc).__name__
             )
+
+
+def trouble(exc: BaseException) -> SlackTrouble:
+    """Sort a failed Slack call for the completion path (see `bot.watch.machine.Trouble`)."""
+    if not isinstance(exc, SlackApiError):  # no answer: the request may have arrived
+        return SlackTrouble("wait", type(exc).__name__, maybe_sent=True)
+    error = slack_error(exc) or "no error"
+    status = exc.response.status_code if exc.response is not None else 0
+    headers = exc.response.headers if exc.response is not None else {}
+    retry_after = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
+    if status == 429 or error in TRANSIENT_ERRORS or status >= 500:
+        # A 5xx may come after Slack did the work; a 429 means it did none.
+        return SlackTrouble("wait", error, retry_after=retry_after, maybe_sent=status >= 500)
+    if error in NEVER_ERRORS:
+        return SlackTrouble("never", error)
+    return SlackTrouble("fault", error)
+
+
+def _seconds(value: object) -> float:
+    try:
+        return max(0.0, float(str(value)))
+    except ValueError:
+        return 0.0
 
 
 def _is_notice(message: dict[str, Any], watch_id: str) -> bool:

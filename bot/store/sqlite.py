@@ -18,7 +18,14 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Follow, uid_set_key
+from bot.store.base import (
+    CLAIM_TTL,
+    DEFAULT_RETENTION,
+    SLOT_PENDING,
+    Durability,
+    Follow,
+    uid_set_key,
+)
 from bot.watch.model import Watch
 
 _TABLES = [
@@ -65,6 +72,7 @@ class SqliteStore:
         self.retention = retention
         self._clock = clock
         self._lock = asyncio.Lock()  # one transaction at a time on this connection
+        self._durable = asyncio.Lock()  # one `synchronous=FULL` write at a time (the notice)
 
     @classmethod
     async def open(cls, path: str, retention: float = DEFAULT_RETENTION) -> SqliteStore:
@@ -365,6 +373,20 @@ class SqliteStore:
                 )
             )
         return int(str(rows[0][0]))
+
+    # -- the completion notice: a durable write (see `Store.update_watch_durably`) -----------
+
+    async def update_watch_durably(self, watch: Watch) -> Durability:
+        """This one write synced to disk (`synchronous=FULL`): in WAL mode with NORMAL, a
+        power cut may undo the last commits. The pragma is per connection, so durable writes
+        take turns; other writes committed meanwhile are only made safer by it."""
+        async with self._durable:
+            await self._db.execute("PRAGMA synchronous=FULL")
+            try:
+                written = await self.update_watch(watch)
+            finally:
+                await self._db.execute("PRAGMA synchronous=NORMAL")
+        return "durable" if written else "lost"
 
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
