@@ -2,7 +2,9 @@
 
 It records what the bot sent, keeps messages per channel so threads, updates and
 metadata searches behave like Slack's, checks a few Block Kit limits as Slack does, and
-can be told to fail: `not_in_channel`, `rate_limited`, `message_not_found`, broken images.
+can be told to fail: `not_in_channel`, `rate_limited`, `message_not_found`, broken images,
+and "trouble windows": a time span in which a method (for one channel, or all) answers
+429 with `Retry-After`, a 5xx, or an error such as `internal_error`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +31,42 @@ DROPPED = "dropped"  # a fault that serves the request, then drops the connectio
 class Call:
     method: str
     args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)  # when the fake received it
+    refused: str = ""  # the error a trouble window answered with, else ""
+
+
+@dataclass
+class Trouble:
+    """A window of Slack trouble: until `until` (time.monotonic()), calls to `method` (in
+    `channel`, or in any channel when None) are answered `status` with `error`.
+
+    For a 429, `Retry-After` is `retry_after`, or by default the rest of the window rounded
+    up to whole seconds, as Slack sends it.
+    """
+
+    method: str
+    until: float
+    status: int = 429
+    error: str = "ratelimited"
+    retry_after: float | None = None
+    channel: str | None = None
+
+    def matches(self, method: str, args: dict[str, Any], now: float) -> bool:
+        channel = args.get("channel") or args.get("channel_id")
+        return (
+            now < self.until
+            and method == self.method
+            and (self.channel is None or str(channel) == self.channel)
+        )
+
+    def answer(self, now: float) -> web.Response:
+        headers = {}
+        if self.status == 429:
+            wait = self.retry_after if self.retry_after is not None else self.until - now
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return web.json_response(
+            {"ok": False, "error": self.error}, status=self.status, headers=headers
+        )
 
 
 @dataclass
@@ -45,6 +84,7 @@ class FakeSlack:
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
+    troubles: list[Trouble] = field(default_factory=list)  # see `trouble`
     not_in_channel: set[str] = field(default_factory=set)
     broken_images: set[str] = field(default_factory=set)
     respond_faults: list[int] = field(default_factory=list)  # statuses for the next responses
@@ -62,6 +102,32 @@ class FakeSlack:
 
     def fail(self, method: str, error: str, times: int = 1, **kwargs: Any) -> None:
         self.faults.setdefault(method, []).extend(Fault(error, **kwargs) for _ in range(times))
+
+    def trouble(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        status: int = 429,
+        error: str = "ratelimited",
+        retry_after: float | None = None,
+        channel: str | None = None,
+    ) -> Trouble:
+        """Open a trouble window of `seconds` from now (see `Trouble`)."""
+        window = Trouble(method, time.monotonic() + seconds, status, error, retry_after, channel)
+        self.troubles.append(window)
+        return window
+
+    def calls_to(self, method: str, channel: str | None = None) -> list[Call]:
+        """The calls to `method` (in `channel`), with when each arrived and how it was met."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and (
+                channel is None or str(c.args.get("channel") or c.args.get("channel_id")) == channel
+            )
+        ]
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
@@ -126,11 +192,16 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _args(request)
-        self.calls.append(Call(method, args))
+        call = Call(method, args)
+        self.calls.append(call)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         try:
             if (token or args.get("token")) in self.rejected_tokens:
                 return web.json_response({"ok": False, "error": "invalid_auth"})
+            window = next((t for t in self.troubles if t.matches(method, args, call.at)), None)
+            if window is not None:
+                call.refused = window.error
+                return window.answer(call.at)
             queued = self.faults.get(method)
             fault = queued.pop(0) if queued else None
             if fault is not None and fault.error != DROPPED:
