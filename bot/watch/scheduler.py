@@ -47,6 +47,7 @@ class WatchConfig:
 
 MAX_NOTICE_ATTEMPTS = machine.MAX_NOTICE_ATTEMPTS
 SAVE_AGE_EVERY = 60.0  # seconds of watching that may go unsaved (a takeover recounts them)
+MAX_TROUBLE_BACKOFF = 30.0  # seconds between tries of a completion Slack keeps refusing
 
 
 class WatchLimitError(Exception):
@@ -90,6 +91,7 @@ class Watcher:
         self.takeovers = 0  # watches taken from another process (or from before a restart)
         self._taken: set[str] = set()  # held watches that were taken over (see `NoticeGuard`)
         self._notices = NoticeGuard()
+        self._waits: dict[str, int] = {}  # watch id -> completion tries put off in a row
         # Told each tick's duration and how late it started (seconds); the app's metrics.
         self.on_tick: Callable[[float, float], None] | None = None
 
@@ -313,6 +315,8 @@ class Watcher:
             for watch_id in [i for i in table if i not in mine]:
                 del table[watch_id]
         self._notices.forget(mine)
+        for watch_id in [i for i in self._waits if i not in mine]:
+            del self._waits[watch_id]
 
     def _spawn(self, watch_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work, name=f"watch-{watch_id}")
@@ -413,7 +417,9 @@ class Watcher:
             except Exception as exc:
                 log.exception("watch %s: completion failed; counted as an attempt", watch.id)
                 trouble = SlackTrouble("fault", type(exc).__name__)
-            if current is not None and current.is_open and trouble is not None:
+            if trouble is None:
+                self._waits.pop(watch.id, None)
+            elif current is not None and current.is_open:
                 await self._troubled(current, trouble)
 
     async def _show_final(
@@ -470,7 +476,7 @@ class Watcher:
         mono = self._monotonic()
         elapsed = mono - self._seen.setdefault(watch.id, mono)
         new = machine.notice_failed(watch, trouble.kind, elapsed=elapsed, rules=self.rules)
-        self._due[watch.id] = mono + max(trouble.retry_after, self._config.poll_interval)
+        self._due[watch.id] = mono + self._put_off(watch.id, trouble)
         if new is not None and not new.is_open:
             log.warning("watch %s: completion given up (%s)", watch.id, trouble.reason)
         elif trouble.kind == "wait":
@@ -479,6 +485,18 @@ class Watcher:
             log.warning("watch %s: completion failed (%s)", watch.id, trouble.reason)
         if new is not None and await self._store.update_watch(new):
             self._seen[watch.id] = mono
+
+    def _put_off(self, watch_id: str, trouble: SlackTrouble) -> float:
+        """Seconds to the next try: Slack's `Retry-After`, else a backoff that doubles from
+        one poll interval, so an outage (or a spent read budget) is not hammered."""
+        interval = self._config.poll_interval
+        if trouble.kind != "wait":
+            return interval
+        waits = self._waits.get(watch_id, 0)
+        self._waits[watch_id] = waits + 1
+        if trouble.retry_after > 0:
+            return max(trouble.retry_after, interval)
+        return max(interval, min(MAX_TROUBLE_BACKOFF, interval * 2.0**waits))
 
     async def _save(self, watch: Watch) -> Watch | None:
         if await self._store.update_watch(watch):
