@@ -54,19 +54,19 @@ async def until_closed(harness: Harness, ticks: int = 400) -> None:
 
 @pytest.mark.parametrize("harness", [TROUBLED], indirect=True)
 async def test_rate_limits_and_5xx_on_the_notice_are_waited_out(harness: Harness) -> None:
-    """Twelve failed posts in a row (more than the five attempts a notice had) are Slack's
-    bad minutes, not attempts: the notice goes once Slack takes it."""
+    """Six failed posts in a row (more than the five attempts a notice had) are Slack's bad
+    minutes, not attempts: the notice goes once Slack takes it."""
     slack = harness.slack
     await harness.command("watch ok-1")
     await slack.wait_for(lambda: slack.messages.get("C1"))
-    slack.fail("chat.postMessage", "ratelimited", times=6, status=429, headers={"Retry-After": "0"})
-    slack.fail("chat.postMessage", "internal_error", times=3, status=500)
-    slack.fail("chat.postMessage", "service_unavailable", times=3, status=503)
+    slack.fail("chat.postMessage", "ratelimited", times=3, status=429, headers={"Retry-After": "0"})
+    slack.fail("chat.postMessage", "internal_error", times=2, status=500)
+    slack.fail("chat.postMessage", "service_unavailable", times=1, status=503)
     harness.api.step = 0.0
     await slack.wait_for(lambda: notices(slack), 20)
     await until_closed(harness)
     assert len(notices(slack)) == 1
-    assert len(slack.called("chat.postMessage")) == 1 + 12 + 1  # answer, refusals, notice
+    assert len(slack.called("chat.postMessage")) == 1 + 6 + 1  # answer, refusals, notice
     assert final(slack.messages["C1"][0])
 
 
@@ -75,7 +75,7 @@ async def test_the_notice_goes_while_the_final_edit_keeps_failing(harness: Harne
     slack = harness.slack
     await harness.command("watch ok-1")
     await slack.wait_for(lambda: slack.messages.get("C1"))
-    slack.fail("chat.update", "internal_error", times=30, status=500)
+    slack.fail("chat.update", "internal_error", times=6, status=500)
     harness.api.step = 0.0
     await slack.wait_for(lambda: notices(slack), 20)
     assert slack.faults["chat.update"]  # the final form has not landed yet
