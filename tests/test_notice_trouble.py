@@ -23,7 +23,7 @@ from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
 from bot.testing.fake_slack import FakeSlack
 from bot.watch.model import Watch
-from bot.watch.publisher import SENT, Build, NoticePage, Outcome
+from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock
 from tests.slack_harness import Harness, bot_settings, start_fakes
@@ -173,6 +173,9 @@ class Recorder:
             self.final_edit.set()
             await self.release.wait()
         return SENT
+
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return SlackTrouble("fault", type(exc).__name__)
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         self.shared.notices.append(watch.id)

@@ -12,7 +12,7 @@ from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
 from bot.watch.model import Watch
-from bot.watch.publisher import SENT, Build, NoticePage, Outcome
+from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock
 
@@ -25,6 +25,9 @@ class RecordingPublisher:
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
         self.updates.append(final)
         return SENT
+
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return SlackTrouble("fault", type(exc).__name__)
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         self.notices.append(watch.id)

@@ -21,7 +21,7 @@ from bot.render.home import FollowedChannel, HomeWatch, home_view
 from bot.store import Store
 from bot.taskapi.models import TaskResult
 from bot.watch.model import Watch
-from bot.watch.publisher import Build, NoticePage, Outcome, Publisher
+from bot.watch.publisher import Build, NoticePage, Outcome, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,9 @@ class RefreshingPublisher:
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         await self.inner.notify(watch, results)
         self._home.touch(watch.user_id)
+
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return self.inner.sort(exc)
 
     async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
         return await self.inner.notice_sent(watch, cursor)

@@ -93,10 +93,7 @@ class SlackPublisher:
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
         with bound(watch_id=watch.id, team=watch.team_id):
-            try:
-                outcome = await self._update(watch, build, final=final)
-            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-                raise trouble(exc) from exc
+            outcome = await self._update(watch, build, final=final)
         self._metrics.watch_updates.labels(outcome.kind).inc()
         return outcome
 
@@ -132,10 +129,16 @@ class SlackPublisher:
             )
         except ResponseUrlError as exc:
             log.warning("watch %s: response_url refused the update (%s)", watch.id, exc.status)
+            passing = exc.status == 429 or exc.status >= 500
+            if final and passing:  # the final form is tried again, until the URL is used up
+                raise SlackTrouble("wait", f"response_url answered {exc.status}") from exc
             return GONE if exc.status == 404 else SKIPPED
         finally:
             watch.response_url_uses = uses.used(url)
         return SENT
+
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return exc if isinstance(exc, SlackTrouble) else trouble(exc)
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         with bound(watch_id=watch.id, team=watch.team_id):
@@ -236,8 +239,11 @@ class SlackPublisher:
 
 def trouble(exc: BaseException) -> SlackTrouble:
     """Sort a failed Slack call for the completion path (see `bot.watch.machine.Trouble`)."""
-    if not isinstance(exc, SlackApiError):  # no answer: the request may have arrived
+    if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError):
+        # No answer: the request may have arrived.
         return SlackTrouble("wait", type(exc).__name__, maybe_sent=True)
+    if not isinstance(exc, SlackApiError):
+        return SlackTrouble("fault", type(exc).__name__)
     error = slack_error(exc) or "no error"
     status = exc.response.status_code if exc.response is not None else 0
     headers = exc.response.headers if exc.response is not None else {}

@@ -54,6 +54,10 @@ class Publisher(Protocol):
         """Replace the live message with `build`'s message."""
         ...
 
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        """What a failed `update` means for a completion (wait, never, or a fault)."""
+        ...
+
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         """The one completion notice (thread, or a direct message), tagged with the watch id.
         Raises `SlackTrouble` when Slack did not take it."""

@@ -429,8 +429,8 @@ class Watcher:
         build = self.ended_message(watch, results, LiveNote("done"))
         try:
             outcome = await self.publisher.update(watch, build, final=True)
-        except SlackTrouble as trouble:
-            return watch, trouble
+        except Exception as exc:
+            return watch, self.publisher.sort(exc)
         if outcome.kind == "rate_limited":
             await self._store.pause_team(watch.team_id, outcome.retry_after)
             return watch, SlackTrouble("wait", "ratelimited", retry_after=outcome.retry_after)
@@ -481,8 +481,8 @@ class Watcher:
             log.warning("watch %s: completion given up (%s)", watch.id, trouble.reason)
         elif trouble.kind == "wait":
             log.info("watch %s: Slack said %s; trying again later", watch.id, trouble.reason)
-        else:
-            log.warning("watch %s: completion failed (%s)", watch.id, trouble.reason)
+        else:  # an answer nobody foresaw: the bot's own fault, as far as it can tell
+            log.error("watch %s: completion failed (%s)", watch.id, trouble.reason)
         if new is not None and await self._store.update_watch(new):
             self._seen[watch.id] = mono
 
