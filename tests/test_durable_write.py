@@ -53,6 +53,21 @@ async def test_sqlite_syncs_the_notifying_write_then_goes_back_to_normal(tmp_pat
         await store.close()
 
 
+async def test_sqlite_durable_writes_amid_other_transactions(tmp_path: Path) -> None:
+    """SQLite refuses to change the sync level inside a transaction: a durable write must wait
+    for the one under way on its connection, not fail."""
+    store = await SqliteStore.open(str(tmp_path / "state.sqlite3"))
+    try:
+        others = [await _written(store) for _ in range(5)]
+        mine = await _written(store)
+        outcomes = await asyncio.gather(
+            *(store.update_watch(w) for w in others), store.update_watch_durably(mine)
+        )
+        assert outcomes == [True] * 5 + ["durable"]
+    finally:
+        await store.close()
+
+
 @pytest.fixture
 async def lone_redis(redis_url: str) -> AsyncIterator[RedisStore]:
     async with aioredis.from_url(redis_url) as fresh:
@@ -75,10 +90,12 @@ async def test_redis_with_no_replica_says_unconfirmed_at_once(lone_redis: RedisS
 
 
 @contextlib.contextmanager
-def _server(*extra: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def _server(folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A redis-server of the test's own; a replica's first sync writes an RDB in `folder`."""
     port = free_port()
+    folder.mkdir()
     args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1"]
-    args += ["--save", "", "--appendonly", "no", *extra]
+    args += ["--save", "", "--appendonly", "no", "--dir", str(folder)]
     process = subprocess.Popen(args, stdout=subprocess.PIPE)  # noqa: S603 - our own fixed args
     assert process.stdout is not None
     for line in process.stdout:
@@ -92,10 +109,10 @@ def _server(*extra: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         process.wait(10)
 
 
-async def test_redis_with_a_replica_waits_for_its_acknowledgement() -> None:
+async def test_redis_with_a_replica_waits_for_its_acknowledgement(tmp_path: Path) -> None:
     with (
-        _server() as (_, primary),
-        _server() as (_, replica_port),
+        _server(tmp_path / "primary") as (_, primary),
+        _server(tmp_path / "replica") as (_, replica_port),
     ):
         async with aioredis.from_url(f"redis://127.0.0.1:{replica_port}/0") as replica:
             await replica.replicaof("127.0.0.1", str(primary))

@@ -378,15 +378,20 @@ class SqliteStore:
 
     async def update_watch_durably(self, watch: Watch) -> Durability:
         """This one write synced to disk (`synchronous=FULL`): in WAL mode with NORMAL, a
-        power cut may undo the last commits. The pragma is per connection, so durable writes
-        take turns; other writes committed meanwhile are only made safer by it."""
+        power cut may undo the last commits. SQLite refuses to change the level inside a
+        transaction, so it is set and reset under the transaction lock; durable writes take
+        turns, and a write committed meanwhile is only made safer by it."""
         async with self._durable:
-            await self._db.execute("PRAGMA synchronous=FULL")
+            await self._synchronous("FULL")
             try:
                 written = await self.update_watch(watch)
             finally:
-                await self._db.execute("PRAGMA synchronous=NORMAL")
+                await self._synchronous("NORMAL")
         return "durable" if written else "lost"
+
+    async def _synchronous(self, level: str) -> None:
+        async with self._lock:  # between transactions on this connection
+            await self._db.execute(f"PRAGMA synchronous={level}")
 
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
