@@ -50,7 +50,6 @@ NEVER_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 NOTICE_TIMEOUT = 10.0  # seconds; well inside a lease, which is checked just before the post
 RESPONSE_URL_USES = USES  # Slack: up to 5 uses within 30 minutes
 RESPONSE_URL_LIFETIME = LIFETIME
-NOTICE_SEARCH_PAGES = 50  # of 200 messages each
 
 
 class SlackPublisher:

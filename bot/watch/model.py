@@ -51,7 +51,7 @@ class Watch(BaseModel):
     age: float = 0.0
     last_change_age: float = 0.0
     last_shown_age: float = 0.0
-    notice_due_at: float = 0.0  # wall time, to search Slack for a notice sent after it
+    notice_due_at: float = 0.0  # wall time it finished, for the record (searches use Slack ts)
     last_hash: str = ""
     notice_attempts: int = 0
     # The completion's two halves, each retried on its own until it lands (see
