@@ -10,7 +10,6 @@ from bot.store import Store
 from bot.testing.fake_slack import FakeSlack
 
 WAIT = 60.0  # generous: real processes on a loaded two-core machine
-THREAD_READS = "60"  # an internal app's thread reads (Tier 3): the searches are not the point
 
 
 def notices(slack: FakeSlack, channel: str = "C1") -> list[str]:

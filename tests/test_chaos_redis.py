@@ -14,7 +14,7 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
-from tests.chaos import THREAD_READS, WAIT, all_closed, in_final_form, live_answers, notices
+from tests.chaos import WAIT, all_closed, in_final_form, live_answers, notices
 from tests.fleet import fleet
 from tests.slack_harness import start_fakes
 from tests.test_fleet import polls, until
@@ -58,8 +58,7 @@ async def test_a_redis_rolled_back_behind_the_notices_sends_none_again(
     killed, and the other takes them over after their leases run out."""
     api = FakeTaskApi(step=3600.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
-    env = {"WATCH_THREAD_READS_PER_MINUTE": THREAD_READS}
-    async with fleet(tmp_path, slack, api_url, redis_url, **env) as start:
+    async with fleet(tmp_path, slack, api_url, redis_url) as start:
         first = await start()  # alone, so it holds every watch
         for n in range(WATCHES):
             await first.command(slack, f"watch ok-r{n}")

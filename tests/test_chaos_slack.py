@@ -13,7 +13,7 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
-from tests.chaos import THREAD_READS, WAIT, all_closed, in_final_form, live_answers, notices
+from tests.chaos import WAIT, all_closed, in_final_form, live_answers, notices
 from tests.fleet import fleet
 from tests.slack_harness import start_fakes
 from tests.test_fleet import until
@@ -37,8 +37,7 @@ async def test_a_40s_window_of_429_and_5xx_delays_each_notice_once(
 ) -> None:
     api = FakeTaskApi(step=3600.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
-    env = {"WATCH_THREAD_READS_PER_MINUTE": THREAD_READS}
-    async with fleet(tmp_path, slack, api_url, redis_url, **env) as start:
+    async with fleet(tmp_path, slack, api_url, redis_url) as start:
         replicas = [await start(), await start()]
         for n in range(WATCHES):
             await replicas[n % 2].command(slack, f"watch ok-c{n}")
