@@ -480,7 +480,7 @@ class Watcher:
         if new is not None and not new.is_open:
             log.warning("watch %s: completion given up (%s)", watch.id, trouble.reason)
         elif trouble.kind == "wait":
-            log.info("watch %s: Slack said %s; trying again later", watch.id, trouble.reason)
+            log.info("watch %s: completion put off (%s)", watch.id, trouble.reason)
         else:  # an answer nobody foresaw: the bot's own fault, as far as it can tell
             log.error("watch %s: completion failed (%s)", watch.id, trouble.reason)
         if new is not None and await self._store.update_watch(new):
