@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     shutdown_drain: float = Field(3.0, ge=0)
     store_size_interval: Seconds = 60.0
 
+    # Completion notices: thread reads that look for a notice before it is sent again.
+    watch_thread_reads_per_minute: int = Field(1, ge=1)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -133,6 +133,9 @@ async def fleet(
             "WATCH_POLL_INTERVAL": "0.2",
             "WATCH_UPLOAD_PICTURES": "false",
             "SHUTDOWN_GRACE": "5",
+            # The test Redis has no replica, so each watch taken over is searched for its
+            # notice before it is sent: thread reads as an internal app has them (Tier 3).
+            "WATCH_THREAD_READS_PER_MINUTE": "60",
             **env,
         }
         cwd = tmp_path / f"replica{len(started)}"

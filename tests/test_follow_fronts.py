@@ -50,7 +50,13 @@ async def test_two_replicas_on_redis_answer_and_notify_each_message_once_and_sha
     slack, api_url = await start_fakes(aiohttp_server, api)
     clock = ManualClock()
     clock.now = 60 * 2000 - 0.5  # one minute window for the whole test, ending soon
-    options = {"follow_max_per_minute": 4, "clock": clock, "watch_poll_interval": 0.05}
+    options = {
+        "follow_max_per_minute": 4,
+        "clock": clock,
+        "watch_poll_interval": 0.05,
+        # No replica behind the test Redis: a watch taken over is searched for its notice.
+        "watch_thread_reads_per_minute": 60,
+    }
     async with (
         replica(slack, api, api_url, tmp_path, redis_url, **options) as one,
         replica(slack, api, api_url, tmp_path, redis_url, **options) as two,

@@ -14,7 +14,7 @@ from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
 from bot.watch.model import Watch
-from bot.watch.publisher import SENT, Build, Outcome
+from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock
 
@@ -28,11 +28,14 @@ class Recorder:
         self.updates.append(watch.id)
         return SENT
 
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return SlackTrouble("fault", type(exc).__name__)
+
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         self.notices.append(watch.id)
 
-    async def notice_sent(self, watch: Watch) -> bool:
-        return False
+    async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
+        return NoticePage(found=False)
 
     async def note(self, watch: Watch, text: str) -> None:
         self.notices.append(text)

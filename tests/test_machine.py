@@ -50,20 +50,22 @@ def test_all_done_moves_to_notifying_with_one_finish() -> None:
     w, effect = poll(watch(), task("a", "Finished"))
     assert (w.state, isinstance(effect, Finish), w.notice_due_at) == ("notifying", True, 1000.0)
     assert poll(w, task("a", "Finished")) == (w, None)  # notifying: the poll changes nothing
-    done = machine.noticed(w)
+    shown = machine.final_shown(w, "sent")
+    assert shown is not None
+    done = machine.noticed(shown)
     assert done is not None
     assert (done.state, done.end_reason) == ("done", "done")
     assert machine.noticed(done) is None
 
 
-def test_a_failing_notice_is_given_up_after_a_few_tries() -> None:
+def test_a_notice_failing_by_the_bots_own_fault_is_given_up_after_a_few_tries() -> None:
     w, _ = poll(watch(), task("a", "Finished"))
     for _ in range(machine.MAX_NOTICE_ATTEMPTS - 1):
-        failed = machine.notice_failed(w)
+        failed = machine.notice_failed(w, "fault", elapsed=1.0, rules=RULES)
         assert failed is not None
         w = failed
         assert w.state == "notifying"
-    last = machine.notice_failed(w)
+    last = machine.notice_failed(w, "fault", elapsed=1.0, rules=RULES)
     assert last is not None
     assert (last.state, last.end_reason) == ("done", "gone")
 

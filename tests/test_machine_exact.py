@@ -10,6 +10,8 @@ from bot.watch.machine import Edit, Expire
 from bot.watch.model import Watch
 from tests.test_machine import RULES, task, watch
 
+MAX = machine.MAX_NOTICE_ATTEMPTS
+
 
 def poll(
     w: Watch, *results: TaskResult, elapsed: float = 10.0, now: float = 1000.0, edit: bool = True
@@ -46,9 +48,73 @@ def test_abandon_ends_anything_not_done() -> None:
 
 
 def test_noticed_and_notice_failed_need_a_notifying_watch() -> None:
-    assert ending(machine.noticed(watch(state="notifying"))) == ("done", "done", "")
+    shown = watch(state="notifying", final_shown=True)
+    assert ending(machine.noticed(shown)) == ("done", "done", "")
     assert machine.noticed(watch()) is None
-    assert machine.notice_failed(watch()) is None
+    assert machine.notice_failed(watch(), "fault", elapsed=1.0, rules=RULES) is None
+    assert machine.final_shown(watch(), "sent") is None
+
+
+def test_a_notice_before_the_final_form_keeps_the_watch_notifying() -> None:
+    first = watch(state="notifying")
+    posted = machine.noticed(first)
+    assert posted is not None
+    assert (posted.state, posted.end_reason, posted.notice_posted) == ("notifying", "", True)
+    assert first.notice_posted is False  # the old copy is left as it was
+    done = machine.final_shown(posted, "sent")
+    assert done is not None
+    assert (ending(done), done.final_shown) == (("done", "done", ""), True)
+
+
+def test_the_final_form_alone_keeps_the_watch_notifying() -> None:
+    first = watch(state="notifying")
+    for outcome in ("sent", "gone", "skipped"):
+        shown = machine.final_shown(first, outcome)
+        assert shown is not None
+        assert (shown.state, shown.final_shown, shown.end_reason) == ("notifying", True, "")
+    assert first.final_shown is False
+    assert machine.final_shown(first, "rate_limited") is None  # tried again later
+    assert machine.final_shown(watch(state="notifying", final_shown=True), "sent") is None
+
+
+def test_waiting_out_slack_is_no_attempt_and_counts_time() -> None:
+    first = watch(state="notifying", notice_attempts=MAX - 1, notifying_for=10.0)
+    waited = machine.notice_failed(first, "wait", elapsed=5.0, rules=RULES)
+    assert waited is not None
+    assert (waited.state, waited.notice_attempts, waited.notifying_for) == (
+        "notifying",
+        MAX - 1,
+        15.0,
+    )
+    assert first.notifying_for == 10.0
+    back = machine.notice_failed(first, "wait", elapsed=-5.0, rules=RULES)
+    assert back is not None
+    assert back.notifying_for == 10.0  # a monotonic clock never counts backwards
+
+
+def test_waiting_ends_at_exactly_the_maximum_duration() -> None:
+    first = watch(state="notifying", notifying_for=RULES.max_duration - 1.0)
+    almost = machine.notice_failed(first, "wait", elapsed=0.5, rules=RULES)
+    assert ending(almost) == ("notifying", "", "")
+    spent = machine.notice_failed(first, "wait", elapsed=1.0, rules=RULES)
+    assert ending(spent) == ("done", "gone", "")
+
+
+def test_a_refusal_that_can_never_succeed_ends_at_once() -> None:
+    ended = machine.notice_failed(watch(state="notifying"), "never", elapsed=0.0, rules=RULES)
+    assert ending(ended) == ("done", "gone", "")
+    assert ended is not None
+    assert ended.notice_attempts == 0
+
+
+def test_faults_count_up_to_the_limit_exactly() -> None:
+    first = watch(state="notifying", notice_attempts=MAX - 2)
+    counted = machine.notice_failed(first, "fault", elapsed=0.0, rules=RULES)
+    assert counted is not None
+    assert (ending(counted), counted.notice_attempts) == (("notifying", "", ""), MAX - 1)
+    last = machine.notice_failed(counted, "fault", elapsed=0.0, rules=RULES)
+    assert last is not None
+    assert (ending(last), last.notice_attempts) == (("done", "gone", ""), MAX)
 
 
 def test_a_failed_lookup_says_what_failed_and_its_reference() -> None:

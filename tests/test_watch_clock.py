@@ -12,7 +12,7 @@ from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
 from bot.watch.model import Watch
-from bot.watch.publisher import SENT, Build, Outcome
+from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock
 
@@ -26,11 +26,14 @@ class RecordingPublisher:
         self.updates.append(final)
         return SENT
 
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return SlackTrouble("fault", type(exc).__name__)
+
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         self.notices.append(watch.id)
 
-    async def notice_sent(self, watch: Watch) -> bool:
-        return watch.id in self.notices
+    async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
+        return NoticePage(found=watch.id in self.notices)
 
     async def note(self, watch: Watch, text: str) -> None:
         self.notices.append(text)

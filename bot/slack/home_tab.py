@@ -23,7 +23,7 @@ from bot.render.home import FollowedChannel, HomeWatch, home_view
 from bot.store import Store
 from bot.taskapi.models import TaskResult
 from bot.watch.model import Watch
-from bot.watch.publisher import Build, Outcome, Publisher
+from bot.watch.publisher import Build, NoticePage, Outcome, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +186,11 @@ class RefreshingPublisher:
         await self.inner.notify(watch, results)
         self._home.touch(watch.user_id)
 
-    async def notice_sent(self, watch: Watch) -> bool:
-        return await self.inner.notice_sent(watch)
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return self.inner.sort(exc)
+
+    async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
+        return await self.inner.notice_sent(watch, cursor)
 
     async def note(self, watch: Watch, text: str) -> None:
         await self.inner.note(watch, text)

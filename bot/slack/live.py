@@ -21,7 +21,7 @@ from bot.slack.pacing import sent_once
 from bot.slack.response_uses import LIFETIME, USES
 from bot.taskapi.models import Found, TaskResult
 from bot.watch.model import Watch
-from bot.watch.publisher import GONE, SENT, SKIPPED, Build, Outcome
+from bot.watch.publisher import GONE, SENT, SKIPPED, Build, NoticePage, Outcome, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,22 @@ GONE_ERRORS = frozenset(
         "not_in_channel",
     }
 )
+# Slack's passing trouble: waited out, never counted as an attempt (with 429 and any 5xx).
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    }
+)
+# Refusals that no retry can change: the notice is given up at once.
+NEVER_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
+NOTICE_TIMEOUT = 10.0  # seconds; well inside a lease, which is checked just before the post
 RESPONSE_URL_USES = USES  # Slack: up to 5 uses within 30 minutes
 RESPONSE_URL_LIFETIME = LIFETIME
-NOTICE_SEARCH_PAGES = 50  # of 200 messages each
 
 
 class SlackPublisher:
@@ -62,8 +75,12 @@ class SlackPublisher:
         self._live = Delivery(watch_client, session, uses=delivery.uses)
         # The notice is sent once, with no transport retry: after a connection error the
         # request may have reached Slack, so the next attempt first looks for it instead.
-        # It still waits for scopes Slack holds (`bot.slack.pacing`).
-        self._once = Delivery(sent_once(watch_client), session, uses=delivery.uses)
+        # It does not wait for scopes Slack holds (`bot.slack.pacing`) either: a wait there
+        # could outlive the lease checked just before the post. A held scope is refused at
+        # once as rate limited, and the completion tries again once the hold is over.
+        self._once = Delivery(
+            sent_once(watch_client, timeout=NOTICE_TIMEOUT), session, uses=delivery.uses
+        )
         self._metrics = metrics
         self._client = watch_client
         self._pictures = pictures if upload_max_files > 0 else None
@@ -107,14 +124,23 @@ class SlackPublisher:
             )
         except ResponseUrlError as exc:
             log.warning("watch %s: response_url refused the update (%s)", watch.id, exc.status)
+            passing = exc.status == 429 or exc.status >= 500
+            if final and passing:  # the final form is tried again, until the URL is used up
+                raise SlackTrouble("wait", f"response_url answered {exc.status}") from exc
             return GONE if exc.status == 404 else SKIPPED
         finally:
             watch.response_url_uses = uses.used(url)
         return SENT
 
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return exc if isinstance(exc, SlackTrouble) else trouble(exc)
+
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         with bound(watch_id=watch.id, team=watch.team_id):
-            await self._notify(watch, results)
+            try:
+                await self._notify(watch, results)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise trouble(exc) from exc
 
     async def _notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         channel, thread = await self._notice_place(watch)
@@ -128,12 +154,15 @@ class SlackPublisher:
         if self._pictures is not None:
             await self._upload_pictures(self._pictures, channel, thread or ts, results)
 
-    async def notice_sent(self, watch: Watch) -> bool:
-        """Page through the thread (or the direct messages) since the notice fell due."""
-        channel, thread = await self._notice_place(watch)
-        oldest = f"{watch.notice_due_at - 60:.6f}" if watch.notice_due_at else None
-        cursor: str | None = None
-        for _ in range(NOTICE_SEARCH_PAGES):
+    async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
+        """One page of the thread (or of the direct messages) where the notice would be.
+
+        The window is set by Slack's own clock, never this host's: in a thread, only replies
+        after the live message's ts; in a direct message (no ts of ours), the newest messages
+        first, with no `oldest`, so the recent notice is on the first page.
+        """
+        try:
+            channel, thread = await self._notice_place(watch)
             if thread:
                 page = await self._client.conversations_replies(
                     channel=channel,
@@ -141,22 +170,22 @@ class SlackPublisher:
                     include_all_metadata=True,
                     limit=200,
                     cursor=cursor,
-                    oldest=oldest,
+                    oldest=watch.message_ts,
                 )
             else:
                 page = await self._client.conversations_history(
-                    channel=channel,
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                    oldest=oldest,
+                    channel=channel, include_all_metadata=True, limit=200, cursor=cursor
                 )
-            if any(_is_notice(m, watch.id) for m in page.get("messages") or []):
-                return True
-            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "") or None
-            if cursor is None:
-                return False
-        raise RuntimeError("too many messages to search for the notice; not sending it blind")
+        except SlackApiError as exc:
+            if slack_error(exc) == "thread_not_found":
+                return NoticePage(found=False)  # no thread left: no notice in it either
+            raise trouble(exc) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise trouble(exc) from exc
+        if any(_is_notice(m, watch.id) for m in page.get("messages") or []):
+            return NoticePage(found=True)
+        more = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+        return NoticePage(found=False, cursor=more or None)
 
     async def note(self, watch: Watch, text: str) -> None:
         channel, thread = await self._notice_place(watch)
@@ -201,6 +230,32 @@ class SlackPublisher:
             log.warning(
                 "picture upload failed (%s); the notice keeps the links", type(exc).__name__
             )
+
+
+def trouble(exc: BaseException) -> SlackTrouble:
+    """Sort a failed Slack call for the completion path (see `bot.watch.machine.Trouble`)."""
+    if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError):
+        # No answer: the request may have arrived.
+        return SlackTrouble("wait", type(exc).__name__, maybe_sent=True)
+    if not isinstance(exc, SlackApiError):
+        return SlackTrouble("fault", type(exc).__name__)
+    error = slack_error(exc) or "no error"
+    status = exc.response.status_code if exc.response is not None else 0
+    headers = exc.response.headers if exc.response is not None else {}
+    retry_after = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
+    if status == 429 or error in TRANSIENT_ERRORS or status >= 500:
+        # A 5xx may come after Slack did the work; a 429 means it did none.
+        return SlackTrouble("wait", error, retry_after=retry_after, maybe_sent=status >= 500)
+    if error in NEVER_ERRORS:
+        return SlackTrouble("never", error)
+    return SlackTrouble("fault", error)
+
+
+def _seconds(value: object) -> float:
+    try:
+        return max(0.0, float(str(value)))
+    except ValueError:
+        return 0.0
 
 
 def _is_notice(message: dict[str, Any], watch_id: str) -> bool:

@@ -66,7 +66,7 @@ class Policy:
 
 ANSWERS = Policy(wait=True, retry=True, patience=ANSWER_PATIENCE)
 LIVE_EDITS = Policy(wait=False, retry=False, patience=0.0)
-ONCE = Policy(wait=True, retry=False, patience=ANSWER_PATIENCE)
+ONCE = Policy(wait=False, retry=False, patience=0.0)
 
 
 def scope_of(team: str, method: str, args: dict[str, Any]) -> str:
@@ -269,11 +269,18 @@ def _describe(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def sent_once(client: AsyncWebClient) -> AsyncWebClient:
-    """A client for what must not be sent twice: no transport retry, but it waits for held
-    scopes when `client` goes through the gate."""
+def sent_once(client: AsyncWebClient, timeout: float) -> AsyncWebClient:
+    """A client for what must not be sent twice and is sent under a lease (the completion
+    notice): no transport retry, no wait for a held scope (refused at once as rate limited,
+    when `client` goes through the gate), and a short `timeout`."""
     if isinstance(client, PacedWebClient):
-        return client.paced_copy(ONCE)
+        copy = client.paced_copy(ONCE)
+        copy.timeout = int(timeout)
+        return copy
     return AsyncWebClient(
-        token=client.token, base_url=client.base_url, session=client.session, retry_handlers=[]
+        token=client.token,
+        base_url=client.base_url,
+        session=client.session,
+        retry_handlers=[],
+        timeout=int(timeout),
     )

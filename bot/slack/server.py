@@ -235,6 +235,7 @@ def watch_config(settings: Settings) -> WatchConfig:
         max_per_user=settings.watch_max_per_user,
         updates_per_minute=settings.watch_updates_per_minute,
         heartbeat=settings.watch_heartbeat,
+        thread_reads_per_minute=settings.watch_thread_reads_per_minute,
     )
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
 from bot.watch.model import Watch
 
+# How a durable write went: written and safe from a failover or a power cut, written but
+# acknowledged by no replica (a failover may still lose it), or refused (version moved).
+Durability = Literal["durable", "unconfirmed", "lost"]
 CLAIM_TTL = 24 * 3600.0
 DEFAULT_RETENTION = 7 * 24 * 3600.0
 SLOT_PENDING = 600.0  # a slot reserved for a watch that never got started frees itself
@@ -122,6 +125,13 @@ class Store(Protocol):
 
     async def scope_held(self, scope: str) -> float:
         """Seconds left of the hold on `scope`; 0.0 when there is none."""
+        ...
+
+    # -- the completion notice: a durable write before it is posted (see `Watcher`) ----------
+
+    async def update_watch_durably(self, watch: Watch) -> Durability:
+        """`update_watch`, made to survive a failover (Redis: a replica acknowledged it) or a
+        power cut (SQLite: synced to disk) before it returns."""
         ...
 
 

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Follow, uid_set_key
+from bot.store.base import (
+    CLAIM_TTL,
+    DEFAULT_RETENTION,
+    SLOT_PENDING,
+    Durability,
+    Follow,
+    uid_set_key,
+)
 from bot.watch.model import Watch
 
 _TABLES = [
@@ -66,6 +73,7 @@ class SqliteStore:
         self._clock = clock
         self._lock = asyncio.Lock()  # one transaction at a time on this connection
         self._ending: set[asyncio.Future[None]] = set()  # rollbacks after a cancellation
+        self._durable = asyncio.Lock()  # one `synchronous=FULL` write at a time (the notice)
 
     @classmethod
     async def open(cls, path: str, retention: float = DEFAULT_RETENTION) -> SqliteStore:
@@ -406,6 +414,25 @@ class SqliteStore:
         async with self._db.execute("SELECT until FROM holds WHERE scope = ?", (scope,)) as cursor:
             row = await cursor.fetchone()
         return max(0.0, float(row[0]) - self._clock()) if row else 0.0
+
+    # -- the completion notice: a durable write (see `Store.update_watch_durably`) -----------
+
+    async def update_watch_durably(self, watch: Watch) -> Durability:
+        """This one write synced to disk (`synchronous=FULL`): in WAL mode with NORMAL, a
+        power cut may undo the last commits. SQLite refuses to change the level inside a
+        transaction, so it is set and reset under the transaction lock; durable writes take
+        turns, and a write committed meanwhile is only made safer by it."""
+        async with self._durable:
+            await self._synchronous("FULL")
+            try:
+                written = await self.update_watch(watch)
+            finally:
+                await self._synchronous("NORMAL")
+        return "durable" if written else "lost"
+
+    async def _synchronous(self, level: str) -> None:
+        async with self._lock:  # between transactions on this connection
+            await self._db.execute(f"PRAGMA synchronous={level}")
 
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:

@@ -3,9 +3,13 @@
 No clock, no store, no Slack: the scheduler feeds it what happened and applies the result as
 one compare-and-set in the store, so a process holding a stale copy can never win. States:
 
-    active --(all done)--> notifying --(notice sent / found)--> done (done)
+    active --(all done)--> notifying --(final form shown + notice sent / found)--> done (done)
     active --(expired)--> done (expired)     active --(Stop)--> done (stopped)
-    active --(message gone)--> done (gone)   notifying --(notice keeps failing)--> done (gone)
+    active --(message gone)--> done (gone)   notifying --(notice can never go)--> done (gone)
+
+While notifying, Slack's bad minutes (rate limits, 5xx, lost connections) only delay: they
+never count as attempts. Only a refusal that can never change, a run of the bot's own faults
+or `max_duration` of trying ends a completion without its notice.
 
 `done` is final: every function here returns a done watch unchanged (or None).
 """
@@ -56,6 +60,9 @@ class Expire:
 
 Effect = Edit | Finish | Expire
 EditOutcome = Literal["sent", "skipped", "gone", "rate_limited"]
+# Why a completion step failed: Slack's passing trouble (wait, it is no attempt), a refusal
+# that can never succeed (channel gone, archived, not a member), or anything else (a fault).
+Trouble = Literal["wait", "never", "fault"]
 
 
 def poll(
@@ -153,22 +160,45 @@ def abandon(watch: Watch) -> Watch | None:
     return new
 
 
+def final_shown(watch: Watch, outcome: EditOutcome) -> Watch | None:
+    """The final edit went through, or can never (message gone, `response_url` used up):
+    either way it is not tried again. None when there is nothing to record."""
+    if watch.state != "notifying" or watch.final_shown or outcome == "rate_limited":
+        return None
+    new = watch.model_copy(deep=True)
+    new.final_shown = True
+    return _closed_when_complete(new)
+
+
 def noticed(watch: Watch) -> Watch | None:
     """The notice is in Slack (sent now, or found after a crash)."""
     if watch.state != "notifying":
         return None
     new = watch.model_copy(deep=True)
-    new.state, new.end_reason = "done", "done"
-    return new
+    new.notice_posted = True
+    return _closed_when_complete(new)
 
 
-def notice_failed(watch: Watch) -> Watch | None:
-    """Sending failed: try again later, a few times, then give up rather than loop forever."""
+def _closed_when_complete(watch: Watch) -> Watch:
+    if watch.final_shown and watch.notice_posted:
+        watch.state, watch.end_reason = "done", "done"
+    return watch
+
+
+def notice_failed(watch: Watch, trouble: Trouble, *, elapsed: float, rules: Rules) -> Watch | None:
+    """A completion step failed. `elapsed`: monotonic seconds since the last try was counted.
+    Waiting is free, but no completion is tried for longer than `max_duration`."""
     if watch.state != "notifying":
         return None
     new = watch.model_copy(deep=True)
-    new.notice_attempts += 1
-    if new.notice_attempts >= MAX_NOTICE_ATTEMPTS:
+    new.notifying_for += max(0.0, elapsed)
+    if trouble == "fault":
+        new.notice_attempts += 1
+    if (
+        trouble == "never"
+        or new.notice_attempts >= MAX_NOTICE_ATTEMPTS
+        or new.notifying_for >= rules.max_duration
+    ):
         new.state, new.end_reason = "done", "gone"
     return new
 

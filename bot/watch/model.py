@@ -51,9 +51,14 @@ class Watch(BaseModel):
     age: float = 0.0
     last_change_age: float = 0.0
     last_shown_age: float = 0.0
-    notice_due_at: float = 0.0  # wall time, to search Slack for a notice sent after it
+    notice_due_at: float = 0.0  # wall time it finished, for the record (searches use Slack ts)
     last_hash: str = ""
     notice_attempts: int = 0
+    # The completion's two halves, each retried on its own until it lands (see
+    # `bot.watch.machine`): a message that cannot be edited still gets its notice.
+    final_shown: bool = False  # the final form is on the message (or there is none to edit)
+    notice_posted: bool = False  # the completion notice is in Slack
+    notifying_for: float = 0.0  # monotonic seconds spent completing; capped like `age`
     missing: dict[str, int] = Field(default_factory=dict)  # polls in a row a task was absent
     snapshot: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

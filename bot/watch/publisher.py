@@ -8,6 +8,7 @@ from typing import Literal, Protocol
 
 from bot.render.answer import Message
 from bot.taskapi.models import TaskResult
+from bot.watch.machine import Trouble
 from bot.watch.model import Watch
 
 Build = Callable[[frozenset[str]], Message]
@@ -21,6 +22,28 @@ class Outcome:
     retry_after: float = 0.0
 
 
+class SlackTrouble(Exception):
+    """A Slack call on the completion path failed, sorted for the state machine: `kind` says
+    whether to wait (`retry_after` seconds, or the next tick), give up, or count an attempt;
+    `maybe_sent` says whether the call may still have reached Slack (a lost answer)."""
+
+    def __init__(
+        self, kind: Trouble, reason: str, *, retry_after: float = 0.0, maybe_sent: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.kind, self.reason = kind, reason
+        self.retry_after, self.maybe_sent = retry_after, maybe_sent
+
+
+@dataclass(frozen=True)
+class NoticePage:
+    """One page of the search for a watch's notice: found, or where the next page starts
+    (None: searched to the end, it is not there)."""
+
+    found: bool
+    cursor: str | None = None
+
+
 SENT = Outcome("sent")
 SKIPPED = Outcome("skipped")
 GONE = Outcome("gone")
@@ -31,12 +54,18 @@ class Publisher(Protocol):
         """Replace the live message with `build`'s message."""
         ...
 
-    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
-        """The one completion notice (thread, or a direct message), tagged with the watch id."""
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        """What a failed `update` means for a completion (wait, never, or a fault)."""
         ...
 
-    async def notice_sent(self, watch: Watch) -> bool:
-        """Whether a notice tagged with this watch's id is already in Slack."""
+    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+        """The one completion notice (thread, or a direct message), tagged with the watch id.
+        Raises `SlackTrouble` when Slack did not take it."""
+        ...
+
+    async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
+        """One page of the search for a notice tagged with this watch's id (reads of a
+        thread are scarce: the caller pays for each page from a budget)."""
         ...
 
     async def note(self, watch: Watch, text: str) -> None:

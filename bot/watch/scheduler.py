@@ -4,6 +4,7 @@ Each process holds leases on the watches it polls (see `Store.take_leases`), so 
 the upstream calls and Slack edits one process would. Every change goes through the pure
 `bot.watch.machine` and lands as a compare-and-set; completions (final edit, notice, pictures,
 rate-limit waits) run as their own bounded tasks, so one slow completion never holds the tick.
+A completion that meets Slack's trouble is put off to a later tick, never slept on.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from bot.taskapi.models import TaskResult, is_done
 from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
 from bot.watch.model import Watch
-from bot.watch.publisher import Publisher
+from bot.watch.notice_guard import NoticeGuard
+from bot.watch.publisher import Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,14 @@ class WatchConfig:
     lease_margin: float = 10.0  # a lease outlives its last renewal by one interval plus this
     completions: int = 8  # completions (notice, pictures, waits) running at once
     purge_every: float = 3600.0
+    thread_reads_per_minute: int = 1  # per workspace, fleet-wide: notice searches
 
 
 MAX_NOTICE_ATTEMPTS = machine.MAX_NOTICE_ATTEMPTS
 SAVE_AGE_EVERY = 60.0  # seconds of watching that may go unsaved (a takeover recounts them)
-MAX_RATE_LIMIT_WAIT = 30.0
 FINAL_FORM_PATIENCE = 60.0  # seconds a Stop or a repair waits out rate limits on its edit
 WayOut = tuple[str, float] | None  # a fresh response_url, and when it dies (wall clock)
+MAX_TROUBLE_BACKOFF = 30.0  # seconds between tries of a completion Slack keeps refusing
 
 
 class WatchLimitError(Exception):
@@ -89,6 +92,9 @@ class Watcher:
         self._leased_at = 0.0  # monotonic time `_held` was last confirmed by the store
         self._created: set[str] = set()  # created here, lease not yet taken
         self.takeovers = 0  # watches taken from another process (or from before a restart)
+        self._taken: set[str] = set()  # held watches that were taken over (see `NoticeGuard`)
+        self._notices = NoticeGuard()
+        self._waits: dict[str, int] = {}  # watch id -> completion tries put off in a row
         # Told each tick's duration and how late it started (seconds); the app's metrics.
         self.on_tick: Callable[[float, float], None] | None = None
 
@@ -260,8 +266,12 @@ class Watcher:
         self.open_watches = len(watches)
         self._forget(self._held)
         for watch in watches:
-            if watch.state == "notifying" and watch.id not in self._inflight:
-                self._spawn(watch.id, self._complete(watch, watch.last_known(), resumed=True))
+            if (
+                watch.state == "notifying"
+                and watch.id not in self._inflight
+                and self._due.get(watch.id, 0.0) <= mono  # put off after Slack's trouble
+            ):
+                self._spawn(watch.id, self._complete(watch, watch.last_known()))
         due = [w for w in watches if w.state == "active" and self._due.get(w.id, 0.0) <= mono]
         if not due:
             return
@@ -280,7 +290,9 @@ class Watcher:
         asked = self._monotonic()
         watches = await self._store.take_leases(self.owner, self.lease_ttl)
         mine = {w.id for w in watches}
-        self.takeovers += len(mine - self._held - self._created)
+        taken = mine - self._held - self._created
+        self.takeovers += len(taken)
+        self._taken = (self._taken & mine) | taken
         self._held, self._created = (
             mine,
             (self._created - mine) if len(self._created) < 10_000 else set(),
@@ -288,11 +300,12 @@ class Watcher:
         self._leased_at = asked
         return watches
 
-    async def _holds(self, watch_id: str) -> bool:
+    async def _holds(self, watch_id: str, *, fresh: bool = False) -> bool:
         """Whether this process may still act on a watch. A slow tick or completion (a hung
         task API, Slack waits) can outlive the lease, and another process then owns the watch:
-        past one poll interval since the last renewal, renew before any edit or notice."""
-        if self._monotonic() - self._leased_at > self._config.poll_interval:
+        past one poll interval since the last renewal, renew before any edit; `fresh`: renew
+        now (just before a notice, which must never go out from two holders)."""
+        if fresh or self._monotonic() - self._leased_at > self._config.poll_interval:
             await self._lease()
         return watch_id in self._held
 
@@ -310,6 +323,9 @@ class Watcher:
         for table in (self._due, self._seen):
             for watch_id in [i for i in table if i not in mine]:
                 del table[watch_id]
+        self._notices.forget(mine)
+        for watch_id in [i for i in self._waits if i not in mine]:
+            del self._waits[watch_id]
 
     def _spawn(self, watch_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work, name=f"watch-{watch_id}")
@@ -333,15 +349,17 @@ class Watcher:
         new, effect = machine.poll(
             watch, latest, elapsed=elapsed, now=now, rules=self.rules, may_edit=may_edit
         )
-        if isinstance(effect, Finish | Expire):
-            # Saved before the notice (see `Watch`); a lost race means someone else moved it.
+        if isinstance(effect, Expire):
             if await self._store.update_watch(new):
-                self._spawn(
-                    new.id,
-                    self._expire(new, effect.results)
-                    if isinstance(effect, Expire)
-                    else self._complete(new, effect.results, resumed=False),
-                )
+                self._spawn(new.id, self._expire(new, effect.results))
+            return 0
+        if isinstance(effect, Finish):
+            # Saved, durably, before the notice (see `NoticeGuard`); a lost race means someone
+            # else moved it.
+            durability = await self._store.update_watch_durably(new)
+            if durability != "lost":
+                self._notices.finished(new.id, durability, taken_over=new.id in self._taken)
+                self._spawn(new.id, self._complete(new, effect.results))
             return 0
         sent = 0
         if isinstance(effect, Edit) and await self._may_edit():
@@ -423,35 +441,111 @@ class Watcher:
             return LiveNote("stopped")
         return None
 
-    async def _complete(
-        self, watch: Watch, results: Sequence[TaskResult], *, resumed: bool
-    ) -> None:
-        """Final form and the one notice, off the tick; `notifying` in the store keeps it
-        to one: a retry or another process first looks for a notice already sent."""
+    async def _complete(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+        """Final form and the one notice, off the tick, each retried on its own until it
+        lands: a message that cannot be edited still gets its notice. Slack's trouble puts
+        the rest off to a later tick; nothing here sleeps, as the lease would run out."""
         async with self._slots:
             if not await self._holds(watch.id):
                 return  # its lease expired while waiting: the new holder resumes it
+            current: Watch | None = watch
+            trouble: SlackTrouble | None = None
             try:
-                if resumed and await self.publisher.notice_sent(watch):
-                    log.info("watch %s: notice was already sent before a restart", watch.id)
-                else:
-                    build = self.ended_message(watch, results, LiveNote("done"))
-                    outcome = await self.publisher.update(watch, build, final=True)
-                    if outcome.kind == "rate_limited":
-                        await asyncio.sleep(min(outcome.retry_after, MAX_RATE_LIMIT_WAIT))
-                        await self.publisher.update(watch, build, final=True)
-                    await self.publisher.notify(watch, results)
-                new = machine.noticed(watch)
-            except Exception:
-                new = machine.notice_failed(watch)
-                gave_up = new is not None and new.state == "done"
-                log.exception(
-                    "watch %s: %s",
-                    watch.id,
-                    "giving up on its notice" if gave_up else "notice failed; trying again",
-                )
-            if new is not None and not await self._store.update_watch(new):
-                log.warning("watch %s: changed elsewhere while notifying", watch.id)
+                if not watch.final_shown:
+                    current, trouble = await self._show_final(watch, results)
+                if current is not None and current.is_open and not current.notice_posted:
+                    current = await self._notify_once(current, results)
+            except SlackTrouble as failed:
+                trouble = failed
+            except Exception as exc:
+                log.exception("watch %s: completion failed; counted as an attempt", watch.id)
+                trouble = SlackTrouble("fault", type(exc).__name__)
+            if trouble is None:
+                self._waits.pop(watch.id, None)
+            elif current is not None and current.is_open:
+                await self._troubled(current, trouble)
+
+    async def _show_final(
+        self, watch: Watch, results: Sequence[TaskResult]
+    ) -> tuple[Watch | None, SlackTrouble | None]:
+        """The final form; its trouble is returned, not raised, so the notice still goes."""
+        build = self.ended_message(watch, results, LiveNote("done"))
+        try:
+            outcome = await self.publisher.update(watch, build, final=True)
+        except Exception as exc:
+            return watch, self.publisher.sort(exc)
+        if outcome.kind == "rate_limited":
+            await self._store.pause_team(watch.team_id, outcome.retry_after)
+            return watch, SlackTrouble("wait", "ratelimited", retry_after=outcome.retry_after)
+        shown = machine.final_shown(watch, outcome.kind)
+        return (await self._save(shown) if shown is not None else watch), None
+
+    async def _notify_once(self, watch: Watch, results: Sequence[TaskResult]) -> Watch | None:
+        """Post the notice unless it may already be in Slack and is found there."""
+        guard = self._notices
+        if guard.was_posted(watch.id):
+            log.info("watch %s: its notice was sent from here; the store had lost it", watch.id)
+        elif guard.must_search(watch.id) and await self._notice_found(watch):
+            log.info("watch %s: its notice is already in Slack", watch.id)
+        else:
+            if not await self._holds(watch.id, fresh=True):
+                log.info("watch %s: its lease went elsewhere before the notice", watch.id)
+                return None
+            guard.posting(watch.id)
+            try:
+                await self.publisher.notify(watch, results)
+            except SlackTrouble as trouble:
+                if not trouble.maybe_sent:
+                    guard.not_sent(watch.id)
+                raise
+            guard.posted(watch.id)
+        noticed = machine.noticed(watch)
+        return await self._save(noticed) if noticed is not None else None
+
+    async def _notice_found(self, watch: Watch) -> bool:
+        """Search the notice's thread, one page per unit of the workspace's fleet-wide budget
+        of thread reads. When it is spent, the search (and the notice) waits: never blind."""
+        while True:
+            budget = f"thread-reads:{watch.team_id}"
+            if not await self._store.spend(budget, self._config.thread_reads_per_minute, 60.0):
+                raise SlackTrouble("wait", "thread reads budget spent")
+            page = await self.publisher.notice_sent(watch, self._notices.cursor(watch.id))
+            self._notices.searched(watch.id, page)
+            if page.found or page.cursor is None:
+                return page.found
+
+    async def _troubled(self, watch: Watch, trouble: SlackTrouble) -> None:
+        """Record a failed completion step and put the next try off."""
+        mono = self._monotonic()
+        elapsed = mono - self._seen.setdefault(watch.id, mono)
+        new = machine.notice_failed(watch, trouble.kind, elapsed=elapsed, rules=self.rules)
+        self._due[watch.id] = mono + self._put_off(watch.id, trouble)
+        if new is not None and not new.is_open:
+            log.warning("watch %s: completion given up (%s)", watch.id, trouble.reason)
+        elif trouble.kind == "wait":
+            log.info("watch %s: completion put off (%s)", watch.id, trouble.reason)
+        else:  # an answer nobody foresaw: the bot's own fault, as far as it can tell
+            log.error("watch %s: completion failed (%s)", watch.id, trouble.reason)
+        if new is not None and await self._store.update_watch(new):
+            self._seen[watch.id] = mono
+
+    def _put_off(self, watch_id: str, trouble: SlackTrouble) -> float:
+        """Seconds to the next try: Slack's `Retry-After`, else a backoff that doubles from
+        one poll interval, so an outage (or a spent read budget) is not hammered."""
+        interval = self._config.poll_interval
+        if trouble.kind != "wait":
+            return interval
+        waits = self._waits.get(watch_id, 0)
+        self._waits[watch_id] = waits + 1
+        if trouble.retry_after > 0:
+            return max(trouble.retry_after, interval)
+        return max(interval, min(MAX_TROUBLE_BACKOFF, interval * 2.0**waits))
+
+    async def _save(self, watch: Watch) -> Watch | None:
+        if await self._store.update_watch(watch):
+            return watch
+        log.warning("watch %s: changed elsewhere while completing", watch.id)
+        return None
 
     async def _expire(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         hours = f"{self._config.max_duration / 3600:g} h"
