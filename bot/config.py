@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     picture_allow_private: bool = False
 
     follow_max_per_minute: int = Field(20, ge=1)
+    # Seconds an answer may spend waiting out Slack's limits and errors (a time, not a count).
+    slack_retry_patience: Seconds = 60.0
 
     # Lifecycle: seconds the HTTP front keeps answering 503 after SIGTERM, even with nothing
     # in flight, so a load balancer sees the 503 before the listener goes (capped by

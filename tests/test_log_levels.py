@@ -65,11 +65,12 @@ async def test_the_bots_own_faults_stay_errors(
     assert "invalid_arguments" in error.getMessage()
 
 
+@pytest.mark.parametrize("harness", [{"slack_retry_patience": 2.0}], indirect=True)
 async def test_slack_answering_5xx_after_the_retries_is_a_warning(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    harness.slack.fail("chat.postMessage", "", times=5, status=503)
+    harness.slack.fail("chat.postMessage", "", times=50, status=503)
     await harness.mention("ok-1", channel="C503")
     await harness.slack.wait_for(lambda: harness.slack.called("chat.postEphemeral"))
     await settled(harness)

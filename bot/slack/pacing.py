@@ -42,7 +42,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-ANSWER_PATIENCE = 60.0  # seconds an answer may spend waiting out Slack's limits and errors
+ANSWER_PATIENCE = 60.0  # default of SLACK_RETRY_PATIENCE: seconds an answer may wait out Slack
 MAX_HOLD = 600.0  # a Retry-After beyond this is taken as this (a garbled header)
 BACKOFF_FIRST = 0.5  # seconds before the first retry of a 5xx or connection error; doubles
 BACKOFF_MAX = 8.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import signal
@@ -132,7 +133,8 @@ def web_client(
         retry_handlers=[],  # the gate retries, bounded by time
     )
     client.metrics, client.holds = metrics, holds
-    client.policy = ANSWERS if wait_rate_limits else LIVE_EDITS
+    answers = dataclasses.replace(ANSWERS, patience=settings.slack_retry_patience)
+    client.policy = answers if wait_rate_limits else LIVE_EDITS
     return client
 
 
