@@ -42,7 +42,7 @@ async def fakes(aiohttp_server: AiohttpServer) -> tuple[FakeSlack, FakeTaskApi, 
     return slack, api, api_url
 
 
-async def test_a_cancelled_lock_wait_hands_over_at_once_with_one_notice_each(
+async def test_a_cancelled_lock_wait_still_ends_with_one_notice_each(
     tmp_path: Path, fakes: tuple[FakeSlack, FakeTaskApi, str]
 ) -> None:
     slack, api, api_url = fakes

@@ -250,7 +250,7 @@ class Watcher:
         run = self._run_task
         if run is not None and not run.done():
             await _finish({run}, deadline - loop.time())
-        pending = set(self._inflight.values())
+        pending = set(self._inflight.values()) | self._repairs  # ended forms still owed
         if pending:
             await _finish(pending, deadline - loop.time())
         try:
