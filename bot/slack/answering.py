@@ -49,11 +49,12 @@ class Place:
     post_first: bool = True  # False: answer through response_url (slash commands)
 
 
-async def lookup(deps: Deps, uids: list[str]) -> tuple[list[TaskResult], Build]:
+async def lookup(deps: Deps, uids: list[str], skipped: str = "") -> tuple[list[TaskResult], Build]:
+    """The tasks and their answer; `skipped` names what the command held besides UIDs."""
     results = await deps.tasks.get_tasks(uids)
     value = await encode_uids(uids, deps.store)
     checked = time.time()
-    return results, lambda no_preview: lookup_message(results, value, checked, no_preview)
+    return results, lambda no_preview: lookup_message(results, value, checked, no_preview, skipped)
 
 
 async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
@@ -67,12 +68,18 @@ async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
 
 
 async def answer(
-    deps: Deps, place: Place, uids: list[str], surface: str, *, limit_person: bool = True
+    deps: Deps,
+    place: Place,
+    uids: list[str],
+    surface: str,
+    *,
+    limit_person: bool = True,
+    skipped: str = "",
 ) -> None:
     """A one-off lookup, delivered where it belongs (`limit_person`: see `start_watch`)."""
     if limit_person and not await within_limit(deps, place, uids):
         return
-    _, build = await lookup(deps, uids)
+    _, build = await lookup(deps, uids, skipped)
     await deliver(deps, place, build, surface)
 
 
@@ -111,7 +118,13 @@ async def deliver(
 
 
 async def start_watch(
-    deps: Deps, place: Place, uids: list[str], surface: str, *, limit_person: bool = True
+    deps: Deps,
+    place: Place,
+    uids: list[str],
+    surface: str,
+    *,
+    limit_person: bool = True,
+    skipped: str = "",
 ) -> None:
     """Post a live answer and hand it to the scheduler, within the person's watch limit.
 
@@ -129,16 +142,16 @@ async def start_watch(
     started = False
     try:
         if not limit_person or await within_limit(deps, place, uids):
-            started = await _start_watch(deps, place, uids, surface, token)
+            started = await _start_watch(deps, place, uids, surface, token, skipped)
     finally:
         if not started:
             await deps.watcher.release(place.user, token)
 
 
 async def _start_watch(
-    deps: Deps, place: Place, uids: list[str], surface: str, watch_id: str
+    deps: Deps, place: Place, uids: list[str], surface: str, watch_id: str, skipped: str
 ) -> bool:
-    results, build = await lookup(deps, uids)
+    results, build = await lookup(deps, uids, skipped)
     if all_done(results):
         await deliver(deps, place, build, surface)
         return False
@@ -150,6 +163,7 @@ async def _start_watch(
         uids=uids,
         button_value=await encode_uids(uids, deps.store),
         thread_ts=place.thread_ts,
+        skipped=skipped,
     )
     live = deps.watcher.live_message(watch, results)
     # Through response_url, one use stays for the final form.

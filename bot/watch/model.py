@@ -56,6 +56,8 @@ class Watch(BaseModel):
     notice_attempts: int = 0
     missing: dict[str, int] = Field(default_factory=dict)  # polls in a row a task was absent
     snapshot: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # The command's "not UIDs" line (`notes.skipped_line`, bounded), kept so redraws show it.
+    skipped: str = ""
 
     @property
     def via_response_url(self) -> bool:
