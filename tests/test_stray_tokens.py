@@ -52,6 +52,13 @@ def test_a_mention_still_reads_a_task_page_link_and_names_other_debris() -> None
     )
 
 
+def test_a_half_bracketed_link_is_typed_text_and_named_back() -> None:
+    # Slack marks links up as `<url>`; a lone `<` was typed (sent as `&lt;`).
+    assert mention("ok-1 &lt;https://google.com") == Command(
+        "lookup", ["ok-1"], ["<https://google.com"]
+    )
+
+
 def test_a_mention_of_only_links_is_a_lookup_of_nothing() -> None:
     assert mention("<https://google.com>") == Command("lookup", [])
 
