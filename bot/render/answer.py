@@ -369,7 +369,7 @@ def _tail(
     controls: Controls | None,
     checked_at: float | None,
     live: LiveNote | None,
-    skipped: str = "",
+    skipped: str,
 ) -> _Blocks:
     blocks: list[kit.Made] = []
     missing = [r.uid for r in results if isinstance(r, NotFound)]
