@@ -28,7 +28,8 @@ _ATTACHMENT_TEXTS = ("pretext", "author_name", "title", "text", "footer", "fallb
 # Blocks whose texts are labels, never what the message says: an image's title, a button's
 # label, an input's placeholder. Any other type (section, header, context, markdown, or one
 # newer than this code) is read for its text objects.
-_TEXTLESS_BLOCKS = frozenset({"image", "actions", "divider", "file", "video", "input"})
+# A tuple, not a set: `in` then compares, so a malformed `type` (a dict) cannot raise.
+_TEXTLESS_BLOCKS = ("image", "actions", "divider", "file", "video", "input")
 
 
 def message_texts(message: Mapping[str, Any]) -> list[str]:

@@ -104,6 +104,12 @@ def test_blocks_of_labels_are_not_read(kind: str) -> None:
     assert message_texts({"blocks": [block]}) == []
 
 
+@pytest.mark.parametrize("kind", [{"a": 1}, ["section"], None, 3])
+def test_a_block_whose_type_is_not_text_is_searched_for_text_objects(kind: Any) -> None:
+    block = {"type": kind, "text": {"type": "mrkdwn", "text": "t-1"}, "elements": "x"}
+    assert message_texts({"blocks": [block]}) == ["t-1"]
+
+
 def test_markdown_block_and_nested_text_objects() -> None:
     blocks = [
         {"type": "markdown", "text": "**md-1**"},
