@@ -166,6 +166,7 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     action: Literal["lookup", "watch"] = "lookup"
     if strip_pairs(tokens[0]).lower() == "watch":
         action, tokens = "watch", tokens[1:]
+    tokens = [t for t in tokens if not _is_other_link(t)]
     if tokens and not any(_is_prose_or_code(strip_pairs(t)) for t in tokens):
         uids, invalid = split_valid(tokens)
         return Command(action, uids, invalid)
@@ -173,6 +174,16 @@ def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = N
     if pattern is None:
         found += [t for t in _bare_ids(tokens) if t not in found]
     return Command(action, found)
+
+
+def _is_other_link(token: str) -> bool:
+    """A link beside a mention's UIDs that is no task page (`<https://google.com>`): Slack
+    marks up every URL typed or pasted, and a shared log or dashboard is context, never a
+    mistyped UID, so it is neither looked up nor named back."""
+    bare = strip_pairs(token)
+    if bare.startswith("<") and bare.endswith(">"):
+        bare = bare[1:-1]
+    return bare.lower().startswith(("http://", "https://")) and not _link_uids(bare)
 
 
 def _bare_ids(tokens: Iterable[str]) -> list[str]:

@@ -25,6 +25,11 @@ from typing import Any
 _TEXT_OBJECT_TYPES = frozenset({"mrkdwn", "plain_text"})
 _FORMATTING = "*_~ "
 _ATTACHMENT_TEXTS = ("pretext", "author_name", "title", "text", "footer", "fallback")
+# Blocks whose texts are labels, never what the message says: an image's title, a button's
+# label, an input's placeholder. Any other type (section, header, context, markdown, or one
+# newer than this code) is read for its text objects.
+# A tuple, not a set: `in` then compares, so a malformed `type` (a dict) cannot raise.
+_TEXTLESS_BLOCKS = ("image", "actions", "divider", "file", "video", "input")
 
 
 def message_texts(message: Mapping[str, Any]) -> list[str]:
@@ -63,10 +68,8 @@ def _block(block: Mapping[str, Any]) -> Iterator[str]:
     kind = block.get("type")
     if kind == "rich_text":
         yield "\n".join(_rich_element(_dict(e)) for e in _list(block.get("elements")))
-    elif kind in ("section", "header", "context", "markdown"):
+    elif kind not in _TEXTLESS_BLOCKS:  # section, header, context, markdown, or a newer type
         yield from _text_objects(block)
-    elif kind not in ("image", "actions", "divider", "file", "video", "input"):
-        yield from _text_objects(block)  # a block type newer than this code: its texts
 
 
 def _text_objects(node: Any) -> Iterator[str]:
@@ -118,7 +121,7 @@ def _inline(element: Mapping[str, Any], *, in_code: bool) -> str:
         url = _str(element.get("url"))
         if in_code:
             return text or url
-        label = _escape(text).replace("|", " ") if text else ""
+        label = _escape(text).replace("|", " ")
         return f"<{url}|{label}>" if label else f"<{url}>"
     if kind == "date":
         return _escape(_str(element.get("fallback")))

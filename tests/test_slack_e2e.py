@@ -35,7 +35,7 @@ async def test_slash_help_and_bad_input_are_answered_in_the_ack(harness: Harness
     ack = await response.json()
     assert ack["response_type"] == "ephemeral"
     assert "/taskstatus watch" in json.dumps(ack)
-    response, _ = await harness.command("ok-1 <!channel> bad/uid")
+    response, _ = await harness.command("<!channel> bad/uid")
     ack = await response.json()
     assert "not task UIDs" in json.dumps(ack)
     assert "&lt;!channel&gt;" in json.dumps(ack)

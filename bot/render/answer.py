@@ -195,11 +195,13 @@ def answer_message(
     live: LiveNote | None = None,
     no_preview: frozenset[str] = frozenset(),
     headline: str | None = None,
+    skipped: str = "",
 ) -> Message:
-    """The whole answer. `no_preview` lists picture URLs Slack could not download."""
+    """The whole answer. `no_preview` lists picture URLs Slack could not download; `skipped`
+    is the line naming what the command held besides UIDs (`notes.skipped_line`)."""
     counted = tuple(counts(results))
     head = _section(headline or _decorated(counted, len(results)))
-    tail = _tail(results, controls, checked_at, live)
+    tail = _tail(results, controls, checked_at, live, skipped)
     budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - MORE_ROOM)  # divider, "more tasks"
     budget.take(head)
     budget.take(tail)
@@ -214,10 +216,13 @@ def lookup_message(
     value: str,
     checked_at: float,
     no_preview: frozenset[str] = frozenset(),
+    skipped: str = "",
 ) -> Message:
     """A one-off answer: Refresh, and Watch while some task is still under way."""
     controls = Controls(value, "none" if all_done(results) else "offer")
-    return answer_message(results, controls=controls, checked_at=checked_at, no_preview=no_preview)
+    return answer_message(
+        results, controls=controls, checked_at=checked_at, no_preview=no_preview, skipped=skipped
+    )
 
 
 def completion_message(
@@ -364,6 +369,7 @@ def _tail(
     controls: Controls | None,
     checked_at: float | None,
     live: LiveNote | None,
+    skipped: str,
 ) -> _Blocks:
     blocks: list[kit.Made] = []
     missing = [r.uid for r in results if isinstance(r, NotFound)]
@@ -372,6 +378,8 @@ def _tail(
     failed = [r for r in results if isinstance(r, Failed)]
     if failed:
         blocks.append(kit.section(_failures(failed)))
+    if skipped:  # bounded where it is written: ten tokens of 40 characters at most
+        blocks.append(kit.section(skipped))
     made = _made(*blocks)
     if checked_at is not None or live is not None:
         made += _footer_blocks(None if checked_at is None else int(checked_at), live)

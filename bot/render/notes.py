@@ -56,13 +56,25 @@ def mention_howto_message() -> Message:
 
 
 def invalid_uids_message(invalid: Sequence[str]) -> Message:
-    shown = ", ".join(code(clip(t, 40)) for t in invalid[:10])
-    more = f" and {len(invalid) - 10} more" if len(invalid) > 10 else ""
     return _note(
-        f":warning: These are not task UIDs: {shown}{more}.\n"
+        f":warning: These are not task UIDs: {_named(invalid)}.\n"
         "A UID is letters, digits, `-` and `_`, up to 128 characters. Nothing was looked up; "
         f"fix them and try again, or see `{COMMAND} help`."
     )
+
+
+def skipped_line(invalid: Sequence[str]) -> str:
+    """The line an answer carries for the tokens of its command that are not UIDs: the
+    valid ones were looked up, and the person learns what was left out."""
+    return f":warning: Not task UIDs, so not looked up: {_named(invalid)}." if invalid else ""
+
+
+def _named(tokens: Sequence[str]) -> str:
+    """Tokens as the person typed them, escaped, each at most 40 characters, ten at most:
+    a pasted page of debris stays a short line, far inside a section's 3,000 characters."""
+    shown = ", ".join(code(clip(t, 40)) for t in tokens[:10])
+    more = f" and {len(tokens) - 10} more" if len(tokens) > 10 else ""
+    return shown + more
 
 
 def too_many_uids_message(count: int, limit: int) -> Message:

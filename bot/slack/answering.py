@@ -55,11 +55,12 @@ class Place:
     post_first: bool = True  # False: answer through response_url (slash commands)
 
 
-async def lookup(deps: Deps, uids: list[str]) -> tuple[list[TaskResult], Build]:
+async def lookup(deps: Deps, uids: list[str], skipped: str = "") -> tuple[list[TaskResult], Build]:
+    """The tasks and their answer; `skipped` names what the command held besides UIDs."""
     results = await deps.tasks.get_tasks(uids)
     value = await encode_uids(uids, deps.store)
     checked = time.time()
-    return results, lambda no_preview: lookup_message(results, value, checked, no_preview)
+    return results, lambda no_preview: lookup_message(results, value, checked, no_preview, skipped)
 
 
 async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
@@ -73,12 +74,18 @@ async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
 
 
 async def answer(
-    deps: Deps, place: Place, uids: list[str], surface: str, *, limit_person: bool = True
+    deps: Deps,
+    place: Place,
+    uids: list[str],
+    surface: str,
+    *,
+    limit_person: bool = True,
+    skipped: str = "",
 ) -> None:
     """A one-off lookup, delivered where it belongs (`limit_person`: see `start_watch`)."""
     if limit_person and not await within_limit(deps, place, uids):
         return
-    _, build = await lookup(deps, uids)
+    _, build = await lookup(deps, uids, skipped)
     await deliver(deps, place, build, surface)
 
 
@@ -117,7 +124,13 @@ async def deliver(
 
 
 async def start_watch(
-    deps: Deps, place: Place, uids: list[str], surface: str, *, limit_person: bool = True
+    deps: Deps,
+    place: Place,
+    uids: list[str],
+    surface: str,
+    *,
+    limit_person: bool = True,
+    skipped: str = "",
 ) -> None:
     """Post a live answer and hand it to the scheduler, within the person's watch limit.
 
@@ -135,14 +148,14 @@ async def start_watch(
     started = False
     try:
         if not limit_person or await within_limit(deps, place, uids):
-            started = await _start_watch(deps, place, uids, surface, token)
+            started = await _start_watch(deps, place, uids, surface, token, skipped)
     finally:
         if not started:
             await deps.watcher.release(place.user, token)
 
 
 async def _start_watch(
-    deps: Deps, place: Place, uids: list[str], surface: str, watch_id: str
+    deps: Deps, place: Place, uids: list[str], surface: str, watch_id: str, skipped: str
 ) -> bool:
     """Save the watch before anything shown says *Live*, so no *Live* message is ever
     without a watch behind it, whatever cancels or kills the work in between.
@@ -152,7 +165,7 @@ async def _start_watch(
     the message itself). Through `response_url`: the watch is saved first, then the live
     answer sent; a failure ends the watch.
     """
-    results, build = await lookup(deps, uids)
+    results, build = await lookup(deps, uids, skipped)
     if all_done(results):
         await deliver(deps, place, build, surface)
         return False
@@ -164,6 +177,7 @@ async def _start_watch(
         uids=uids,
         button_value=await encode_uids(uids, deps.store),
         thread_ts=place.thread_ts,
+        skipped=skipped,
     )
     try:
         ts = await deps.delivery.post(place.channel, build, thread_ts=place.thread_ts)

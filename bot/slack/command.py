@@ -11,6 +11,7 @@ from bot.render.notes import (
     external_refused_message,
     help_message,
     invalid_uids_message,
+    skipped_line,
     too_many_uids_message,
 )
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, ack_payload, answer, guarded, start_watch
@@ -40,7 +41,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         parsed = parse_command(said)
         watch = parsed.action == "watch"
         limit = deps.settings.watch_max_uids if watch else MAX_LOOKUP_UIDS
-        if parsed.invalid:
+        if parsed.invalid and not parsed.uids:
             await ack(**ack_payload(invalid_uids_message(parsed.invalid)))
         elif parsed.action == "help" or not parsed.uids:
             await ack(**ack_payload(help_message()))
@@ -51,9 +52,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
             place = _asker(
                 command, response_type=deps.settings.slash_response_type, post_first=False
             )
+            # Debris beside the UIDs (a stray `_`, a half-pasted word) is named in the answer
+            # itself; the UIDs are looked up all the same.
+            skipped = skipped_line(parsed.invalid)
             work = start_watch if watch else answer
             deps.tracker.spawn(
-                guarded(deps, place, "command", lambda: work(deps, place, parsed.uids, "command")),
+                guarded(
+                    deps,
+                    place,
+                    "command",
+                    lambda: work(deps, place, parsed.uids, "command", skipped=skipped),
+                ),
                 "command",
             )
 

@@ -17,6 +17,7 @@ from bot.render.notes import (
     help_message,
     invalid_uids_message,
     mention_howto_message,
+    skipped_line,
     too_many_uids_message,
 )
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
@@ -50,7 +51,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 return
             parsed = parse_mention(text(event, "text"), event, deps.settings.task_uid_pattern)
             limit = deps.settings.watch_max_uids if parsed.action == "watch" else MAX_LOOKUP_UIDS
-            if parsed.invalid:
+            skipped = skipped_line(parsed.invalid)  # named in the answer, beside the UIDs
+            if parsed.invalid and not parsed.uids:
                 await tell(deps, place, invalid_uids_message(parsed.invalid))
             elif parsed.action != "help" and not parsed.uids:
                 await tell(deps, place, mention_howto_message())
@@ -61,9 +63,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             elif len(parsed.uids) > limit:
                 await tell(deps, place, too_many_uids_message(len(parsed.uids), limit))
             elif parsed.action == "watch":
-                await start_watch(deps, place, parsed.uids, "mention")
+                await start_watch(deps, place, parsed.uids, "mention", skipped=skipped)
             else:
-                await answer(deps, place, parsed.uids, "mention")
+                await answer(deps, place, parsed.uids, "mention", skipped=skipped)
 
         deps.tracker.spawn(guarded(deps, place, "mention", work), "mention")
 

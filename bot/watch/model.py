@@ -61,6 +61,8 @@ class Watch(BaseModel):
     notifying_for: float = 0.0  # monotonic seconds spent completing; capped like `age`
     missing: dict[str, int] = Field(default_factory=dict)  # polls in a row a task was absent
     snapshot: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # The command's "not UIDs" line (`notes.skipped_line`, bounded), kept so redraws show it.
+    skipped: str = ""
 
     @property
     def via_response_url(self) -> bool:

@@ -147,7 +147,12 @@ class Watcher:
         )
         controls = Controls(watch.button_value, "live", watch.id)
         return lambda no_preview: answer_message(
-            results, controls=controls, checked_at=now, live=note, no_preview=no_preview
+            results,
+            controls=controls,
+            checked_at=now,
+            live=note,
+            no_preview=no_preview,
+            skipped=watch.skipped,
         )
 
     async def begin(self, watch: Watch, results: Sequence[TaskResult]) -> Watch | None:
@@ -199,7 +204,12 @@ class Watcher:
         now = self._clock()
         controls = Controls(watch.button_value, "none" if note.kind == "done" else "offer")
         return lambda no_preview: answer_message(
-            results, controls=controls, checked_at=now, live=note, no_preview=no_preview
+            results,
+            controls=controls,
+            checked_at=now,
+            live=note,
+            no_preview=no_preview,
+            skipped=watch.skipped,
         )
 
     # -- the loop ----------------------------------------------------------------------------
