@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 FAKE_API_PORT ?= 8765
 
-.PHONY: run test lint fake-api bench mutation lock clean
+.PHONY: run test lint fake-api demo bench mutation lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -29,6 +29,11 @@ test: lint
 
 fake-api: $(STAMP)
 	$(PY) -m bot fake-api --port $(FAKE_API_PORT)
+
+# The real bot against the bundled fakes, in one command and with no settings.
+# DEMO_ARGS=--interactive then takes typed /taskstatus lines.
+demo: $(STAMP)
+	$(PY) -m bot demo $(DEMO_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/taskapi_lookups.py
