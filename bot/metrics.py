@@ -16,7 +16,7 @@ class Metrics:
         # No `_created` series: one more series per counter and histogram child, which no
         # dashboard or alert here reads. The switch is prometheus-client's own and
         # process-wide, so it is thrown here, at start-up, rather than on import.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "taskstatus_slack_requests",
