@@ -214,3 +214,27 @@ def test_message_from_blocks_as_a_json_string_or_text_only() -> None:
     assert lines[:2] == ["heading", "    ---"]
     assert lines[2].startswith("    Block Kit Builder: " + BUILDER_URL)
     assert message_lines("heading", {"text": "one\ntwo"}) == ["heading", "    one", "    two"]
+
+
+def test_readme_picture_draws_each_block_as_well_formed_svg() -> None:
+    from xml.etree import ElementTree
+
+    from bot.demo.picture import svg
+
+    drawn = svg(
+        [
+            {**SECTION, "text": {"type": "mrkdwn", "text": ":x: *Error*  `err-1` &lt;b&gt; &amp;"}},
+            {"type": "divider"},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Checked now"}]},
+            {"type": "actions", "elements": [{"type": "button", "text": {"text": "Refresh"}}]},
+        ]
+    )
+    root = ElementTree.fromstring(drawn)  # noqa: S314 - our own output; a `<` must not break it
+    words = "".join(root.itertext())
+    assert "\u2715" in words  # :x: as its badge
+    assert "Error" in words
+    assert "err-1" in words
+    assert "<b> &" in words  # mrkdwn escapes undone, then escaped again for SVG
+    assert "Checked now" in words
+    assert "Refresh" in words
+    assert ":x:" not in words
