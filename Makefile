@@ -55,7 +55,7 @@ bench: $(STAMP)
 	$(PY) bench/lookup_cpu.py
 	$(PY) bench/render_cost.py
 
-# Mutation testing of the pure core (README: "Mutation testing"); not part of `make test`.
+# Mutation testing of the pure core (docs/development.md, docs/mutation-testing.md); not part of `make test`.
 # MUTATION_JOBS: mutants tested at once (default: one per core).
 mutation: $(STAMP)
 	rm -rf mutants && mkdir mutants

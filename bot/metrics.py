@@ -40,7 +40,7 @@ class Metrics:
         self._operator_metrics()
 
     def _operator_metrics(self) -> None:
-        """What an on-call person looks at: latencies, errors, saturation (README: Monitoring)."""
+        """What an on-call person looks at: latencies, errors, saturation (docs/monitoring.md)."""
         self.ack_latency = Histogram(
             "taskstatus_ack_seconds",
             "From a Slack request reaching the app to its acknowledgement",
