@@ -1,4 +1,4 @@
-"""Command line: `run` (default), `check UID...`, `fake-api`."""
+"""Command line: `run` (default), `check UID...`, `fake-api`, `demo`."""
 
 from __future__ import annotations
 
@@ -93,6 +93,25 @@ def _fake_api(args: argparse.Namespace) -> int:
     return asyncio.run(serve_fake(args.host, args.port, args.step, faults))
 
 
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from bot.demo.script import run as run_demo
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith(("bot.demo", "bot.testing")):
+            raise
+        # The runtime image leaves the fakes (bot/testing) and the demo out.
+        print(
+            "error: `demo` is a development command: it needs the bundled fakes, which this "
+            "installation leaves out. Run it from a source checkout: make demo",
+            file=sys.stderr,
+        )
+        return 2
+    from bot import event_loop
+
+    configure("WARNING", "text")  # the transcript goes to stdout; only trouble to stderr
+    return event_loop.run(run_demo(args.interactive))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.set_defaults(handler=_run)
@@ -115,6 +134,13 @@ def _parser() -> argparse.ArgumentParser:
         "--ret-code-errors", type=int, default=0, metavar="N", help="next N: RetCode 500"
     )
     fake.set_defaults(handler=_fake_api)
+    demo = commands.add_parser(
+        "demo", help="play a conversation with the real bot, a fake Slack and the fake task API"
+    )
+    demo.add_argument(
+        "--interactive", action="store_true", help="then take typed /taskstatus lines from stdin"
+    )
+    demo.set_defaults(handler=_demo)
     return parser
 
 

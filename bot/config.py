@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-README_HINT = "See README.md, section 'Settings'."
+README_HINT = "Every setting is described in docs/settings.md."
 
 Seconds = Annotated[float, Field(gt=0)]
 

@@ -3,7 +3,9 @@
 Correlation ids (the Slack event or envelope id, the team, a watch id, an upstream call's
 `request_uuid`) travel in a context variable: set once where the work starts, they reach every
 log line of that work, tasks it spawns included (asyncio copies the context into new tasks).
-JSON lines carry them as fields; text lines append them.
+JSON lines carry them as fields; text lines append those their message does not already show.
+JSON lines are stamped in ISO 8601 UTC (`2026-12-07T11:28:20.368Z`), which log stores parse
+as a time without being told a format or a zone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 REDACTED = "[redacted]"
 # Only these names become fields: an id, never a token, a URL or a message body.
@@ -80,7 +83,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record),
+            "time": iso_utc(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -91,6 +94,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def iso_utc(created: float) -> str:
+    """A record's time as ISO 8601 in UTC, to the millisecond, with `Z` for the zone."""
+    stamp = datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds")
+    return stamp.removesuffix("+00:00") + "Z"
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -98,9 +107,12 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         ids: dict[str, str] = getattr(record, "correlation", {})
-        if not ids:
+        # A message may name an id itself (`[request_uuid=...]`, for people reading JSON lines):
+        # it is not repeated at the end.
+        shown = [f"{k}={v}" for k, v in ids.items() if f"{k}={v}" not in line]
+        if not shown:
             return line
-        return line + " {" + " ".join(f"{k}={v}" for k, v in ids.items()) + "}"
+        return line + " {" + " ".join(shown) + "}"
 
 
 def configure(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:

@@ -168,7 +168,7 @@ async def test_unusable_settings_exit_2(
     code, _, err = await _run(*args, env={**clean, **env}, cwd=tmp_path)
     assert code == 2
     assert words in err
-    assert "README" in err or words != "TASK_API_URL"
+    assert "docs/settings.md" in err or words != "TASK_API_URL"
 
 
 async def test_output_cut_short_by_the_reader(fake_api: FakeTaskApi, tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.config import Settings, SettingsError, load_settings, require, secret_values
@@ -27,7 +29,8 @@ def test_every_bad_variable_is_named_without_its_value(monkeypatch: pytest.Monke
     for name in ("TASK_API_TIMEOUT", "PORT", "STATE_URL", "TASK_UID_PATTERN"):
         assert name in message
     assert "hunter2" not in message
-    assert "README" in message
+    assert "docs/settings.md" in message
+    assert (Path(__file__).resolve().parent.parent / "docs" / "settings.md").is_file()
 
 
 def test_missing_settings_for_run_are_all_named() -> None:

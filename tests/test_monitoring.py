@@ -82,6 +82,16 @@ async def test_histograms_and_errors_fed_by_real_requests(harness: Harness) -> N
     assert "taskstatus_watch_lease_takeovers_total 0.0" in metrics
 
 
+@pytest.mark.parametrize("harness", [{"step": 0.0}], indirect=True)
+async def test_metrics_carry_no_created_series(harness: Harness) -> None:
+    _, key = await harness.command("ok-1")
+    await harness.answers(key)
+    metrics = await (await harness.http.get("/metrics")).text()
+    assert sample(metrics, 'taskstatus_answer_seconds_count{surface="command"}') == 1
+    assert "taskstatus_ack_seconds_bucket" in metrics
+    assert "_created" not in metrics
+
+
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
     """The app's JSON log handler, as `bot.logs.configure` builds it, on a buffer."""

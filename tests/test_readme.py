@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -116,3 +117,49 @@ async def test_quick_start_commands_as_written(
     assert '"TaskUid": "ok-1"' in printed  # --json
     assert '"type": "section"' in printed  # --blocks
     assert "Traceback" not in err.decode()
+
+
+# A README a newcomer reads in five minutes, the reference one link away.
+
+README_MAX_LINES = 200
+
+
+def test_readme_is_short_and_every_page_it_links_exists() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < README_MAX_LINES
+    for heading in ("## Quick start", "## Try it", "## Set it up in Slack", "## Read on"):
+        assert heading in readme
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    assert "docs/answer.png" in targets  # a picture of an answer
+    for page in ("usage", "settings", "operations", "state", "several-processes"):
+        assert f"docs/{page}.md" in targets
+    for page in ("monitoring", "troubleshooting", "development"):
+        assert f"docs/{page}.md" in targets
+    for target in targets:
+        assert (ROOT / target).is_file(), target
+
+
+def test_docs_links_land_on_headings_that_exist() -> None:
+    """`page.md#anchor` links, in the README and between the docs, as GitHub makes anchors."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", page.read_text()):
+            linked = (page.parent / target) if target else page
+            headings = re.findall(r"^#+ (.+)$", linked.read_text(), re.M)
+            anchors = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+            assert anchor in anchors, f"{page.name}: {target}#{anchor}"
+
+
+def test_readme_demo_commands_run_the_demo(fresh_copy: Path) -> None:
+    """`make demo` as the README shows it (tests/test_demo.py runs the demo itself)."""
+    section_text = section((fresh_copy / "README.md").read_text(), "## Try it")
+    [demo] = [b for b in blocks(section_text, "sh") if "make demo" in b]
+    make = shutil.which("make")
+    assert make
+    for line in demo.splitlines():
+        command = line.split("#")[0].split()
+        dry = subprocess.run(  # noqa: S603 - the README's own words, dry-run
+            [make, "-n", *command[1:]], cwd=fresh_copy, capture_output=True, text=True, check=True
+        )
+        expected = "-m bot demo --interactive" if "DEMO_ARGS" in line else "-m bot demo"
+        assert expected in dry.stdout, dry.stdout
