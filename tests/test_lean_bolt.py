@@ -1,4 +1,6 @@
-"""The lean Bolt app hands every function the arguments Bolt's own injection would."""
+"""The app is Bolt's AsyncApp through its public API: no private method overridden, each
+request's client of the app client's kind (its gate and metrics), kept per team and token,
+and a workflow function's token kept to its own request."""
 
 from __future__ import annotations
 
@@ -8,18 +10,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
 from pytest_aiohttp import AiohttpServer
-from slack_bolt.kwargs_injection.async_utils import build_async_required_kwargs
-from slack_bolt.listener.async_listener import AsyncCustomListener
-from slack_bolt.listener_matcher.async_builtins import AsyncBuiltinListenerMatcher
-from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.front_door import to_bolt
-from bot.slack.lean_bolt import GETTERS, DirectListener, DirectMatcher, LeanApp
-from tests import payloads
-from tests.slack_harness import start_harness
+from bot.slack.lean_bolt import LeanApp
+from bot.slack.pacing import PacedWebClient
+from tests.slack_harness import Harness, start_harness
 
 TEAM = {"id": "T0HOME", "domain": "home"}
 USER = {"id": "U1", "team_id": "T0HOME"}
@@ -45,16 +44,6 @@ BODIES: dict[str, dict[str, Any]] = {
         "container": {"type": "message", "message_ts": "1.2", "channel_id": "C1"},
         "message": {"ts": "1.2", "text": "hi"},
     },
-    "message_action": {
-        "type": "message_action",
-        "callback_id": "taskstatus_message",
-        "team": TEAM,
-        "user": USER,
-        "channel": CHANNEL,
-        "message": {"type": "message", "text": "`ok-1`", "ts": "1.2", "user": "U2"},
-        "response_url": "https://hooks.slack.com/app/T0HOME/1/x",
-        "trigger_id": "1.2.3",
-    },
     "shortcut": {
         "type": "shortcut",
         "callback_id": "taskstatus_lookup",
@@ -62,75 +51,24 @@ BODIES: dict[str, dict[str, Any]] = {
         "user": USER,
         "trigger_id": "1.2.3",
     },
-    "view_submission": {
-        "type": "view_submission",
-        "team": TEAM,
-        "user": USER,
-        "view": {
-            "id": "V1",
-            "type": "modal",
-            "callback_id": "taskstatus_modal",
-            "state": {"values": {}},
-        },
-    },
-    "app_mention": {
-        "type": "event_callback",
-        "team_id": "T0HOME",
-        "event_id": "Ev1",
-        "event": payloads.mention("<@UBOT> `ok-1`"),
-    },
-    "message": {
-        "type": "event_callback",
-        "team_id": "T0HOME",
-        "event_id": "Ev2",
-        "event": payloads.user_message("`ok-1`"),
-    },
-    "block_suggestion": {
-        "type": "block_suggestion",
-        "team": TEAM,
-        "user": USER,
-        "action_id": "a",
-        "block_id": "b",
-        "value": "ok",
-    },
 }
 
 
-def _request(body: dict[str, Any], client: AsyncWebClient) -> AsyncBoltRequest:
-    request = to_bolt(body, {}, "http")
-    request.context["client"] = client
-    return request
+def test_no_private_method_of_bolt_is_overridden() -> None:
+    """A Bolt release may change its private methods at will: the app touches none of them."""
+    bolts = {name for cls in AsyncApp.__mro__ for name in vars(cls)}
+    private = {name for name in vars(LeanApp) if name.startswith("_") and not name.startswith("__")}
+    assert not private & bolts
 
 
-@pytest.mark.parametrize("kind", sorted(BODIES))
-@pytest.mark.parametrize("name", sorted(GETTERS))
-def test_each_argument_is_the_one_bolt_would_pass(kind: str, name: str) -> None:
-    request = _request(BODIES[kind], AsyncWebClient(token="xoxb-1"))
-    bolts = build_async_required_kwargs(
-        logger=logging.getLogger("test"), required_arg_names=[name], request=request, response=None
-    )
-    mine = GETTERS[name](request)
-    assert mine is bolts[name] or (mine == bolts[name] and type(mine) is type(bolts[name]))
-
-
-async def test_every_listener_and_matcher_of_the_app_takes_the_direct_way(
-    aiohttp_server: AiohttpServer, tmp_path: Path
-) -> None:
-    async with start_harness(aiohttp_server, tmp_path) as h:
-        app = h.bot.app
-        assert isinstance(app, LeanApp)
-        listeners = app._async_listeners
-        assert len(listeners) > 5
-        assert all(type(listener) is DirectListener for listener in listeners)
-        matchers = [m for listener in listeners for m in listener.matchers]
-        assert not any(type(m) is AsyncBuiltinListenerMatcher for m in matchers)
-        assert any(isinstance(m, DirectMatcher) for m in matchers)
+async def authorize(**_: Any) -> AuthorizeResult:
+    """The one workspace, known without asking Slack."""
+    return AuthorizeResult(enterprise_id=None, team_id="T0HOME", bot_token="xoxb-1")
 
 
 async def test_a_function_naming_other_arguments_gets_them_from_bolt() -> None:
-    client = AsyncWebClient(token="xoxb-1")
     app = LeanApp(
-        client=client,
+        authorize=authorize,
         signing_secret="s",
         request_verification_enabled=False,
         process_before_response=True,
@@ -142,54 +80,78 @@ async def test_a_function_naming_other_arguments_gets_them_from_bolt() -> None:
         seen.update(payload=payload, logger=logger)
         await ack()
 
-    assert type(app._async_listeners[-1]) is AsyncCustomListener  # Bolt's own injection
-    app._async_middleware_list.clear()  # no auth.test against a real Slack
-    response = await app.async_dispatch(_request(BODIES["command"], client))
+    response = await app.async_dispatch(to_bolt(BODIES["command"], {}, "http"))
     assert response.status == 200
     assert seen["payload"]["text"] == "ok-1"
     assert isinstance(seen["logger"], logging.Logger)
 
 
-async def test_each_team_keeps_the_client_bolt_would_make_for_it(
+def probe(h: Harness) -> list[tuple[AsyncWebClient, Any]]:
+    """A command and an action whose listeners record the client and context Bolt gives them."""
+    seen: list[tuple[AsyncWebClient, Any]] = []
+
+    async def record(ack: Any, client: AsyncWebClient, context: Any) -> None:
+        seen.append((client, context))
+        await ack()
+
+    h.bot.app.command("/probe")(record)
+    h.bot.app.action("probe")(record)
+    return seen
+
+
+async def send_probe(h: Harness, team: str) -> None:
+    form = {**BODIES["command"], "command": "/probe", "team_id": team}
+    response = await h.send(urlencode(form), "application/x-www-form-urlencoded")
+    assert response.status == 200
+
+
+async def test_each_team_keeps_a_client_of_the_app_clients_kind(
     aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:
+    """Bolt's own per-request client is a plain `AsyncWebClient`: no gate, no metrics."""
     async with start_harness(aiohttp_server, tmp_path) as h:
-        app = h.bot.app
-        contexts: dict[str, list[Any]] = {}
+        seen = probe(h)
         for team in ("T0HOME", "T0HOME", "T0OTHER"):
-            request = to_bolt({**BODIES["command"], "team_id": team}, {}, "http")
-            app._init_context(request)
-            contexts.setdefault(team, []).append(request.context)
-        home, again = contexts["T0HOME"]
-        assert home.client is again.client  # made once for the team
-        assert home.client is not contexts["T0OTHER"][0].client
-        for team, [context, *_] in contexts.items():
-            assert context.client.token == app.client.token
-            assert context.client.base_url == app.client.base_url
-            assert context.client.session is app.client.session
-            assert context.client.default_params.get("team_id") == team  # as Bolt's copy
-            assert context.token == app.client.token
-            assert context.listener_runner is app.listener_runner
-            assert isinstance(context.logger, logging.Logger)
+            await send_probe(h, team)
+        (home, _), (again, _), (other, _) = seen
+        assert home is again  # made once for the team
+        assert home is not other
+        app_client = h.bot.app.client
+        assert isinstance(app_client, PacedWebClient)
+        for client, team in ((home, "T0HOME"), (other, "T0OTHER")):
+            assert type(client) is type(app_client)
+            assert isinstance(client, PacedWebClient)
+            assert client.holds is app_client.holds is not None  # the one gate
+            assert client.metrics is app_client.metrics is not None
+            assert client.policy == app_client.policy
+            assert client.token == app_client.token
+            assert client.base_url == app_client.base_url
+            assert client.session is app_client.session
+            assert client.default_params.get("team_id") == team  # as Bolt's copy
 
 
-async def test_a_workflow_token_in_a_request_changes_no_client(
+async def test_a_workflow_token_gets_a_client_of_its_own_and_changes_no_other(
     aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:
-    """Bolt would set it on the request's client, which is kept from request to request."""
+    """Bolt sets a workflow function's token on the request's client: never a kept one."""
     async with start_harness(aiohttp_server, tmp_path) as h:
+        seen = probe(h)
+        await send_probe(h, "T0HOME")
         body = {
             **BODIES["block_actions"],
-            "actions": [{"action_id": "no-such-action", "block_id": "b", "type": "button"}],
+            "actions": [{"action_id": "probe", "block_id": "b", "type": "button"}],
             "function_data": {"execution_id": "Fx1"},
             "bot_access_token": "xwfp-function-token",
         }
         response = await h.interactive(body)
-        assert response.status == 404
-        app = h.bot.app
-        request = to_bolt(BODIES["block_actions"], {}, "http")
-        app._init_context(request)
-        tokens = {app.client.token, h.bot.deps.delivery.client.token, request.context.client.token}
+        assert response.status == 200
+        await send_probe(h, "T0HOME")
+        (kept, _), (function, context), (again, _) = seen
+        assert function.token == context.function_bot_access_token == "xwfp-function-token"
+        assert isinstance(function, PacedWebClient)
+        assert function is not kept
+        assert again is kept
+        tokens = {h.bot.app.client.token, h.bot.deps.delivery.client.token, kept.token}
         assert tokens == {"xoxb-test-token"}
 
 

@@ -1,114 +1,51 @@
-"""Bolt's AsyncApp, without the per-request work this app has no use for.
+"""Bolt's AsyncApp, extended only where Bolt says it may be: global middleware, listener
+options, `async_dispatch` and the arguments its constructor takes. No private method of
+Bolt is overridden, so a Bolt release that keeps its public API keeps this app working.
 
-Bolt's listener model stays as it is: the same decorators, matchers, middleware, `ack` and
-argument names. Two things Bolt does on every request are done for less:
+What it adds to Bolt:
 
-- Its argument injection builds every argument it knows of (about thirty: a dozen helper
-  objects, each payload shape looked up) for every matcher and listener function it calls,
-  then keeps the one or two the function names. Here a function gets the arguments it
-  names, fetched the same way; a function naming anything else goes through Bolt's own
-  injection. An action reached every earlier listener's matcher first, each paying for it.
-- Since Bolt 1.15 every request gets a new `AsyncWebClient`, copied from the app's with the
-  request's `team_id`, so that a listener may change its token without touching other
-  requests. This app has one bot token and nothing changes it (Bolt's function-token
-  middleware, the one thing that would, is off); the copy read proxy settings from the
-  environment and copied the retry handlers, every time. Here the copy is made once per team.
+- The client of each request is of the app client's own class (`PacedWebClient`: the one
+  gate for Slack's limits, and the count of failed calls, `bot.slack.pacing`,
+  `bot.slack.observe`). Bolt makes a plain `AsyncWebClient` for every request (since 1.15,
+  so that a listener may change its token without touching other requests); the
+  `TeamClients` middleware puts in its place the client kept for the request's team and
+  token, made once. A workflow function's per-execution token (set on Bolt's own
+  per-request client by its function-token middleware, which runs before any of the app's)
+  gets a client of its own, never kept: no kept client is ever re-tokened. The one call
+  Bolt makes before it, the single-team `auth.test` (once per process), goes through Bolt's
+  own client.
+- Each dispatch is timed (`on_dispatched`: the ack latency) and a body that trips Bolt
+  while it builds the request's context is refused as its listeners' would be.
 
-Together these were a tenth of the CPU of a busy bot. One difference remains, on bodies Slack
-never sends (and the strict decoder refuses): Bolt's injection failed on some malformed shapes
-(a `view` without its `type`) before any listener ran, where here the listener runs and reads
-what it names. Either way a body that trips the code reading it is a 400 (`request_errors`).
-`slack-bolt` is pinned; the tests compare these arguments with Bolt's own for every kind of
-request the app handles.
+Listener functions get their arguments from Bolt's own injection, and every request still
+gets Bolt's own client before `TeamClients` replaces it. Each was a private override here
+until Bolt's own took its place (`_register_listener`, `_init_context`); each was worth about
+0.07 ms of CPU per answer (`bench/answer_cost.py`: bot / floor 1.30x then, 1.44x now), too
+little to be worth what a Bolt release could break.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cachetools import LRUCache
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.listener.async_listener import AsyncCustomListener
-from slack_bolt.listener_matcher.async_builtins import AsyncBuiltinListenerMatcher
-from slack_bolt.listener_matcher.async_listener_matcher import AsyncListenerMatcher
-from slack_bolt.logger import get_bolt_app_logger
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.payload_utils import (
-    to_action,
-    to_command,
-    to_event,
-    to_message,
-    to_options,
-    to_shortcut,
-    to_view,
-)
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import request_errors
 
-Getter = Callable[[AsyncBoltRequest], Any]
-TEAM_CLIENTS = 100  # workspaces whose client is kept (one, unless installed org-wide)
-
-# Each as Bolt's `build_async_required_kwargs` makes it.
-GETTERS: dict[str, Getter] = {
-    "ack": lambda req: req.context.ack,
-    "body": lambda req: req.body,
-    "client": lambda req: req.context.client,
-    "context": lambda req: req.context,
-    "request": lambda req: req,  # its headers: Slack's retry number (`bot.slack.follow`)
-    "respond": lambda req: req.context.respond,
-    "say": lambda req: req.context.say,
-    "action": lambda req: to_action(req.body),
-    "command": lambda req: to_command(req.body),
-    "event": lambda req: to_event(req.body),
-    "message": lambda req: to_message(req.body),
-    "options": lambda req: to_options(req.body),
-    "shortcut": lambda req: to_shortcut(req.body),
-    "view": lambda req: to_view(req.body),
-}
+TEAM_CLIENTS = 100  # (team, token) pairs whose client is kept (one, unless installed org-wide)
 
 
-def getters_for(arg_names: Sequence[str]) -> tuple[tuple[str, Getter], ...] | None:
-    """How to fetch each named argument, or None when one of them is left to Bolt."""
-    if not all(name in GETTERS for name in arg_names):
-        return None
-    return tuple((name, GETTERS[name]) for name in arg_names)
-
-
-def arguments(getters: tuple[tuple[str, Getter], ...], req: AsyncBoltRequest) -> dict[str, Any]:
-    return {name: get(req) for name, get in getters}
-
-
-class DirectMatcher(AsyncListenerMatcher):
-    """A built-in matcher (they all take `body`), called with just what it names."""
-
-    def __init__(
-        self, matcher: AsyncBuiltinListenerMatcher, getters: tuple[tuple[str, Getter], ...]
-    ):
-        self._func: Callable[..., Awaitable[bool]] = matcher.func  # type: ignore[assignment]
-        self._getters = getters
-
-    async def async_matches(self, req: AsyncBoltRequest, resp: BoltResponse) -> bool:
-        return await self._func(**arguments(self._getters, req))
-
-
-class DirectListener(AsyncCustomListener):
-    """A listener whose function is called with just the arguments it names."""
-
-    _getters: tuple[tuple[str, Getter], ...]
-
-    async def run_ack_function(
-        self, *, request: AsyncBoltRequest, response: BoltResponse
-    ) -> BoltResponse | None:
-        return await self.ack_function(**arguments(self._getters, request))
-
-
-def _copy(client: AsyncWebClient, token: str | None, team_id: str | None) -> AsyncWebClient:
-    """The client Bolt makes for each request of `team_id` (`AsyncApp._init_context`), of
-    the app client's own class, with what that class adds (its gate for Slack's limits)."""
+def copy_client(client: AsyncWebClient, token: str | None, team_id: str | None) -> AsyncWebClient:
+    """The client Bolt makes for each request of `team_id` (`AsyncApp._init_context`, from
+    `AsyncWebClient`'s public constructor and attributes), but of the app client's own
+    class, with what that class adds (its gate for Slack's limits, its metrics)."""
     copy = type(client)(
         token=token,
         base_url=client.base_url,
@@ -127,42 +64,46 @@ def _copy(client: AsyncWebClient, token: str | None, team_id: str | None) -> Asy
     return copy
 
 
-def _direct(listener: AsyncCustomListener) -> AsyncCustomListener:
-    matchers = [_direct_matcher(m) for m in listener.matchers]
-    getters = getters_for(listener.arg_names)
-    if getters is None:
-        listener.matchers = matchers
-        return listener
-    direct = DirectListener(
-        app_name=listener.app_name,
-        ack_function=listener.ack_function,
-        lazy_functions=listener.lazy_functions,
-        matchers=matchers,
-        middleware=listener.middleware,
-        auto_acknowledgement=listener.auto_acknowledgement,
-        ack_timeout=listener.ack_timeout,
-    )
-    direct.logger = listener.logger
-    direct._getters = getters
-    return direct
+class TeamClients(AsyncMiddleware):
+    """A global middleware, the app's first (Bolt's own, authorization and the function
+    token included, run before it): the request's client becomes the app client's kind.
 
+    A class, not a function: Bolt calls a function middleware through its argument
+    injection, which builds every argument it knows of, on every request.
+    """
 
-def _direct_matcher(matcher: AsyncListenerMatcher) -> AsyncListenerMatcher:
-    if type(matcher) is not AsyncBuiltinListenerMatcher:
-        return matcher
-    getters = getters_for(matcher.arg_names)
-    return matcher if getters is None else DirectMatcher(matcher, getters)
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._kept: LRUCache[tuple[str | None, str | None], AsyncWebClient] = LRUCache(TEAM_CLIENTS)
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        context = req.context
+        context["client"] = self.client_for(
+            context.team_id, context.client.token, keep=context.function_bot_access_token is None
+        )
+        return await next()
+
+    def client_for(self, team_id: str | None, token: str | None, *, keep: bool) -> AsyncWebClient:
+        if not keep:  # a workflow function's token: valid for one execution only
+            return copy_client(self._client, token, team_id)
+        key = (team_id, token)
+        client = self._kept.get(key)
+        if client is None:
+            client = self._kept[key] = copy_client(self._client, token, team_id)
+        return client
 
 
 class LeanApp(AsyncApp):
     def __init__(self, **kwargs: Any) -> None:
-        # Bolt's function-token middleware sets `context.client.token` for requests from a
-        # workflow function: with clients kept from request to request, that token would stay
-        # for every later call. This app runs no workflow functions.
-        kwargs["attaching_function_token_enabled"] = False
         super().__init__(**kwargs)
-        self._context_logger = get_bolt_app_logger(self.name, base_logger=self._base_logger)
-        self._team_clients: LRUCache[str | None, AsyncWebClient] = LRUCache(TEAM_CLIENTS)
+        self.team_clients = TeamClients(self.client)
+        self.use(self.team_clients)
 
     # Told how long each dispatch took: Bolt returns once the listener has acknowledged
     # (`process_before_response`), so that is the ack latency, in both modes. A global
@@ -180,24 +121,3 @@ class LeanApp(AsyncApp):
         if self.on_dispatched is not None:
             self.on_dispatched(time.monotonic() - started)
         return response
-
-    def _init_context(self, req: AsyncBoltRequest) -> None:
-        """What Bolt's own sets, with the client kept for the request's team."""
-        context = req.context
-        context["logger"] = self._context_logger
-        context["token"] = self._token
-        context["client"] = self._client_for(context.team_id)
-        context["listener_runner"] = self.listener_runner
-
-    def _client_for(self, team_id: str | None) -> AsyncWebClient:
-        client = self._team_clients.get(team_id)
-        if client is None:
-            client = self._team_clients[team_id] = _copy(self._async_client, self._token, team_id)
-        return client
-
-    def _register_listener(self, *args: Any, **kwargs: Any) -> Any:
-        registered = super()._register_listener(*args, **kwargs)
-        listener = self._async_listeners[-1]
-        if type(listener) is AsyncCustomListener:
-            self._async_listeners[-1] = _direct(listener)
-        return registered
