@@ -16,8 +16,8 @@ from slack_bolt.listener_matcher.async_builtins import AsyncBuiltinListenerMatch
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.front_door import to_bolt
-from bot.slack.lean_bolt import GETTERS, DirectListener, DirectMatcher, LeanApp
+from bot.slack.bolt.lean_bolt import GETTERS, DirectListener, DirectMatcher, LeanApp
+from bot.slack.front.front_door import to_bolt
 from tests import payloads
 from tests.slack_harness import start_harness
 

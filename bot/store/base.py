@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from bot.watch.model import Watch
+from bot.records.watch import Watch
 
 # How a durable write went: written and safe from a failover or a power cut, written but
 # acknowledged by no replica (a failover may still lose it), or refused (version moved).
@@ -116,7 +116,7 @@ class Store(Protocol):
         """
         ...
 
-    # -- Slack Retry-After holds, shared by the fleet (see `bot.slack.pacing`) ---------------
+    # -- Slack Retry-After holds, shared by the fleet (see `bot.slack.delivery.pacing`) ---
 
     async def hold_scope(self, scope: str, seconds: float) -> None:
         """No Slack call in `scope` for `seconds` (Slack said Retry-After). Lengthens a hold,
