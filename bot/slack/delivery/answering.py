@@ -23,7 +23,6 @@ from bot.render.notes import (
     watch_limit_message,
 )
 from bot.slack.basics.values import encode_uids
-from bot.slack.bolt.observe import answered
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import (
     NOT_POSTABLE,
@@ -32,6 +31,7 @@ from bot.slack.delivery.deliver import (
     expected_refusal,
     slack_error,
 )
+from bot.slack.delivery.latency import answered
 from bot.slack.delivery.live import RESPONSE_URL_LIFETIME
 from bot.taskapi.models import TaskResult, all_done
 from bot.watch.scheduler import WatchLimitError

@@ -37,7 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.ops.limited_log import LimitedLog
-from bot.slack.bolt.observe import ObservedWebClient
+from bot.slack.delivery.observed_client import ObservedWebClient
 from bot.store import Store
 
 log = logging.getLogger(__name__)

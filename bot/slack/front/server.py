@@ -33,7 +33,6 @@ from bot.ops.startup import (
 from bot.pictures.fetcher import PictureFetcher
 from bot.slack.basics.limits import LookupLimiter
 from bot.slack.bolt.app import build_app
-from bot.slack.bolt.observe import ObservedSocketModeHandler
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import Delivery
 from bot.slack.delivery.home_tab import HomeTab, RefreshingPublisher
@@ -43,6 +42,7 @@ from bot.slack.delivery.tracker import Tracker
 from bot.slack.front.front_door import FrontDoor
 from bot.slack.front.health import Health, add_routes
 from bot.slack.front.monitoring import listen_metrics, metrics_handler, sample_store_size
+from bot.slack.front.socket_front import ObservedSocketModeHandler
 from bot.store import open_store
 from bot.taskapi.client import TaskApiClient, config_from_settings
 from bot.watch.scheduler import WatchConfig, Watcher

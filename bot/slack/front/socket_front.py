@@ -22,6 +22,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.ops.limited_log import LimitedLog
+from bot.ops.logs import bind
 from bot.slack.front.front_door import to_bolt
 from bot.slack.front.reconnect import BackoffReconnect
 from bot.slack.front.request_body import Malformed, socket_envelope
@@ -103,3 +104,12 @@ class StrictSocketModeHandler(AsyncBaseSocketModeHandler):
             # it again would get the same answer, so it is acknowledged, as a 4xx is over HTTP.
             await client.send_socket_mode_response(SocketModeResponse(req.envelope_id))
         # A 5xx, the bot's own fault, stays unacknowledged: Slack's retry may find it mended.
+
+
+class ObservedSocketModeHandler(StrictSocketModeHandler):
+    """Puts each Socket Mode envelope's id into the log context of the work it starts (each
+    envelope is handled in a task of its own, so ids never leak from one to the next)."""
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        bind(envelope_id=req.envelope_id)
+        await super().handle(client, req)

@@ -27,10 +27,10 @@ from bot.slack.basics.payloads import (
     user_id,
 )
 from bot.slack.basics.values import decode_uids
-from bot.slack.bolt.observe import answered
 from bot.slack.delivery.answering import Place, guarded, lookup, tell, within_limit
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import Build
+from bot.slack.delivery.latency import answered
 from bot.slack.delivery.live import RESPONSE_URL_LIFETIME
 from bot.taskapi.models import TaskResult, all_done
 from bot.watch.publisher import Outcome
