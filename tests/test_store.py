@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from bot.records.follow import Follow
 from bot.records.watch import Watch
 from bot.store import Store, open_store
-from bot.store.base import Follow
 
 
 async def _open(request: pytest.FixtureRequest, tmp_path: Path, retention: float) -> Store:

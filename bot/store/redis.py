@@ -13,15 +13,9 @@ import math
 
 import redis.asyncio as aioredis
 
+from bot.records.follow import Follow
 from bot.records.watch import Watch
-from bot.store.base import (
-    CLAIM_TTL,
-    DEFAULT_RETENTION,
-    SLOT_PENDING,
-    Durability,
-    Follow,
-    uid_set_key,
-)
+from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
 
 _PREFIX = "taskstatus:"
 _OPEN = _PREFIX + "watches:open"

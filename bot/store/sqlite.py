@@ -18,15 +18,9 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.records.follow import Follow
 from bot.records.watch import Watch
-from bot.store.base import (
-    CLAIM_TTL,
-    DEFAULT_RETENTION,
-    SLOT_PENDING,
-    Durability,
-    Follow,
-    uid_set_key,
-)
+from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)",

@@ -26,6 +26,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 
 from bot.reading.parse import message_uids
+from bot.records.follow import Follow
 from bot.render.answer import Message
 from bot.render.follow import (
     already_followed_message,
@@ -43,7 +44,6 @@ from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, start_w
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import NOT_POSTABLE, slack_error
 from bot.slack.surfaces.mention import first_delivery
-from bot.store.base import Follow
 
 log = logging.getLogger(__name__)
 
