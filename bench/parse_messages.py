@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.parse import message_uids, parse_command, parse_mention
+from bot.reading.parse import message_uids, parse_command, parse_mention
 from tests.payloads import CASES
 
 ROUNDS = 200

@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import parse
+from bot.reading import parse
 from tests.hostile_text import UNITS, contexts, families, hostile
 
 # The value after a label as it was up to 832a6dd: `[*_~]*` and `[A-Za-z0-9_-]++` both take
@@ -33,7 +33,7 @@ Reader = Callable[[str], Any]
 
 
 def old_parse() -> ModuleType:
-    """`bot.parse` with the old value pattern, every other line as it is now."""
+    """`bot.reading.parse` with the old value pattern, every other line as it is now."""
     source = Path(parse.__file__).read_text()
     start = source.index("_WORDISH = (")
     end = source.index("\n)\n", start) + 3

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.render.answer import lookup_message
-from bot.slack.values import inline_value
+from bot.slack.basics.values import inline_value
 from bot.taskapi.models import Found, TaskDetail, TaskResult
 
 SIZES = (1, 5, 50)

@@ -19,14 +19,14 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.metrics import Metrics
-from bot.parse import parse_command
-from bot.slack.limits import LookupLimiter
-from bot.slack.payloads import is_external, text
-from bot.slack.request_body import decode
-from bot.slack.response_url import response_url_allowed
-from bot.slack.response_uses import ResponseUrlUses
-from bot.slack.values import inline_value
+from bot.ops.metrics import Metrics
+from bot.reading.parse import parse_command
+from bot.slack.basics.limits import LookupLimiter
+from bot.slack.basics.payloads import is_external, text
+from bot.slack.basics.values import inline_value
+from bot.slack.delivery.response_url import response_url_allowed
+from bot.slack.delivery.response_uses import ResponseUrlUses
+from bot.slack.front.request_body import decode
 from bot.taskapi.client import ACTION, ClientConfig, Lane, TaskApiClient
 from bot.taskapi.signing import sign_list_call
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.records.watch import Watch
 from bot.store import Store, open_store
 from bot.testing.redis_server import redis_server
-from bot.watch.model import Watch
 
 MENTIONS, WATCHES = 10_000, 1_000
 RETENTION = 20.0

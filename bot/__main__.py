@@ -20,8 +20,8 @@ import asyncio  # noqa: E402
 import os  # noqa: E402
 
 from bot.config import SettingsError, load_settings, require, secret_values  # noqa: E402
-from bot.logs import configure  # noqa: E402
-from bot.parse import split_valid  # noqa: E402
+from bot.ops.logs import configure  # noqa: E402
+from bot.reading.parse import split_valid  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,8 +49,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     require(settings, "run")
     configure(settings.log_level, settings.log_format, secret_values(settings))
-    from bot import event_loop
-    from bot.slack.server import serve
+    from bot.ops import event_loop
+    from bot.slack.front.server import serve
 
     try:
         return event_loop.run(serve(settings))
@@ -106,7 +106,7 @@ def _demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from bot import event_loop
+    from bot.ops import event_loop
 
     configure("WARNING", "text")  # the transcript goes to stdout; only trouble to stderr
     return event_loop.run(run_demo(args.interactive))

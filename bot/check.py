@@ -12,7 +12,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.render.answer import Message, lookup_message
-from bot.slack.values import UidRef
+from bot.slack.basics.values import UidRef
 from bot.taskapi.client import TaskApiClient, config_from_settings
 from bot.taskapi.errors import ApiRejected, ApiUnreachable, TaskApiError
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.slack.live import NOTICE_EVENT
+from bot.slack.delivery.live import NOTICE_EVENT
 from bot.store import Store
 from bot.testing.fake_slack import FakeSlack
 

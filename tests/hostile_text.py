@@ -1,4 +1,4 @@
-"""Texts made to be slow to read, for the readers of UIDs (`bot.parse`).
+"""Texts made to be slow to read, for the readers of UIDs (`bot.reading.parse`).
 
 A pattern is slow when two runs that can take the same characters meet around a test that
 fails, as `[*_~]*[A-Za-z0-9_-]++` did after a label: each family repeats one or two units to
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 
-from bot.parse import MAX_TEXT
+from bot.reading.parse import MAX_TEXT
 
 # The characters mrkdwn and the readers give a meaning to, an escape, digits and letters.
 UNITS = ("_", "*", "~", "-", ".", ":", "/", "@", "<", "`", "&lt;", "1", "a")

@@ -18,7 +18,7 @@ from pytest_aiohttp import AiohttpServer
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings
-from bot.slack.server import Bot, http_app, run_socket_mode, running_bot
+from bot.slack.front.server import Bot, http_app, run_socket_mode, running_bot
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from bot.testing.net import free_port

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot import event_loop
+from bot.ops import event_loop
 from bot.render.text import MAX_URL, http_path
-from bot.slack.request_body import _Command, _plain_command
-from bot.slack.response_url import response_url_allowed
-from bot.slack.values import UidRef, inline_value
+from bot.slack.basics.values import UidRef, inline_value
+from bot.slack.delivery.response_url import response_url_allowed
+from bot.slack.front.request_body import _Command, _plain_command
 
 _FIELDS = [*sorted(_Command.model_fields), "extra", "payload", "token"]
 _VALUES = st.one_of(

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "monitoring" / "grafana-dashboard.json"
 

@@ -124,7 +124,7 @@ def test_image_leaves_out_the_fakes_and_its_demo_says_it_is_for_development(
     run = functools.partial(
         subprocess.run, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, check=False
     )
-    imports = run([python, "-c", "import bot.slack.server, bot; print(bot.__file__)"])
+    imports = run([python, "-c", "import bot.slack.front.server, bot; print(bot.__file__)"])
     assert imports.returncode == 0, imports.stderr  # the bot runs without them
     assert imports.stdout.strip() == str(tmp_path / "bot" / "__init__.py")  # the copy, not ROOT
     demo = run([python, "-m", "bot", "demo"])

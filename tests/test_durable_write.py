@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from bot.records.watch import Watch
 from bot.store import open_store
 from bot.store.redis import REPLICA_WAIT_MS, RedisStore
 from bot.store.sqlite import SqliteStore
 from bot.testing.net import free_port
 from bot.testing.redis_server import redis_server_binary
-from bot.watch.model import Watch
 
 
 def notifying(**fields: object) -> Watch:

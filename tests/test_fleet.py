@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 from pytest_aiohttp import AiohttpServer
 
-from bot.slack.live import NOTICE_EVENT
+from bot.slack.delivery.live import NOTICE_EVENT
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import FakeSlack

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.live import NOTICE_EVENT
+from bot.slack.delivery.live import NOTICE_EVENT
 from tests.conftest import ManualClock
 from tests.follow_events import (
     bot_message,

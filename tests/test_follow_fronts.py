@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpServer
 
-from bot.slack.server import http_app, running_bot
+from bot.slack.front.server import http_app, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from tests.conftest import ManualClock

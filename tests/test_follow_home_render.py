@@ -9,7 +9,7 @@ import pytest
 
 from bot.render.home import FollowedChannel, HomeWatch, home_view
 from bot.render.modal import answer_blocks, lookup_modal
-from bot.slack.follow import author, follow_word, is_answerable
+from bot.slack.surfaces.follow import author, follow_word, is_answerable
 from bot.taskapi.models import Found, NotFound, TaskDetail
 from bot.testing.fake_slack import _check_view
 

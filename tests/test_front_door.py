@@ -23,7 +23,7 @@ import pytest
 from multidict import CIMultiDict
 from pytest_aiohttp import AiohttpServer
 
-from bot.slack.front_door import BODY_TIMEOUT
+from bot.slack.front.front_door import BODY_TIMEOUT
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM
 from tests.slack_harness import (
@@ -224,7 +224,7 @@ class LogWatch:
     def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
         self._caplog = caplog
         caplog.set_level(logging.INFO)
-        caplog.set_level(logging.WARNING, logger="aiohttp.access")  # as bot.logs configures it
+        caplog.set_level(logging.WARNING, logger="aiohttp.access")  # as bot.ops.logs configures it
         self._seen = 0
 
     def new(self) -> list[logging.LogRecord]:

@@ -15,9 +15,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.front_door import to_bolt
-from bot.slack.lean_bolt import LeanApp
-from bot.slack.pacing import PacedWebClient
+from bot.slack.bolt.lean_bolt import LeanApp
+from bot.slack.delivery.pacing import PacedWebClient
+from bot.slack.front.front_door import to_bolt
 from tests.slack_harness import Harness, start_harness
 
 TEAM = {"id": "T0HOME", "domain": "home"}

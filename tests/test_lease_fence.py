@@ -10,10 +10,10 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.records.watch import Watch
 from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
-from bot.watch.model import Watch
 from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock

@@ -19,11 +19,11 @@ import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpServer
 
+from bot.records.watch import Watch
 from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from bot.testing.net import free_port
-from bot.watch.model import Watch
 from tests.bot_process import BotProcess, good_env
 from tests.slack_harness import sign, start_fakes
 

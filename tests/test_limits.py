@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.limits import LookupLimiter
+from bot.slack.basics.limits import LookupLimiter
 from tests.conftest import ManualClock
 
 

@@ -8,7 +8,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from bot.logs import AddCorrelation, JsonFormatter, TextFormatter, bound
+from bot.ops.logs import AddCorrelation, JsonFormatter, TextFormatter, bound
 
 # 2026-12-07 11:28:20.368 UTC
 CREATED = datetime(2026, 12, 7, 11, 28, 20, 368_000, tzinfo=UTC).timestamp()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.records.watch import Watch
 from bot.taskapi.errors import TaskApiError
 from bot.taskapi.models import Failed, Found, NotFound, TaskDetail, TaskResult
 from bot.watch import machine
 from bot.watch.machine import MISSING_POLLS, Edit, Expire, Finish, Rules
-from bot.watch.model import Watch
 
 RULES = Rules(poll_interval=10.0, max_duration=100.0, heartbeat=50.0)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from bot.records.watch import Watch
 from bot.taskapi.errors import ApiUnavailable
 from bot.taskapi.models import Failed, TaskResult
 from bot.watch import machine
 from bot.watch.fingerprint import fingerprint
 from bot.watch.machine import Edit, Expire
-from bot.watch.model import Watch
 from tests.test_machine import RULES, task, watch
 
 MAX = machine.MAX_NOTICE_ATTEMPTS

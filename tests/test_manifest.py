@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from bot.slack.ids import COMMAND, EVENTS, SCOPES, Callback
+from bot.slack.basics.ids import COMMAND, EVENTS, SCOPES, Callback
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.parse import (
+from bot.reading.parse import (
     EXPLICIT_UID,
     Command,
     message_uids,
@@ -15,7 +15,7 @@ from bot.parse import (
     parse_mention,
     strip_pairs,
 )
-from bot.slack.event_filter import ignore_reason
+from bot.slack.basics.event_filter import ignore_reason
 from tests.payloads import BOT_USER, CASES, Case
 
 

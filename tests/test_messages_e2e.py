@@ -42,7 +42,7 @@ class LogWaiter(logging.Handler):
 @pytest.fixture
 def mention_log() -> Iterator[LogWaiter]:
     """Our handler's reasons, and Bolt's: it drops the bot's own events before any handler."""
-    loggers = [logging.getLogger(n) for n in ("bot.slack.mention", "slack_bolt")]
+    loggers = [logging.getLogger(n) for n in ("bot.slack.surfaces.mention", "slack_bolt")]
     waiter, levels = LogWaiter(), [logger.level for logger in loggers]
     for logger in loggers:
         logger.addHandler(waiter)

@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 
-from bot.metric_children import Counter, Histogram
+from bot.ops.metric_children import Counter, Histogram
 
 
 class Kind(StrEnum):

@@ -15,8 +15,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpServer
 
-from bot.logs import AddCorrelation, JsonFormatter, RedactSecrets
-from bot.slack.server import http_app, running_bot
+from bot.ops.logs import AddCorrelation, JsonFormatter, RedactSecrets
+from bot.slack.front.server import http_app, running_bot
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM
 from bot.testing.net import free_port
@@ -94,7 +94,7 @@ async def test_metrics_carry_no_created_series(harness: Harness) -> None:
 
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
-    """The app's JSON log handler, as `bot.logs.configure` builds it, on a buffer."""
+    """The app's JSON log handler, as `bot.ops.logs.configure` builds it, on a buffer."""
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
     handler.addFilter(RedactSecrets(["xoxb-test-token"]))

@@ -7,7 +7,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.slack_response import SlackResponse
 
-from bot.slack.live import trouble
+from bot.slack.delivery.live import trouble
 from bot.watch.notice_guard import NoticeGuard
 from bot.watch.publisher import NoticePage
 

@@ -15,14 +15,14 @@ import aiosqlite
 import pytest
 from pytest_aiohttp import AiohttpServer
 
-from bot.slack.live import NOTICE_EVENT
-from bot.slack.server import running_bot
+from bot.records.watch import Watch
+from bot.slack.delivery.live import NOTICE_EVENT
+from bot.slack.front.server import running_bot
 from bot.store import open_store
 from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
 from bot.testing.fake_slack import FakeSlack
-from bot.watch.model import Watch
 from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.parse import find_uids, message_texts, parse_command
+from bot.reading.parse import find_uids, message_texts, parse_command
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.parse import (
+from bot.reading.parse import (
     MAX_MESSAGE_TEXT,
     MAX_TEXT,
     find_uids,

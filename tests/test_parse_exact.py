@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.parse import Command, find_uids, parse_command, parse_mention, strip_pairs
+from bot.reading.parse import Command, find_uids, parse_command, parse_mention, strip_pairs
 
 LONGEST = "a1" * 64  # 128 characters: the longest UID
 TOO_LONG = LONGEST + "b"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.parse import (
+from bot.reading.parse import (
     Command,
     find_uids,
     message_uids,

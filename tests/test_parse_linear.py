@@ -17,7 +17,7 @@ import pytest
 from hypothesis import example, given, settings, target
 from hypothesis import strategies as st
 
-from bot.parse import _WORDISH, MAX_TEXT, message_uids, parse_command, parse_mention
+from bot.reading.parse import _WORDISH, MAX_TEXT, message_uids, parse_command, parse_mention
 from tests.hostile_text import LABELS, UNITS, contexts, families, hostile, old_worst
 
 BUDGET = 3.0  # seconds for one reader on one 40,000-character text

@@ -17,7 +17,7 @@ import pytest
 from prometheus_client import generate_latest
 from pytest_aiohttp import AiohttpServer
 
-from bot.parse import MAX_TEXT
+from bot.reading.parse import MAX_TEXT
 from bot.taskapi.fake import FakeTaskApi
 from tests.follow_events import message, send_event, text_of, thread_replies
 from tests.hostile_text import hostile, old_worst

@@ -1,7 +1,7 @@
 """Every shape of a Slack message, read into the exact mrkdwn texts the parser is given.
 
 Whole lists are compared, in reading order: a missing text, a text too many, a wrong escape
-or a code span cut in two would each change what `bot.parse` finds.
+or a code span cut in two would each change what `bot.reading.parse` finds.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.payload_text import message_texts
+from bot.reading.payload_text import message_texts
 
 
 def rich(*elements: dict[str, Any]) -> dict[str, Any]:

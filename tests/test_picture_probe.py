@@ -10,9 +10,9 @@ from collections.abc import Callable
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from bot.pictures import PictureFetcher
+from bot.pictures.fetcher import PictureFetcher
 from bot.render.answer import SINGLE_PREVIEWS, Message, answer_message
-from bot.slack.picture_probe import broken_pictures, picture_urls
+from bot.slack.delivery.picture_probe import broken_pictures, picture_urls
 from bot.taskapi.fake import solid_png
 from bot.taskapi.models import Found, TaskDetail
 

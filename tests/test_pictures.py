@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from bot.pictures import IPAddress, PictureFetcher, is_public
+from bot.pictures.fetcher import IPAddress, PictureFetcher, is_public
 from bot.taskapi.fake import solid_png
 from tests.slack_harness import Harness
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.parse import Command, _command, parse_command
+from bot.reading.parse import Command, _command, parse_command
 from bot.taskapi.models import ListResponse, read_envelope
 from bot.taskapi.signing import sign, sign_list_call
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.slack.reconnect import MAX_DELAY, BackoffReconnect, reconnect_delay
+from bot.slack.front.reconnect import MAX_DELAY, BackoffReconnect, reconnect_delay
 
 
 def test_delays_double_up_to_a_ceiling_with_jitter() -> None:

@@ -14,11 +14,11 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from bot.limited_log import LimitedLog
-from bot.slack.payloads import live_watch_id, message_thread, obj, requester_team, text
-from bot.slack.request_body import Malformed, decode, socket_envelope
-from bot.slack.response_url import GuardedWebhook, ResponseUrlError, response_url_allowed
-from bot.slack.signature import header_problem, signature_matches
+from bot.ops.limited_log import LimitedLog
+from bot.slack.basics.payloads import live_watch_id, message_thread, obj, requester_team, text
+from bot.slack.delivery.response_url import GuardedWebhook, ResponseUrlError, response_url_allowed
+from bot.slack.front.request_body import Malformed, decode, socket_envelope
+from bot.slack.front.signature import header_problem, signature_matches
 
 API = "http://127.0.0.1:8000/api/"
 NOW = 1_700_000_000.0

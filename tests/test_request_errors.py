@@ -10,9 +10,9 @@ import pytest
 from slack_bolt.async_app import AsyncAck
 from slack_bolt.authorization import AuthorizeResult
 
-from bot.slack import request_errors
-from bot.slack.front_door import to_bolt
-from bot.slack.lean_bolt import LeanApp
+from bot.slack.bolt import request_errors
+from bot.slack.bolt.lean_bolt import LeanApp
+from bot.slack.front.front_door import to_bolt
 
 BODY = {
     "type": "block_actions",

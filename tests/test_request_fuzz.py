@@ -20,9 +20,9 @@ from pytest_aiohttp import AiohttpServer
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.slack.front_door import to_bolt
-from bot.slack.ids import Action, Callback, HomeAction, Modal
-from bot.slack.request_body import Malformed, decode, socket_envelope
+from bot.slack.basics.ids import Action, Callback, HomeAction, Modal
+from bot.slack.front.front_door import to_bolt
+from bot.slack.front.request_body import Malformed, decode, socket_envelope
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from tests.slack_harness import (

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.parse import _command, parse_command
-from bot.slack.payloads import obj, requester_team, text
-from bot.slack.request_body import MAX_FORM_FIELDS, Malformed, _form, _unquote
-from bot.slack.response_url import _allowed, response_url_allowed
-from bot.slack.response_uses import ResponseUrlUses
+from bot.reading.parse import _command, parse_command
+from bot.slack.basics.payloads import obj, requester_team, text
+from bot.slack.delivery.response_url import _allowed, response_url_allowed
+from bot.slack.delivery.response_uses import ResponseUrlUses
+from bot.slack.front.request_body import MAX_FORM_FIELDS, Malformed, _form, _unquote
 from bot.taskapi.client import ClientConfig, Lane, TaskApiClient
 from bot.taskapi.models import ListResponse, read_envelope
 from bot.taskapi.signing import sign, sign_list_call

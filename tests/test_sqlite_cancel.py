@@ -11,8 +11,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from bot.records.watch import Watch
 from bot.store.sqlite import SqliteStore
-from bot.watch.model import Watch
 
 
 @pytest.fixture

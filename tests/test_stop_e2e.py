@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pytest_aiohttp import AiohttpServer
 
-from bot.slack.ids import Action
+from bot.slack.basics.ids import Action
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
 from tests.fleet import fleet

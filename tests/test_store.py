@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from bot.records.follow import Follow
+from bot.records.watch import Watch
 from bot.store import Store, open_store
-from bot.store.base import Follow
-from bot.watch.model import Watch
 
 
 async def _open(request: pytest.FixtureRequest, tmp_path: Path, retention: float) -> Store:
@@ -319,7 +319,7 @@ async def takes_over_the_old_watch(url: str) -> None:
         await store.close()
 
 
-# -- Slack Retry-After holds (bot.slack.pacing) ----------------------------------------------
+# -- Slack Retry-After holds (bot.slack.delivery.pacing) ----------------------------------------------
 
 
 async def test_scope_holds_are_shared_lengthen_only_and_end(pair: list[Store]) -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.parse import Command, parse_command, parse_mention
+from bot.reading.parse import Command, parse_command, parse_mention
 from bot.render.answer import SECTION_TEXT, Controls, LiveNote, answer_message, lookup_message
 from bot.render.notes import skipped_line
 from bot.taskapi.models import Found, NotFound, TaskDetail

@@ -8,10 +8,10 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.records.watch import Watch
 from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
-from bot.watch.model import Watch
 from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock

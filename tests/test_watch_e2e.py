@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from pytest_aiohttp import AiohttpServer
 
-from bot.slack.live import NOTICE_EVENT
-from bot.slack.server import running_bot
+from bot.records.watch import Watch
+from bot.slack.delivery.live import NOTICE_EVENT
+from bot.slack.front.server import running_bot
 from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import DROPPED, FakeSlack
 from bot.watch import machine
 from bot.watch.machine import MAX_NOTICE_ATTEMPTS, MISSING_POLLS
-from bot.watch.model import Watch
 from tests.slack_harness import Harness, bot_settings, start_fakes
 
 FAST = {"step": 0.15, "watch_poll_interval": 0.05}
@@ -242,7 +242,7 @@ async def test_restart_resumes_and_notifies_once(
     async with running_bot(settings) as bot:
         from aiohttp.test_utils import TestClient, TestServer
 
-        from bot.slack.server import http_app
+        from bot.slack.front.server import http_app
         from tests.slack_harness import Harness as H
 
         async with TestClient(TestServer(http_app(bot))) as http:

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from bot.demo.stage import Stage, stage
 from bot.demo.transcript import message_lines
-from bot.slack.live import NOTICE_EVENT
+from bot.slack.delivery.live import NOTICE_EVENT
 from bot.testing.fake_slack import BOT_USER
 
 BUILDS, RENDERS, DEMO = "CBUILDS", "CRENDERS", "CDEMO"

@@ -20,7 +20,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings
-from bot.slack.server import Bot, http_app, running_bot
+from bot.slack.front.server import Bot, http_app, running_bot
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTask, FakeTaskApi
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 

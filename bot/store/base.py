@@ -11,9 +11,8 @@ import hashlib
 import json
 from typing import Literal, Protocol
 
-from pydantic import BaseModel
-
-from bot.watch.model import Watch
+from bot.records.follow import Follow
+from bot.records.watch import Watch
 
 # How a durable write went: written and safe from a failover or a power cut, written but
 # acknowledged by no replica (a failover may still lose it), or refused (version moved).
@@ -116,7 +115,7 @@ class Store(Protocol):
         """
         ...
 
-    # -- Slack Retry-After holds, shared by the fleet (see `bot.slack.pacing`) ---------------
+    # -- Slack Retry-After holds, shared by the fleet (see `bot.slack.delivery.pacing`) ---
 
     async def hold_scope(self, scope: str, seconds: float) -> None:
         """No Slack call in `scope` for `seconds` (Slack said Retry-After). Lengthens a hold,
@@ -138,12 +137,3 @@ class Store(Protocol):
 def uid_set_key(uids: list[str]) -> str:
     """Content-addressed, so the same list saved twice is one row."""
     return hashlib.sha256(json.dumps(uids).encode()).hexdigest()[:24]
-
-
-class Follow(BaseModel):
-    """A channel whose new messages naming tasks get live answers, and who turned it on."""
-
-    team_id: str
-    channel_id: str
-    user_id: str
-    since: float

@@ -13,15 +13,9 @@ import math
 
 import redis.asyncio as aioredis
 
-from bot.store.base import (
-    CLAIM_TTL,
-    DEFAULT_RETENTION,
-    SLOT_PENDING,
-    Durability,
-    Follow,
-    uid_set_key,
-)
-from bot.watch.model import Watch
+from bot.records.follow import Follow
+from bot.records.watch import Watch
+from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
 
 _PREFIX = "taskstatus:"
 _OPEN = _PREFIX + "watches:open"
@@ -305,7 +299,7 @@ class RedisStore:
             _, value = await pipe.execute()
         return int(value)
 
-    # -- Slack Retry-After holds (see `bot.slack.pacing`): one key per scope, expiring with it
+    # -- Slack Retry-After holds (`bot.slack.delivery.pacing`): one key per scope, expiring
 
     async def hold_scope(self, scope: str, seconds: float) -> None:
         await self._pause(keys=[_HOLDS + scope], args=[max(1, math.ceil(seconds * 1000))])

@@ -18,15 +18,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.base import (
-    CLAIM_TTL,
-    DEFAULT_RETENTION,
-    SLOT_PENDING,
-    Durability,
-    Follow,
-    uid_set_key,
-)
-from bot.watch.model import Watch
+from bot.records.follow import Follow
+from bot.records.watch import Watch
+from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
@@ -400,7 +394,7 @@ class SqliteStore:
             )
         return int(str(rows[0][0]))
 
-    # -- Slack Retry-After holds (see `bot.slack.pacing`); ended ones read as none, purged later
+    # -- Slack Retry-After holds (`bot.slack.delivery.pacing`); ended read as none, purged later
 
     async def hold_scope(self, scope: str, seconds: float) -> None:
         async with self._lock:
@@ -446,6 +440,6 @@ _FOLLOW_TABLES = [
     " data TEXT NOT NULL, PRIMARY KEY (team_id, channel_id))",
     "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL,"
     " expires_at REAL NOT NULL)",
-    # Slack Retry-After holds (bot.slack.pacing)
+    # Slack Retry-After holds (bot.slack.delivery.pacing)
     "CREATE TABLE IF NOT EXISTS holds (scope TEXT PRIMARY KEY, until REAL NOT NULL)",
 ]

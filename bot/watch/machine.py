@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.records.watch import Watch
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
 from bot.watch.fingerprint import fingerprint, slowdown
-from bot.watch.model import Watch
 
 MAX_NOTICE_ATTEMPTS = 5
 MISSING_POLLS = 3  # a task absent from this many answers in a row is treated as not found

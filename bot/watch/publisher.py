@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bot.records.watch import Watch
 from bot.render.answer import Message
 from bot.taskapi.models import TaskResult
 from bot.watch.machine import Trouble
-from bot.watch.model import Watch
 
 Build = Callable[[frozenset[str]], Message]
 

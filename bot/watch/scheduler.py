@@ -18,13 +18,13 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.records.watch import Watch
 from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.store import Store
 from bot.taskapi.client import Lane, TaskApiClient
 from bot.taskapi.models import TaskResult, is_done
 from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
-from bot.watch.model import Watch
 from bot.watch.notice_guard import NoticeGuard
 from bot.watch.publisher import Publisher, SlackTrouble
 

@@ -1,0 +1,1 @@
+"""Fetching pictures for previews, only from public addresses."""

@@ -1,0 +1,1 @@
+"""Reading task UIDs out of text a person typed or a message carried. Pure."""

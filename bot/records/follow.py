@@ -1,0 +1,15 @@
+"""A followed channel as it is stored: beside the watch record, below the store that keeps it
+and the surfaces that change it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Follow(BaseModel):
+    """A channel whose new messages naming tasks get live answers, and who turned it on."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    since: float

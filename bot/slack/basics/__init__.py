@@ -1,0 +1,1 @@
+"""Small values of the Slack layer: ids, payload readers, limits, filters."""

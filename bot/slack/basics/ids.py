@@ -1,0 +1,69 @@
+"""Surface ids Slack sends back to us; `manifest.yaml` and the tests use the same names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.render.answer import ACTION_REFRESH, ACTION_UNWATCH, ACTION_WATCH
+from bot.render.home import HOME_LOOKUP, HOME_UNWATCH
+from bot.render.modal import DM_BLOCK, DM_INPUT, MODAL_CALLBACK, UIDS_BLOCK, UIDS_INPUT
+
+COMMAND = "/taskstatus"
+
+
+class Callback(StrEnum):
+    CHECK = "task_status_check"
+    WATCH = "task_status_watch"
+    LOOKUP = "task_status_lookup"  # a global shortcut: opens the lookup modal
+
+
+class Action(StrEnum):
+    REFRESH = ACTION_REFRESH
+    WATCH = ACTION_WATCH
+    UNWATCH = ACTION_UNWATCH
+
+
+class HomeAction(StrEnum):
+    LOOKUP = HOME_LOOKUP
+    UNWATCH = HOME_UNWATCH
+
+
+class Modal(StrEnum):
+    """The lookup modal: its callback id and the block/action ids of its inputs."""
+
+    CALLBACK = MODAL_CALLBACK
+    UIDS_BLOCK = UIDS_BLOCK
+    UIDS_INPUT = UIDS_INPUT
+    DM_BLOCK = DM_BLOCK
+    DM_INPUT = DM_INPUT
+
+
+FOLLOW_WORDS = ("follow", "unfollow", "following")  # `/taskstatus follow` and friends
+
+# Events beyond `app_mention`, each handled in `bot.slack.surfaces.follow` or
+# `bot.slack.surfaces.home`.
+EVENTS = (
+    "app_mention",
+    "app_home_opened",
+    "message.channels",
+    "message.groups",
+    "member_left_channel",
+    "channel_left",
+    "group_left",
+)
+
+# Bot scopes, each for a call the code makes; `manifest.yaml` asks for exactly these.
+SCOPES = {
+    "commands": "/taskstatus",
+    "app_mentions:read": "app_mention events",
+    "chat:write": "answers, live updates, notices, ephemeral notes",
+    "files:write": "finished pictures uploaded with the completion notice (WATCH_UPLOAD_PICTURES)",
+    "im:write": "conversations.open: the notice by direct message where the bot cannot post",
+    "channels:history": "message.channels events for followed channels; conversations.replies: "
+    "after a restart, was the notice already sent?",
+    "groups:history": "the same, in private channels the bot is in (message.groups)",
+    "channels:read": "member_left_channel / channel_left: the bot was removed, the follow ends",
+    "groups:read": "the same, for private channels (group_left)",
+    "mpim:history": "the same, in group DMs the bot is in",
+    "im:history": "the same, for notices sent by direct message",
+}

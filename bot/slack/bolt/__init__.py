@@ -1,0 +1,1 @@
+"""Bolt's wiring: the app, its error handling and its observation."""

@@ -1,0 +1,196 @@
+"""Publishing the App Home tab: at once when it is opened, merged when watches change.
+
+`views.publish` is Tier 4 (100+ calls a minute); a busy person's watches may change every
+second. So each person has at most one publish pending: changes while it waits only mark the
+person again, and the view is read from the store just before the call, so it shows the
+newest state however long the wait. A person's publishes are `PERSON_GAP` seconds apart,
+and the process keeps to `PUBLISHES_PER_MINUTE` with short bursts allowed (`Pace`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from cachetools import LRUCache
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.records.watch import Watch
+from bot.render.home import FollowedChannel, HomeWatch, home_view
+from bot.store import Store
+from bot.taskapi.models import TaskResult
+from bot.watch.publisher import Build, NoticePage, Outcome, Publisher, SlackTrouble
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE = 1.0  # seconds after the first change of a burst: its next changes join it
+PERSON_GAP = 3.0  # seconds between one person's refreshes: 5 busy people fit Tier 4's 100
+PUBLISHES_PER_MINUTE = 100  # Tier 4's floor
+BURST = 20  # publishes that may go at once (people opening the tab together)
+SEEN_TTL = 30 * 24 * 3600.0  # a person who opened the tab this long ago still gets refreshes
+
+
+class HomeTab:
+    def __init__(self, client: AsyncWebClient, store: Store) -> None:
+        self._client = client
+        self._store = store
+        # Its own tasks, not the request tracker's: a refresh is upkeep, not acknowledged work;
+        # one dropped at shutdown is redone the next time the person opens the tab.
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.team_id = ""
+        self.workspace_url = ""  # from auth.test: links to live messages without an API call
+        self._dirty: set[str] = set()  # people whose Home is older than their watches
+        self._refreshing: dict[str, asyncio.Task[None]] = {}  # one pending publish each
+        self._published: LRUCache[str, float] = LRUCache(maxsize=10_000)  # monotonic time
+        self._pace = Pace(PUBLISHES_PER_MINUTE, BURST)
+        self._links: LRUCache[str, str] = LRUCache(maxsize=5000)
+
+    def touch(self, user_id: str) -> None:
+        """Someone's watches changed: publish their Home soon, once for any number of changes
+        until then."""
+        if not user_id.startswith(("U", "W")):
+            return
+        self._dirty.add(user_id)
+        if user_id in self._refreshing:
+            return  # its pending publish reads the store when it goes: this change included
+        task = asyncio.create_task(self._refresh(user_id), name="home")
+        self._refreshing[user_id] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._refreshing.pop(user_id, None))
+
+    async def _refresh(self, user_id: str) -> None:
+        """The person's one pending publish; again after it if they changed meanwhile."""
+        try:
+            while user_id in self._dirty:
+                await asyncio.sleep(self._wait(user_id, DEBOUNCE))
+                if self._wait(user_id, 0.0) > 0:
+                    continue  # published meanwhile (the person opened the tab)
+                if await self._store.add(self._seen_key(user_id), SEEN_TTL, 0):
+                    await self.publish(user_id)
+                else:
+                    self._dirty.discard(user_id)  # never opened the tab: nothing to refresh
+        except Exception:
+            self._dirty.discard(user_id)
+            log.exception("Home tab refresh failed")
+
+    def _wait(self, user_id: str, at_least: float) -> float:
+        last = self._published.get(user_id)
+        gap = 0.0 if last is None else last + PERSON_GAP - time.monotonic()
+        return max(at_least, gap)
+
+    async def opened(self, user_id: str) -> None:
+        """The person opened the tab: publish now, and refresh it from now on. People who
+        never open it (authors in followed channels, say) cost no `views.publish` at all."""
+        await self._store.add(self._seen_key(user_id), SEEN_TTL)
+        await self.publish(user_id)
+
+    def _seen_key(self, user_id: str) -> str:
+        return f"home-seen:{self.team_id}:{user_id}"
+
+    def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    async def publish(self, user_id: str) -> None:
+        await self._pace.wait()
+        self._dirty.discard(user_id)  # the view below is read after every change so far
+        view = await self.view_for(user_id)
+        self._published[user_id] = time.monotonic()
+        try:
+            await self._client.views_publish(user_id=user_id, view=view)
+        except SlackApiError as exc:
+            log.warning("could not publish the Home tab (%s)", exc.response.get("error"))
+
+    async def view_for(self, user_id: str) -> dict[str, Any]:
+        watches = [
+            w
+            for w in await self._store.open_watches()
+            if w.user_id == user_id and w.state == "active"
+        ]
+        watches.sort(key=lambda w: w.created_at, reverse=True)
+        shown = [
+            HomeWatch(w.id, w.channel_id, w.uids, w.last_known(), await self._link(w))
+            for w in watches
+        ]
+        followed = [
+            FollowedChannel(f.channel_id, f.user_id, f.since)
+            for f in await self._store.follows(self.team_id)
+        ]
+        return home_view(shown, followed, time.time())
+
+    async def _link(self, watch: Watch) -> str | None:
+        """The live message's address: the archive URL form, else chat.getPermalink."""
+        if watch.message_ts is None:
+            return None
+        ts = watch.message_ts
+        if self.workspace_url:
+            base = self.workspace_url.rstrip("/")
+            link = f"{base}/archives/{watch.channel_id}/p{ts.replace('.', '')}"
+            if watch.thread_ts and watch.thread_ts != ts:
+                link += f"?thread_ts={watch.thread_ts}&cid={watch.channel_id}"
+            return link
+        if watch.id not in self._links:
+            try:
+                got = await self._client.chat_getPermalink(channel=watch.channel_id, message_ts=ts)
+            except SlackApiError:
+                return None
+            self._links[watch.id] = str(got.get("permalink") or "")
+        return self._links[watch.id] or None
+
+
+class Pace:
+    """At most `per_minute` calls a minute on average, `burst` of them at once.
+
+    A token bucket in its "virtual scheduling" form (GCRA): one timestamp, no refill task.
+    Each caller reserves the next free instant before sleeping, so waiters go in order and
+    none is passed over. Hand-written: the few lines cost less than a dependency.
+    """
+
+    def __init__(self, per_minute: int, burst: int) -> None:
+        self._interval = 60.0 / per_minute
+        self._tolerance = self._interval * (burst - 1)
+        self._due = 0.0  # the theoretical time of the next call
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        due = max(self._due, now)
+        self._due = due + self._interval
+        delay = due - self._tolerance - now
+        if delay > 0:
+            await asyncio.sleep(delay)  # staying within Slack's rate limit
+
+
+class RefreshingPublisher:
+    """A `Publisher` that also refreshes the owner's Home after each change it shows.
+
+    Live edits happen only when a status changed (or a heartbeat), and every ending (done,
+    stopped, expired) is an edit too, so this sees every state change of a watch.
+    """
+
+    def __init__(self, inner: Publisher, home: HomeTab) -> None:
+        self.inner = inner
+        self._home = home
+
+    async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
+        outcome = await self.inner.update(watch, build, final=final)
+        if outcome.kind == "sent" or final:
+            self._home.touch(watch.user_id)
+        return outcome
+
+    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+        await self.inner.notify(watch, results)
+        self._home.touch(watch.user_id)
+
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return self.inner.sort(exc)
+
+    async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
+        return await self.inner.notice_sent(watch, cursor)
+
+    async def note(self, watch: Watch, text: str) -> None:
+        await self.inner.note(watch, text)

@@ -1,0 +1,59 @@
+"""The Web API client that counts Slack's refusals: the base of the paced client
+(`bot.slack.delivery.pacing`), so every call the bot makes is seen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import FormData
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.ops.metrics import Metrics
+
+
+class ObservedWebClient(AsyncWebClient):
+    """Counts every failed Web API call by method and Slack's error code, then re-raises.
+
+    Every method of the SDK client goes through `api_call`, so this is the one place to see
+    them all without wrapping each call site.
+    """
+
+    metrics: Metrics | None = None
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: dict[str, Any] | FormData | None = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> AsyncSlackResponse:
+        try:
+            return await super().api_call(
+                api_method,
+                http_verb=http_verb,
+                files=files,
+                data=data,
+                params=params,
+                json=json,
+                headers=headers,
+                auth=auth,
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            self._count(api_method, str(error or "unknown"))
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._count(api_method, type(exc).__name__)
+            raise
+
+    def _count(self, method: str, error: str) -> None:
+        if self.metrics is not None:
+            self.metrics.slack_errors.labels(method, error).inc()

@@ -1,0 +1,286 @@
+"""One gate for every Slack Web API call of the app: Slack's `Retry-After` and bad minutes.
+
+Slack counts its rate limits per workspace and method, and posts per channel too. A 429
+says how long the whole scope must rest, not just the request that met it, so the hold is
+written to the store (`Store.hold_scope`) and every later call in that scope, from any task
+of any replica, waits it out first. Each client has a `Policy`:
+
+- answers (and Home, modals, notes) wait their turn: holds, then 429s, 5xx, connection
+  errors and Slack's `internal_error`-like codes are waited out and tried again, for at
+  most `ANSWER_PATIENCE` seconds in all (a time, not a count of tries);
+- live edits of watches never wait: a held scope is refused at once as `ratelimited`, with
+  the hold's rest as `Retry-After`, and the scheduler shows the newest state later;
+- the completion notice waits for holds but is never sent twice by a transport retry: after
+  a connection error the post may have reached Slack.
+
+Why an `AsyncWebClient` subclass overriding the public `api_call`: every method helper of
+the SDK goes through it with its method name and arguments (the scope), and it runs before
+the first request. slack_sdk's retry handlers only see a request after it was sent, cannot
+hold one back, and are bounded by a count of tries per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import FormData
+from cachetools import LRUCache
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.ops.limited_log import LimitedLog
+from bot.slack.delivery.observed_client import ObservedWebClient
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+ANSWER_PATIENCE = 60.0  # default of SLACK_RETRY_PATIENCE: seconds an answer may wait out Slack
+MAX_HOLD = 600.0  # a Retry-After beyond this is taken as this (a garbled header)
+BACKOFF_FIRST = 0.5  # seconds before the first retry of a 5xx or connection error; doubles
+BACKOFF_MAX = 8.0
+TURNS = 10_000  # channels whose per-process posting turn is kept
+# Scoped per channel: Slack limits posting to a channel (about one message a second).
+CHANNEL_METHODS = frozenset(
+    {"chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal", "files.upload"}
+)
+RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    wait: bool  # wait out a held scope (else refuse the call at once as rate limited)
+    retry: bool  # try again after 429s, 5xx, connection errors and TRANSIENT_ERRORS
+    patience: float  # seconds, from the call, after which nothing more is waited for
+
+
+ANSWERS = Policy(wait=True, retry=True, patience=ANSWER_PATIENCE)
+LIVE_EDITS = Policy(wait=False, retry=False, patience=0.0)
+ONCE = Policy(wait=False, retry=False, patience=0.0)
+
+
+def scope_of(team: str, method: str, args: dict[str, Any]) -> str:
+    """Posts are held per channel; every other method per workspace."""
+    channel = args.get("channel") or args.get("channel_id")
+    if method in CHANNEL_METHODS and channel:
+        return f"{team}/channel/{channel}"
+    return f"{team}/method/{method}"
+
+
+class Holds:
+    """The store's holds, and each channel's posting turn in this process.
+
+    `team` is the bot token's workspace (from `auth.test`): the app has one bot token, and
+    Slack counts its limits there.
+    """
+
+    def __init__(self, store: Store, team: str = "") -> None:
+        self._store = store
+        self.team = team
+        self._turns: LRUCache[str, asyncio.Lock] = LRUCache(TURNS)
+        self._faults = LimitedLog(log)  # a store outage would otherwise log every call
+
+    def scope(self, method: str, args: dict[str, Any]) -> str:
+        return scope_of(self.team, method, args)
+
+    async def hold(self, scope: str, seconds: float) -> None:
+        await self._store.hold_scope(scope, min(max(seconds, 0.0), MAX_HOLD))
+
+    async def left(self, scope: str) -> float:
+        """Seconds the scope is still held; a store fault holds nothing (Slack still would)."""
+        try:
+            return await self._store.scope_held(scope)
+        except Exception as exc:
+            self._faults.warning(
+                "could not read Slack holds (%s); calling Slack anyway", type(exc).__name__
+            )
+            return 0.0
+
+    @contextlib.asynccontextmanager
+    async def turn(self, scope: str) -> AsyncIterator[None]:
+        """Posts to one channel leave this process one at a time, in order: after a 429 no
+        other post of ours is already on its way there, and answers wait their turn."""
+        if "/channel/" not in scope:
+            yield
+            return
+        lock = self._turns.get(scope)
+        if lock is None:
+            lock = self._turns[scope] = asyncio.Lock()
+        async with lock:
+            yield
+
+
+class PacedWebClient(ObservedWebClient):
+    """An `AsyncWebClient` whose calls go through `holds` under `policy` (see the module).
+
+    Built with `retry_handlers=[]`: the retries are here, bounded by time.
+    """
+
+    holds: Holds | None = None
+    policy: Policy = ANSWERS
+
+    def paced_copy(self, policy: Policy) -> PacedWebClient:
+        """The same client (token, session, gate) under another policy."""
+        copy = PacedWebClient(
+            token=self.token,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            session=self.session,
+            headers=self.headers,
+            team_id=self.default_params.get("team_id"),
+            retry_handlers=[],
+        )
+        copy.metrics, copy.holds, copy.policy = self.metrics, self.holds, policy
+        return copy
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: dict[str, Any] | FormData | None = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> AsyncSlackResponse:
+        call = super().api_call
+
+        def send() -> Awaitable[AsyncSlackResponse]:
+            return call(
+                api_method,
+                http_verb=http_verb,
+                files=files,
+                data=data,
+                params=params,
+                json=json,
+                headers=headers,
+                auth=auth,
+            )
+
+        if self.holds is None:
+            return await send()
+        args = {**(params or {}), **(data if isinstance(data, dict) else {}), **(json or {})}
+        scope = self.holds.scope(api_method, args)
+        async with self.holds.turn(scope):
+            return await self._paced(self.holds, scope, api_method, send)
+
+    async def _paced(
+        self,
+        holds: Holds,
+        scope: str,
+        method: str,
+        send: Callable[[], Awaitable[AsyncSlackResponse]],
+    ) -> AsyncSlackResponse:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.policy.patience
+        backoff = BACKOFF_FIRST
+        while True:
+            await self._wait_hold(holds, scope, method, deadline)
+            try:
+                return await send()
+            except SlackApiError as exc:
+                retry_after = rate_limited(exc)
+                if retry_after is not None:
+                    await holds.hold(scope, retry_after)
+                    if self.policy.retry and loop.time() + retry_after <= deadline:
+                        log.info("%s: rate limited; waiting %.1fs (%s)", method, retry_after, scope)
+                        continue
+                    raise
+                if not (self.policy.retry and transient(exc)):
+                    raise
+                failure: Exception = exc
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                if not self.policy.retry:
+                    raise
+                failure = exc
+            if loop.time() + backoff > deadline:
+                raise failure
+            log.info("%s: %s; trying again in %.1fs", method, _describe(failure), backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _wait_hold(self, holds: Holds, scope: str, method: str, deadline: float) -> None:
+        """Until the scope is free; a hold that outlasts the policy is refused at once."""
+        loop = asyncio.get_running_loop()
+        while (left := await holds.left(scope)) > 0:
+            if not self.policy.wait or loop.time() + left > deadline:
+                raise self._held(method, left)
+            await asyncio.sleep(left)
+
+    def _held(self, method: str, left: float) -> SlackApiError:
+        """Slack's own answer to a call in a held scope, without asking Slack."""
+        response = AsyncSlackResponse(
+            client=self,
+            http_verb="POST",
+            api_url=self.base_url + method,
+            req_args={},
+            data={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": str(max(1, math.ceil(left)))},
+            status_code=429,
+        )
+        message = f"{method}: held {left:.1f}s more by an earlier Retry-After"
+        return SlackApiError(message, response)  # type: ignore[no-untyped-call]
+
+
+def rate_limited(exc: SlackApiError) -> float | None:
+    """Seconds Slack asked to wait, when this is a rate limit; else None."""
+    response = exc.response
+    error = response.get("error") if isinstance(response, AsyncSlackResponse) else None
+    if _status(exc) != 429 and error not in RATE_LIMITED:
+        return None
+    headers = getattr(response, "headers", None) or {}
+    try:
+        return max(0.0, float(headers.get("Retry-After") or 1))
+    except ValueError:
+        return 1.0
+
+
+def transient(exc: SlackApiError) -> bool:
+    """Slack's trouble, not the call's: worth trying the same call again."""
+    response = exc.response
+    error = response.get("error") if isinstance(response, AsyncSlackResponse) else None
+    return _status(exc) >= 500 or error in TRANSIENT_ERRORS
+
+
+def _status(exc: SlackApiError) -> int:
+    # A body that is not JSON leaves aiohttp's own response here, which names it `status`.
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return status if isinstance(status, int) else 0
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        error = response.get("error") if isinstance(response, AsyncSlackResponse) else None
+        return f"Slack answered {_status(exc)} {error or ''}".rstrip()
+    return type(exc).__name__
+
+
+def sent_once(client: AsyncWebClient, timeout: float) -> AsyncWebClient:
+    """A client for what must not be sent twice and is sent under a lease (the completion
+    notice): no transport retry, no wait for a held scope (refused at once as rate limited,
+    when `client` goes through the gate), and a short `timeout`."""
+    if isinstance(client, PacedWebClient):
+        copy = client.paced_copy(ONCE)
+        copy.timeout = int(timeout)
+        return copy
+    return AsyncWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        session=client.session,
+        retry_handlers=[],
+        timeout=int(timeout),
+    )

@@ -1,0 +1,1 @@
+"""The front: HTTP server, signature checks, Socket Mode, health, metrics."""

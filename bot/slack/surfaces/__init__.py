@@ -1,0 +1,3 @@
+"""One module per Slack surface: command, shortcut, mention, follow, home, modal, actions. New
+surfaces (OAuth, unfurls, workflow functions) go here.
+"""

@@ -1,0 +1,36 @@
+"""The App Home tab: published when opened; *Stop watching* from it ends that watch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.slack.basics.ids import HomeAction
+from bot.slack.basics.payloads import team_id, text, user_id
+from bot.slack.delivery.answering import Place, guarded
+from bot.slack.delivery.context import Deps
+from bot.slack.surfaces.actions import unwatch_button
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.event("app_home_opened")
+    async def on_home_opened(event: dict[str, Any]) -> None:
+        deps.metrics.requests.labels("home").inc()
+        if event.get("tab") != "home" or deps.home is None:
+            return  # the Messages tab
+        deps.tracker.spawn(deps.home.opened(text(event, "user")), "home")
+
+    @app.action(HomeAction.UNWATCH.value)
+    async def on_stop(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        deps.metrics.requests.labels("home_unwatch").inc()
+        person = user_id(body)
+        place = Place(channel="", user=person, team=team_id(body))
+
+        async def work() -> None:
+            await unwatch_button(deps, body, action, place)
+            if deps.home is not None:
+                await deps.home.publish(person)  # at once: the person just pressed a button
+
+        deps.tracker.spawn(guarded(deps, place, "home_unwatch", work), "home_unwatch")
