@@ -134,7 +134,6 @@ class Store(Protocol):
         power cut (SQLite: synced to disk) before it returns."""
         ...
 
-
     # -- ended forms still owed to their messages (see `Watcher.repair`) --------------------
 
     async def owe_final_form(self, watch_id: str, after: float) -> None:
