@@ -432,9 +432,11 @@ class Watcher:
         tick takes up one still owed after that (see `Store.owe_final_form`)."""
         fresh = await self._store.get_watch(watch_id)
         note = self._ended_note(fresh) if fresh is not None else None
-        if fresh is None or note is None:
-            await self._store.settle_final_form(watch_id)  # nothing (more) to show
+        if fresh is None:
+            await self._store.settle_final_form(watch_id)  # its message is past caring
             return
+        if note is None:
+            return  # still live: nothing is owed
         if not fresh.is_open:
             await self._store.owe_final_form(watch_id, OWED_HOLD)  # held while tried here
         if way_out is not None and fresh.via_response_url:
