@@ -70,3 +70,20 @@ async def test_busy_homes_stay_current_without_a_backlog(harness: Harness) -> No
             uid = f"slow-{user.lower()}-{k}"
             first = next(at for at, text in shown if uid in text)
             assert first - started[uid] <= NEWEST_WITHIN, (uid, first - started[uid])
+
+
+async def test_opening_the_tab_twice_keeps_the_person_gap_and_shows_the_newest_state(
+    harness: Harness,
+) -> None:
+    """Slack sends `app_home_opened` at every switch to the tab: the second publish waits
+    out the person's gap, and still goes, with what changed meanwhile."""
+    slack = harness.slack
+    home = harness.bot.deps.home
+    assert home is not None
+    await home.opened("U1")
+    await harness.command("watch slow-newest", user="U1")
+    await home.opened("U1")
+    await slack.wait_for(lambda: len(slack.calls_to("views.publish")) == 2, timeout=10)
+    first, second = slack.calls_to("views.publish")
+    assert second.at - first.at >= MIN_GAP
+    assert "slow-newest" in json.dumps(second.args)

@@ -15,9 +15,13 @@ from pytest_aiohttp import AiohttpServer
 from bot.slack.basics.ids import Action
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
+from bot.watch.model import Watch
+from bot.watch.publisher import Build, Outcome
+from bot.watch.scheduler import WatchConfig, Watcher
 from tests.fleet import fleet
 from tests.follow_events import eventually
 from tests.slack_harness import Harness, start_fakes
+from tests.test_watch_clock import RecordingPublisher
 
 SLOW = {"step": 3600.0, "watch_poll_interval": 60.0}  # tasks stay queued; no poll edits
 
@@ -55,6 +59,113 @@ async def test_a_stop_through_a_rate_limit_still_ends_in_the_stopped_form(
     assert "Stopped updating" in body(live)
     assert "<@U2>" in body(live)
     assert [c.refused for c in slack.calls_to("chat.update")][-2:] == ["ratelimited", ""]
+
+
+@pytest.mark.parametrize("harness", [SLOW], indirect=True)
+async def test_a_stop_through_a_5xx_second_still_ends_in_the_stopped_form(
+    harness: Harness,
+) -> None:
+    slack = harness.slack
+    live = await live_answer(harness)
+    slack.trouble("chat.update", 1.0, status=500, error="internal_error")
+    _, key = await harness.click(
+        Action.UNWATCH, button(live, Action.UNWATCH)["value"], live, user="U2"
+    )
+    await slack.wait_for(lambda: Action.UNWATCH not in body(live), timeout=10)
+    assert "Stopped updating" in body(live)
+    assert "refused" not in str(slack.responses.get(key, []))  # no "Slack refused" for them
+    assert "internal_error" in [c.refused for c in slack.calls_to("chat.update")]
+
+
+class Redrawer(RecordingPublisher):
+    """Another replica's Slack side, after Slack's Retry-After: every edit lands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: list[tuple[str, str]] = []
+
+    async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
+        self.shown.append((watch.id, body(build(frozenset()).as_payload())))
+        return await super().update(watch, build, final=final)
+
+
+@pytest.mark.parametrize("harness", [SLOW], indirect=True)
+async def test_a_stop_under_a_long_retry_after_is_drawn_by_a_later_tick(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Retry-After past the Stop's patience: the stopped form stays owed in the store, and
+    the tick of any replica draws it once the wait is over (moved to now here)."""
+    slack, store = harness.slack, harness.bot.deps.store
+    live = await live_answer(harness)
+    await eventually(lambda: _one_open(store))
+    [watch] = await store.open_watches()
+    slack.trouble("chat.update", 3600.0, retry_after=90.0)
+    await harness.click(Action.UNWATCH, button(live, Action.UNWATCH)["value"], live, user="U2")
+    await eventually(lambda: _logged(caplog, "Slack still refuses its ended form"))
+    assert Action.UNWATCH in body(live)
+    redrawer = Redrawer()
+    replica = Watcher(store, harness.bot.deps.tasks, redrawer, WatchConfig())
+    await replica.tick()
+    assert redrawer.shown == []  # owed, but not before the 90 s
+    await store.owe_final_form(watch.id, 0.0)  # the 90 s are over
+    await replica.tick()
+    await eventually(lambda: _drawn(redrawer))
+    [(shown_id, shown)] = redrawer.shown
+    assert shown_id == watch.id
+    assert "Stopped updating" in shown
+    assert Action.UNWATCH not in shown
+    assert await store.take_owed_forms(hold=0.0) == []  # settled: no one draws it again
+
+
+async def _drawn(publisher: Redrawer) -> bool:
+    return bool(publisher.shown)
+
+
+@pytest.mark.parametrize("harness", [SLOW], indirect=True)
+async def test_a_stop_cut_short_by_shutdown_is_handed_to_the_fleet(harness: Harness) -> None:
+    """A drain cancels the Stop's action; its stopped form, still waiting out a rate limit,
+    goes back to the store at once for whichever replica ticks next."""
+    slack, store = harness.slack, harness.bot.deps.store
+    live = await live_answer(harness)
+    await eventually(lambda: _one_open(store))
+    [watch] = await store.open_watches()
+    slack.trouble("chat.update", 3600.0, retry_after=20.0)
+    await harness.click(Action.UNWATCH, button(live, Action.UNWATCH)["value"], live, user="U2")
+    await slack.wait_for(
+        lambda: "ratelimited" in [c.refused for c in slack.calls_to("chat.update")]
+    )
+    assert await harness.bot.deps.tracker.drain(0.0) >= 0
+    await harness.bot.deps.watcher.shutdown(grace=0.6)
+    assert await store.take_owed_forms(hold=60.0) == [watch.id]
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
+    return text in caplog.text
+
+
+async def _nothing_owed(store: Store) -> bool:
+    return await store.take_owed_forms(hold=0.0) == []
+
+
+EXPIRING = {"step": 3600.0, "watch_poll_interval": 0.5, "watch_max_duration": 2.0}
+
+
+@pytest.mark.parametrize("harness", [EXPIRING], indirect=True)
+async def test_an_expiry_through_a_rate_limit_ends_in_the_expired_form(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack = harness.slack
+    live = await live_answer(harness)
+    slack.trouble("chat.update", 30.0, retry_after=1.0)  # Slack's bad half-minute
+    await slack.wait_for(
+        lambda: "stopped watching" in str([c.args for c in slack.calls_to("chat.postMessage")]),
+        timeout=15,
+    )
+    assert Action.UNWATCH in body(live)
+    slack.troubles.clear()  # Slack is fine again
+    await slack.wait_for(lambda: Action.UNWATCH not in body(live), timeout=8)
+    assert "Stopped updating after" in body(live)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
 @pytest.mark.parametrize("harness", [SLOW], indirect=True)

@@ -331,3 +331,27 @@ async def test_scope_holds_are_shared_lengthen_only_and_end(pair: list[Store]) -
     assert await pair[1].scope_held("T1/channel/C2") == 0.0
     await asyncio.sleep(left + 0.05)  # the hold's own expiry is what is tested
     assert await pair[0].scope_held("T1/channel/C1") == 0.0
+
+
+# -- ended forms owed to their messages ---------------------------------------------------------
+
+
+async def test_an_owed_final_form_goes_to_one_process_at_a_time_until_settled(
+    pair: list[Store],
+) -> None:
+    one, two = pair
+    await one.owe_final_form("w1", 0.0)
+    await one.owe_final_form("w2", 3600.0)  # a try is under way elsewhere: not yet anyone's
+    assert await one.take_owed_forms(hold=3600.0) == ["w1"]
+    assert await two.take_owed_forms(hold=3600.0) == []  # held by the first taker
+    await two.owe_final_form("w1", 0.0)  # Slack said wait no longer: anyone may take it now
+    assert await two.take_owed_forms(hold=0.0) == ["w1"]
+    assert await one.take_owed_forms(hold=3600.0) == ["w1"]  # a hold of 0 ends at once
+    await one.settle_final_form("w1")
+    await one.owe_final_form("w2", 0.0)
+    assert await two.take_owed_forms(hold=3600.0) == ["w2"]
+    await two.settle_final_form("w2")
+    await one.owe_final_form("w3", 0.0)
+    await one.settle_final_form("w3")
+    assert await one.take_owed_forms(hold=0.0) == []
+    assert await two.take_owed_forms(hold=0.0) == []

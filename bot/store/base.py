@@ -133,6 +133,22 @@ class Store(Protocol):
         power cut (SQLite: synced to disk) before it returns."""
         ...
 
+    # -- ended forms still owed to their messages (see `Watcher.repair`) --------------------
+
+    async def owe_final_form(self, watch_id: str, after: float) -> None:
+        """A done watch's ended form is not on its message yet: whichever process ticks may
+        take it `after` seconds from now (a Retry-After, or the hold of a try under way)."""
+        ...
+
+    async def take_owed_forms(self, hold: float, limit: int = 50) -> list[str]:
+        """Claim up to `limit` owed forms whose time has come; each is then held `hold`
+        seconds (like a lease), so one process redraws it and another only if that one dies."""
+        ...
+
+    async def settle_final_form(self, watch_id: str) -> None:
+        """The ended form landed, or there is no message left to show it on."""
+        ...
+
 
 def uid_set_key(uids: list[str]) -> str:
     """Content-addressed, so the same list saved twice is one row."""

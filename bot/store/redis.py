@@ -149,6 +149,7 @@ class RedisStore:
         self._reserve = client.register_script(_RESERVE)
         self._spend = client.register_script(_SPEND)
         self._pause = client.register_script(_PAUSE)
+        self._take_owed = client.register_script(_TAKE_OWED)  # ended forms owed
 
     @classmethod
     async def open(cls, url: str, retention: float = DEFAULT_RETENTION) -> RedisStore:
@@ -329,6 +330,18 @@ class RedisStore:
         watch.version += 1
         return "durable" if int(acknowledged) >= 1 else "unconfirmed"
 
+    # -- ended forms owed to their messages: one sorted set, scored by when each may be taken
+
+    async def owe_final_form(self, watch_id: str, after: float) -> None:
+        await self._take_owed(keys=[_OWED], args=["owe", max(0.0, after), 0, watch_id])
+
+    async def take_owed_forms(self, hold: float, limit: int = 50) -> list[str]:
+        taken = await self._take_owed(keys=[_OWED], args=["take", max(0.0, hold), limit])
+        return [str(i.decode() if isinstance(i, bytes) else i) for i in taken]
+
+    async def settle_final_form(self, watch_id: str) -> None:
+        await self._redis.zrem(_OWED, watch_id)
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))
@@ -338,3 +351,17 @@ def _watch(version: object, raw: object) -> Watch:
 
 _FOLLOWS = _PREFIX + "follows:"
 _HOLDS = _PREFIX + "hold:"  # Slack Retry-After holds
+_OWED = _PREFIX + "owed-forms"  # ended forms not yet shown (see `Store.owe_final_form`)
+# KEYS: owed set. ARGV: "owe" or "take", seconds, limit, id. Times on Redis's clock.
+_TAKE_OWED = (
+    _NOW
+    + """
+if ARGV[1] == 'owe' then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[4])
+  return {}
+end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id) end
+return ids
+"""
+)

@@ -78,7 +78,7 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous=NORMAL")
         store = cls(db, retention)
         async with store._transaction():
-            for statement in [*_TABLES, *_FOLLOW_TABLES]:
+            for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES]:
                 await db.execute(statement)
             await store._migrate()
             for statement in _INDEXES:
@@ -428,6 +428,34 @@ class SqliteStore:
         async with self._lock:  # between transactions on this connection
             await self._db.execute(f"PRAGMA synchronous={level}")
 
+    # -- ended forms owed to their messages (see `Store.owe_final_form`) ---------------------
+
+    async def owe_final_form(self, watch_id: str, after: float) -> None:
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO owed_forms (id, due) VALUES (?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET due = excluded.due",
+                (watch_id, self._clock() + max(0.0, after)),
+            )
+
+    async def take_owed_forms(self, hold: float, limit: int = 50) -> list[str]:
+        now = self._clock()
+        async with self._transaction():
+            rows = list(
+                await self._db.execute_fetchall(
+                    "SELECT id FROM owed_forms WHERE due <= ? ORDER BY due LIMIT ?", (now, limit)
+                )
+            )
+            ids = [str(row[0]) for row in rows]
+            await self._db.executemany(
+                "UPDATE owed_forms SET due = ? WHERE id = ?", [(now + hold, i) for i in ids]
+            )
+        return ids
+
+    async def settle_final_form(self, watch_id: str) -> None:
+        async with self._transaction():
+            await self._db.execute("DELETE FROM owed_forms WHERE id = ?", (watch_id,))
+
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
     watch = Watch.model_validate_json(str(row[1]))
@@ -443,3 +471,5 @@ _FOLLOW_TABLES = [
     # Slack Retry-After holds (bot.slack.delivery.pacing)
     "CREATE TABLE IF NOT EXISTS holds (scope TEXT PRIMARY KEY, until REAL NOT NULL)",
 ]
+# Ended forms not yet shown on their messages (see `Store.owe_final_form`)
+_OWED_TABLES = ["CREATE TABLE IF NOT EXISTS owed_forms (id TEXT PRIMARY KEY, due REAL NOT NULL)"]

@@ -26,7 +26,7 @@ from bot.taskapi.models import TaskResult, is_done
 from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
 from bot.watch.notice_guard import NoticeGuard
-from bot.watch.publisher import Publisher, SlackTrouble
+from bot.watch.publisher import Build, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,11 @@ class WatchConfig:
 
 MAX_NOTICE_ATTEMPTS = machine.MAX_NOTICE_ATTEMPTS
 SAVE_AGE_EVERY = 60.0  # seconds of watching that may go unsaved (a takeover recounts them)
-FINAL_FORM_PATIENCE = 60.0  # seconds a Stop or a repair waits out rate limits on its edit
+FINAL_FORM_PATIENCE = 60.0  # seconds a Stop or a repair waits out Slack's trouble on its edit
+# While a try is under way, its owed form is held from other processes this long (see
+# `Store.take_owed_forms`); a process that dies mid-try leaves it to the fleet after it.
+OWED_HOLD = FINAL_FORM_PATIENCE + 15.0
+REDRAW_BACKOFF = (0.5, 8.0)  # first and longest wait between tries after a 5xx or no answer
 WayOut = tuple[str, float] | None  # a fresh response_url, and when it dies (wall clock)
 MAX_TROUBLE_BACKOFF = 30.0  # seconds between tries of a completion Slack keeps refusing
 
@@ -85,6 +89,7 @@ class Watcher:
         self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._repairs: set[asyncio.Task[None]] = set()  # ended forms waiting out rate limits
+        self._redrawing: dict[str, asyncio.Task[None]] = {}  # owed ended forms tried here
         self._slots = asyncio.Semaphore(config.completions)
         self._last_purge = monotonic()
         self._budget_spent = False  # the fleet's edit budget said no during this tick
@@ -175,7 +180,9 @@ class Watcher:
         `way_out`: the Stop action's own `response_url` and when it dies, fresher than the
         one kept since the answer (which lives 30 minutes)."""
         await self._transition(watch_id, lambda w: machine.stop(w, user))
-        await self.repair(watch_id, way_out=way_out, patient=True)
+        # A task of the watcher's own: a drain that cancels the action leaves it to finish
+        # (or to be handed back to the fleet at shutdown), so the stopped form stays owed.
+        await asyncio.shield(self._redraw_in_task(watch_id, way_out=way_out))
 
     async def abandon(self, watch_id: str) -> Watch | None:
         """End a watch whose live message could not be shown."""
@@ -267,6 +274,17 @@ class Watcher:
             await asyncio.wait_for(self._store.release_leases(self.owner), 1.0)
         except Exception:
             log.exception("could not hand leases back; they expire on their own")
+        await self._hand_back_owed()
+
+    async def _hand_back_owed(self) -> None:
+        """Ended forms whose tries were cut short go back to the fleet at once, not after
+        their hold ends."""
+        cut = [i for i, task in self._redrawing.items() if task.cancelled()]
+        try:
+            for watch_id in cut:
+                await asyncio.wait_for(self._store.owe_final_form(watch_id, 0.0), 0.5)
+        except Exception:
+            log.warning("could not hand owed ended forms back; their holds end on their own")
 
     async def tick(self) -> None:
         self.ticks += 1
@@ -274,6 +292,7 @@ class Watcher:
         await self._purge_when_due(mono)
         watches = await self._lease()
         self.open_watches = len(watches)
+        await self._redraw_owed()
         self._forget(self._held)
         for watch in watches:
             if (
@@ -406,13 +425,20 @@ class Watcher:
         """An edit raced a Stop or an end (a poll here, a refresh, another process): show
         the ended form again, so a message never says *Live* with no watch behind it.
 
-        Rate limits are waited out for up to FINAL_FORM_PATIENCE seconds: here when
-        `patient` (a person's Stop or Refresh), else in a task of its own, so a tick never
-        waits on Slack."""
+        Slack's trouble (rate limits, 5xx, no answer, its transient errors) is waited out for
+        up to FINAL_FORM_PATIENCE seconds: here when `patient` (a person's Stop or Refresh),
+        else in a task of its own, so a tick never waits on Slack. A done watch's ended form
+        stays owed in the store until it lands or its message is gone, and any process's
+        tick takes up one still owed after that (see `Store.owe_final_form`)."""
         fresh = await self._store.get_watch(watch_id)
         note = self._ended_note(fresh) if fresh is not None else None
-        if fresh is None or note is None:
+        if fresh is None:
+            await self._store.settle_final_form(watch_id)  # its message is past caring
             return
+        if note is None:
+            return  # still live: nothing is owed
+        if not fresh.is_open:
+            await self._store.owe_final_form(watch_id, OWED_HOLD)  # held while tried here
         if way_out is not None and fresh.via_response_url:
             url, expires_at = way_out
             fresh = fresh.model_copy(
@@ -424,20 +450,70 @@ class Watcher:
             )
         build = self.ended_message(fresh, fresh.last_known(), note)
         deadline = self._monotonic() + FINAL_FORM_PATIENCE
+        backoff = REDRAW_BACKOFF[0]
         while True:
-            outcome = await self.publisher.update(fresh, build, final=True)
-            if outcome.kind != "rate_limited":
-                return
-            wait = max(outcome.retry_after, 0.1)
-            if self._monotonic() + wait > deadline:
-                log.warning("watch %s: still rate limited; its ended form is not shown", fresh.id)
+            wait = await self._redraw(fresh, build, backoff)
+            if wait is None:
+                if not fresh.is_open:
+                    await self._store.settle_final_form(watch_id)
                 return
             if not patient:
-                task = asyncio.create_task(self.repair(watch_id, way_out=way_out, patient=True))
-                self._repairs.add(task)
-                task.add_done_callback(self._repairs.discard)
+                self._redraw_in_task(watch_id, way_out=way_out)
                 return
-            await asyncio.sleep(wait)
+            if self._monotonic() + wait > deadline:
+                if not fresh.is_open:
+                    await self._store.owe_final_form(watch_id, wait)
+                log.warning(
+                    "watch %s: Slack still refuses its ended form; tried again in %.0fs",
+                    fresh.id,
+                    wait,
+                )
+                return
+            await asyncio.sleep(wait)  # Slack's Retry-After, or a backoff after a 5xx
+            backoff = min(backoff * 2, REDRAW_BACKOFF[1])
+
+    async def _redraw(self, watch: Watch, build: Build, backoff: float) -> float | None:
+        """One try at an ended form: None when it is settled (shown, its message gone, or
+        refused for good), else seconds to wait before the next try."""
+        try:
+            outcome = await self.publisher.update(watch, build, final=True)
+        except Exception as exc:
+            trouble = self.publisher.sort(exc)
+            if trouble.kind != "wait":
+                log.warning("watch %s: its ended form was refused (%s)", watch.id, trouble.reason)
+                return None
+            log.info("watch %s: its ended form is put off (%s)", watch.id, trouble.reason)
+            return trouble.retry_after or backoff
+        if outcome.kind == "rate_limited":
+            return max(outcome.retry_after, 0.1)
+        return None
+
+    def _redraw_in_task(self, watch_id: str, *, way_out: WayOut = None) -> asyncio.Task[None]:
+        """A patient repair that no request's cancellation ends (shutdown waits for it)."""
+        running = self._redrawing.get(watch_id)
+        if running is not None and not running.done() and way_out is None:
+            return running
+        task = asyncio.create_task(self.repair(watch_id, way_out=way_out, patient=True))
+        self._repairs.add(task)
+        self._redrawing[watch_id] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._repairs.discard(finished)
+            if self._redrawing.get(watch_id) is finished and not finished.cancelled():
+                del self._redrawing[watch_id]
+
+        task.add_done_callback(done)
+        return task
+
+    async def _redraw_owed(self) -> None:
+        """Ended forms owed by any process (a Stop cut short, a long Retry-After, a process
+        that died): this tick takes the ones whose time has come, one try task each."""
+        if self._stopping:
+            return
+        for watch_id in await self._store.take_owed_forms(OWED_HOLD):
+            running = self._redrawing.get(watch_id)
+            if running is None or running.done():
+                self._redraw_in_task(watch_id)
 
     def _ended_note(self, watch: Watch) -> LiveNote | None:
         """How an ended (or finishing) watch's message reads; None while it is still live."""
@@ -558,23 +634,25 @@ class Watcher:
         return None
 
     async def _expire(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+        """The expired form, owed until it lands as any ended form is (see `repair`), then
+        the line in the thread, which goes whatever became of the edit."""
         hours = f"{self._config.max_duration / 3600:g} h"
         waiting = sum(1 for r in results if not is_done(r))
         async with self._slots:
             try:
-                await self.publisher.update(
-                    watch,
-                    self.ended_message(watch, results, LiveNote("expired", hours)),
-                    final=True,
-                )
+                await self.repair(watch.id)
+            except Exception as exc:  # the store: the edit is owed only if it was recorded
+                log.warning("watch %s: its expired form is not shown (%s)", watch.id, exc)
+            try:
                 await self.publisher.note(
                     watch,
                     f":stopwatch: I stopped watching after {hours}; {waiting} of "
                     f"{len(results)} tasks were not done yet. Press *Watch* on the answer to "
                     "follow them again.",
                 )
-            except Exception:
-                log.exception("watch %s: could not show that it expired", watch.id)
+            except Exception as exc:
+                trouble = self.publisher.sort(exc)
+                log.warning("watch %s: could not say it expired (%s)", watch.id, trouble.reason)
 
 
 def _worth_saving(old: Watch, new: Watch) -> bool:

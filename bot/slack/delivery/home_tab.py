@@ -55,19 +55,22 @@ class HomeTab:
         if not user_id.startswith(("U", "W")):
             return
         self._dirty.add(user_id)
+        self._pend(user_id, debounce=DEBOUNCE)
+
+    def _pend(self, user_id: str, *, debounce: float) -> None:
         if user_id in self._refreshing:
             return  # its pending publish reads the store when it goes: this change included
-        task = asyncio.create_task(self._refresh(user_id), name="home")
+        task = asyncio.create_task(self._refresh(user_id, debounce), name="home")
         self._refreshing[user_id] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._refreshing.pop(user_id, None))
 
-    async def _refresh(self, user_id: str) -> None:
+    async def _refresh(self, user_id: str, debounce: float = DEBOUNCE) -> None:
         """The person's one pending publish; again after it if they changed meanwhile."""
         try:
             while user_id in self._dirty:
-                await asyncio.sleep(self._wait(user_id, DEBOUNCE))
+                await asyncio.sleep(self._wait(user_id, debounce))
                 if self._wait(user_id, 0.0) > 0:
                     continue  # published meanwhile (the person opened the tab)
                 if await self._store.add(self._seen_key(user_id), SEEN_TTL, 0):
@@ -87,6 +90,17 @@ class HomeTab:
         """The person opened the tab: publish now, and refresh it from now on. People who
         never open it (authors in followed channels, say) cost no `views.publish` at all."""
         await self._store.add(self._seen_key(user_id), SEEN_TTL)
+        await self.publish_soon(user_id)
+
+    async def publish_soon(self, user_id: str) -> None:
+        """Publish at once if the person's last publish is `PERSON_GAP` old (Slack sends
+        `app_home_opened` at every switch to the tab), else once the gap allows: the pending
+        publish reads the store when it goes, so it shows the newest state."""
+        if self._wait(user_id, 0.0) > 0 or user_id in self._refreshing:
+            self._dirty.add(user_id)
+            self._pend(user_id, debounce=0.0)
+            return
+        self._published[user_id] = time.monotonic()  # claimed now: a second call waits
         await self.publish(user_id)
 
     def _seen_key(self, user_id: str) -> str:

@@ -31,6 +31,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
         async def work() -> None:
             await unwatch_button(deps, body, action, place)
             if deps.home is not None:
-                await deps.home.publish(person)  # at once: the person just pressed a button
+                await deps.home.publish_soon(person)  # at once, unless within its gap
 
         deps.tracker.spawn(guarded(deps, place, "home_unwatch", work), "home_unwatch")
