@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from pytest_aiohttp import AiohttpServer
 
+from bot.records.watch import Watch
 from bot.slack.basics.ids import Action
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
-from bot.watch.model import Watch
 from bot.watch.publisher import Build, Outcome
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.fleet import fleet
