@@ -23,7 +23,7 @@ from bot.render.home import FollowedChannel, HomeWatch, home_view
 from bot.store import Store
 from bot.taskapi.models import TaskResult
 from bot.watch.model import Watch
-from bot.watch.publisher import Build, NoticePage, Outcome, Publisher, SlackTrouble
+from bot.watch.publisher import Build, FollowOn, NoticePage, Outcome, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +182,10 @@ class RefreshingPublisher:
             self._home.touch(watch.user_id)
         return outcome
 
-    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
-        await self.inner.notify(watch, results)
+    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
+        rest = await self.inner.notify(watch, results)
         self._home.touch(watch.user_id)
+        return rest
 
     def sort(self, exc: BaseException) -> SlackTrouble:
         return self.inner.sort(exc)

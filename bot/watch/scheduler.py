@@ -26,7 +26,7 @@ from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
 from bot.watch.model import Watch
 from bot.watch.notice_guard import NoticeGuard
-from bot.watch.publisher import Publisher, SlackTrouble
+from bot.watch.publisher import FollowOn, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class Watcher:
         self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._repairs: set[asyncio.Task[None]] = set()  # ended forms waiting out rate limits
+        self._follow_ons: set[asyncio.Task[None]] = set()  # what follows posted notices
         self._slots = asyncio.Semaphore(config.completions)
         self._last_purge = monotonic()
         self._budget_spent = False  # the fleet's edit budget said no during this tick
@@ -260,7 +261,8 @@ class Watcher:
         run = self._run_task
         if run is not None and not run.done():
             await _finish({run}, deadline - loop.time())
-        pending = set(self._inflight.values()) | self._repairs  # ended forms still owed
+        # Ended forms still owed, and what follows notices already posted.
+        pending = set(self._inflight.values()) | self._repairs | self._follow_ons
         if pending:
             await _finish(pending, deadline - loop.time())
         try:
@@ -503,14 +505,30 @@ class Watcher:
                 return None
             guard.posting(watch.id)
             try:
-                await self.publisher.notify(watch, results)
+                rest = await self.publisher.notify(watch, results)
             except SlackTrouble as trouble:
                 if not trouble.maybe_sent:
                     guard.not_sent(watch.id)
                 raise
-            guard.posted(watch.id)
+            guard.posted(watch.id)  # whatever happens next, it is never posted again
+            if rest is not None:
+                self._follow_notice(watch.id, rest)
         noticed = machine.noticed(watch)
         return await self._save(noticed) if noticed is not None else None
+
+    def _follow_notice(self, watch_id: str, rest: FollowOn) -> None:
+        """What follows a posted notice (continuations, pictures), off the completion: it may
+        wait out Slack's limits longer than a lease, and its failures are only logged."""
+
+        async def run() -> None:
+            try:
+                await rest()
+            except Exception:
+                log.exception("watch %s: what follows its notice failed", watch_id)
+
+        task = asyncio.create_task(run(), name=f"notice-rest-{watch_id}")
+        self._follow_ons.add(task)
+        task.add_done_callback(self._follow_ons.discard)
 
     async def _notice_found(self, watch: Watch) -> bool:
         """Search the notice's thread, one page per unit of the workspace's fleet-wide budget
