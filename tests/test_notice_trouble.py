@@ -230,3 +230,36 @@ async def test_a_holder_whose_final_edit_outlived_its_lease_sends_no_notice(
     finally:
         await first.close()
         await second.close()
+
+
+LONG = {"step": 3600.0, "watch_poll_interval": 0.5}
+FIFTY = [f"ok-n{n:02d}" for n in range(50)]  # their picture links need follow-on messages
+
+
+@pytest.mark.parametrize("harness", [LONG], indirect=True)
+async def test_a_refused_follow_on_message_never_posts_the_notice_again(
+    harness: Harness,
+) -> None:
+    """The notice's main message went out; its follow-on message meets Slack's per-channel
+    limit. The notice is posted: the follow-on waits the limit out, the notice is not sent
+    again."""
+    slack = harness.slack
+    await harness.command("watch " + " ".join(FIFTY))
+    await slack.wait_for(lambda: "task_unwatch" in json.dumps(slack.messages.get("C1")), 10)
+    stalled = slack.stall("chat.postMessage")  # the notice is served; its answer waits
+    harness.api.step = 0.0  # every task finishes at its next poll
+    await slack.wait_for(lambda: notices(slack), 15)
+    window = slack.trouble("chat.postMessage", 60, retry_after=1.0, channel="C1")
+    stalled.set()
+    del slack.stalls["chat.postMessage"]
+    await slack.wait_for(lambda: any(c.refused for c in slack.calls_to("chat.postMessage")), 10)
+    window.until = time.monotonic()  # Slack takes posts again
+
+    def follow_ons() -> list[dict[str, Any]]:
+        thread = slack.thread("C1", slack.messages["C1"][0]["ts"])
+        return [m for m in thread if str(m.get("text")).startswith("More pictures")]
+
+    await slack.wait_for(follow_ons, 15)
+    await until_closed(harness)
+    assert len(notices(slack)) == 1
+    assert len(follow_ons()) == 1

@@ -8,19 +8,32 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from pytest_aiohttp import AiohttpServer
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.delivery.pacing import (
+    ANSWERS,
+    ONCE_TURN_WAIT,
+    Holds,
+    PacedWebClient,
+    scope_of,
+    sent_once,
+)
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
-from bot.testing.fake_slack import HOME_TEAM, Call
+from bot.testing.fake_slack import HOME_TEAM, Call, FakeSlack
 from tests.conftest import ManualClock
 from tests.fleet import fleet
 from tests.follow_events import message, send_event, text_of, thread_replies
 from tests.slack_harness import start_fakes, start_harness
+from tests.test_fleet import until
 
 MID_WINDOW = ManualClock()
 MID_WINDOW.now = 60 * 2000 + 5.0  # the whole burst falls in one FOLLOW_MAX_PER_MINUTE window
@@ -151,3 +164,68 @@ async def test_live_edits_never_wait_for_a_held_scope(
         # ...and no edit reached Slack during it.
         assert [c for c in slack.calls_to("chat.update") if c.at > held_from] == []
         assert deps.metrics.watch_updates.labels("rate_limited")._value.get() >= 1
+
+
+# -- the completion notice never queues behind a waiting answer -----------------------------
+
+
+@dataclass
+class Clients:
+    slack: FakeSlack
+    store: Store
+    answers: PacedWebClient
+    notice: AsyncWebClient  # the notice's client: `ONCE`
+
+
+@pytest.fixture
+async def clients(aiohttp_server: AiohttpServer, tmp_path: Path) -> AsyncIterator[Clients]:
+    slack, _ = await start_fakes(aiohttp_server, FakeTaskApi())
+    store = await open_store(f"sqlite:///{tmp_path}/state.sqlite3")
+    async with aiohttp.ClientSession() as session:
+        answers = PacedWebClient(
+            token="xoxb-test", base_url=slack.base_url + "api/", session=session, retry_handlers=[]
+        )
+        answers.holds, answers.policy = Holds(store), ANSWERS
+        yield Clients(slack, store, answers, sent_once(answers, timeout=10.0))
+    await store.close()
+
+
+async def test_the_notice_is_refused_at_once_while_an_answer_sleeps_out_a_retry_after(
+    clients: Clients,
+) -> None:
+    """An answer met a 429 and sleeps out its Retry-After: the notice must not wait behind it
+    (its lease was checked just before), but be refused at once as the channel is held."""
+    slack = clients.slack
+    window = slack.trouble("chat.postMessage", 60, retry_after=HOLD, channel="C1")
+    answer = asyncio.create_task(clients.answers.chat_postMessage(channel="C1", text="answer"))
+    await slack.wait_for(lambda: slack.calls_to("chat.postMessage", "C1"))
+    scope = scope_of("", "chat.postMessage", {"channel": "C1"})
+    await until(lambda: clients.store.scope_held(scope))  # the answer's hold, in the store
+    window.until = time.monotonic()  # Slack would take posts again; the hold stands
+    began = time.monotonic()
+    with pytest.raises(SlackApiError) as refused:
+        await asyncio.wait_for(clients.notice.chat_postMessage(channel="C1", text="notice"), 5)
+    assert time.monotonic() - began < 1.0  # a store read, not the answer's sleep
+    assert refused.value.response["error"] == "ratelimited"
+    assert float(refused.value.response.headers["Retry-After"]) >= 1
+    await answer  # the answer still goes, once the hold is over
+    assert [c.args["text"] for c in slack.calls_to("chat.postMessage")] == ["answer", "answer"]
+
+
+async def test_the_notice_gives_up_a_channel_turn_taken_by_a_post_under_way(
+    clients: Clients,
+) -> None:
+    """A post to the channel is on its way (Slack has not answered): the notice waits for
+    its turn for a moment only, then is refused as rate limited, to be tried again."""
+    slack = clients.slack
+    stalled = slack.stall("chat.postMessage")
+    answer = asyncio.create_task(clients.answers.chat_postMessage(channel="C1", text="answer"))
+    await slack.wait_for(lambda: slack.calls_to("chat.postMessage", "C1"))
+    began = time.monotonic()
+    with pytest.raises(SlackApiError) as refused:
+        await asyncio.wait_for(clients.notice.chat_postMessage(channel="C1", text="notice"), 5)
+    assert time.monotonic() - began < ONCE_TURN_WAIT + 1.0
+    assert refused.value.response["error"] == "ratelimited"
+    stalled.set()
+    await answer
+    assert [c.args["text"] for c in slack.calls_to("chat.postMessage")] == ["answer"]

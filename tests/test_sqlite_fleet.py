@@ -20,9 +20,9 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.taskapi.fake import FakeTaskApi
 from bot.testing.fake_slack import FakeSlack
-from tests.fleet import fleet
+from tests.fleet import Replica, fleet
 from tests.slack_harness import start_fakes
-from tests.test_fleet import INTERVAL, WAIT, live_answers, notices, polls, until
+from tests.test_fleet import WAIT, live_answers, notices, polls, until
 
 WATCHES = 3
 
@@ -33,6 +33,14 @@ async def listener_gone(url: str) -> bool:
             return False
     except aiohttp.ClientConnectionError:
         return True
+
+
+async def waits_on_the_lock(replica: Replica) -> bool:
+    """What its readiness says: no tick lately, and its store, whose one connection is busy
+    in a lock wait, does not answer the probe."""
+    async with aiohttp.ClientSession() as session, session.get(replica.url + "readyz") as r:
+        failed = set((await r.json())["failed"])
+    return {"store", "watcher"} <= failed
 
 
 @pytest.fixture
@@ -58,9 +66,10 @@ async def test_a_cancelled_lock_wait_still_ends_with_one_notice_each(
         async with aiosqlite.connect(path, isolation_level=None) as holder:
             await holder.execute("BEGIN IMMEDIATE")  # a third process takes the write lock
             api.step = 0.0  # every task finishes meanwhile
-            # Time must pass (nothing here can announce it): the first replica's next tick
-            # starts and waits on the lock, as does the second's.
-            await asyncio.sleep(5 * INTERVAL)
+            # The first replica's tick waits on the lock, as does the second's.
+            await asyncio.gather(
+                until(lambda: waits_on_the_lock(first)), until(lambda: waits_on_the_lock(second))
+            )
             first.process.send_signal(signal.SIGTERM)
             # Its tick is cancelled in its lock wait and its lease release gives up; then the
             # drain is over and its listener closes, while its store waits on the lock.

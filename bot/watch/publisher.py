@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -12,6 +12,9 @@ from bot.taskapi.models import TaskResult
 from bot.watch.machine import Trouble
 
 Build = Callable[[frozenset[str]], Message]
+# What follows a posted notice (continuation messages, pictures): sent once the notice is
+# known to be in Slack, best-effort; its failures are logged, never raised.
+FollowOn = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,10 @@ class Publisher(Protocol):
         """What a failed `update` means for a completion (wait, never, or a fault)."""
         ...
 
-    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
         """The one completion notice (thread, or a direct message), tagged with the watch id.
-        Raises `SlackTrouble` when Slack did not take it."""
+        Returns once Slack took its main message, with what is still to follow it (None:
+        nothing); raises `SlackTrouble` when Slack did not take it, or may not have."""
         ...
 
     async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:

@@ -26,7 +26,7 @@ from bot.taskapi.models import TaskResult, is_done
 from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
 from bot.watch.notice_guard import NoticeGuard
-from bot.watch.publisher import Build, Publisher, SlackTrouble
+from bot.watch.publisher import Build, FollowOn, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class Watcher:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._repairs: set[asyncio.Task[None]] = set()  # ended forms waiting out rate limits
         self._redrawing: dict[str, asyncio.Task[None]] = {}  # owed ended forms tried here
+        self._follow_ons: set[asyncio.Task[None]] = set()  # what follows posted notices
         self._slots = asyncio.Semaphore(config.completions)
         self._last_purge = monotonic()
         self._budget_spent = False  # the fleet's edit budget said no during this tick
@@ -267,7 +268,8 @@ class Watcher:
         run = self._run_task
         if run is not None and not run.done():
             await _finish({run}, deadline - loop.time())
-        pending = set(self._inflight.values()) | self._repairs  # ended forms still owed
+        # Ended forms still owed, and what follows notices already posted.
+        pending = set(self._inflight.values()) | self._repairs | self._follow_ons
         if pending:
             await _finish(pending, deadline - loop.time())
         try:
@@ -544,12 +546,14 @@ class Watcher:
             except SlackTrouble as failed:
                 trouble = failed
             except Exception as exc:
-                log.exception("watch %s: completion failed; counted as an attempt", watch.id)
                 trouble = SlackTrouble("fault", type(exc).__name__)
+                trouble.__cause__ = exc  # logged once, with its traceback, by `_troubled`
             if trouble is None:
                 self._waits.pop(watch.id, None)
             elif current is not None and current.is_open:
                 await self._troubled(current, trouble)
+            elif trouble.__cause__ is not None:
+                log.error("watch %s: completion failed", watch.id, exc_info=trouble.__cause__)
 
     async def _show_final(
         self, watch: Watch, results: Sequence[TaskResult]
@@ -579,14 +583,30 @@ class Watcher:
                 return None
             guard.posting(watch.id)
             try:
-                await self.publisher.notify(watch, results)
+                rest = await self.publisher.notify(watch, results)
             except SlackTrouble as trouble:
                 if not trouble.maybe_sent:
                     guard.not_sent(watch.id)
                 raise
-            guard.posted(watch.id)
+            guard.posted(watch.id)  # whatever happens next, it is never posted again
+            if rest is not None:
+                self._follow_notice(watch.id, rest)
         noticed = machine.noticed(watch)
         return await self._save(noticed) if noticed is not None else None
+
+    def _follow_notice(self, watch_id: str, rest: FollowOn) -> None:
+        """What follows a posted notice (continuations, pictures), off the completion: it may
+        wait out Slack's limits longer than a lease, and its failures are only logged."""
+
+        async def run() -> None:
+            try:
+                await rest()
+            except Exception:
+                log.exception("watch %s: what follows its notice failed", watch_id)
+
+        task = asyncio.create_task(run(), name=f"notice-rest-{watch_id}")
+        self._follow_ons.add(task)
+        task.add_done_callback(self._follow_ons.discard)
 
     async def _notice_found(self, watch: Watch) -> bool:
         """Search the notice's thread, one page per unit of the workspace's fleet-wide budget
@@ -611,7 +631,12 @@ class Watcher:
         elif trouble.kind == "wait":
             log.info("watch %s: completion put off (%s)", watch.id, trouble.reason)
         else:  # an answer nobody foresaw: the bot's own fault, as far as it can tell
-            log.error("watch %s: completion failed (%s)", watch.id, trouble.reason)
+            log.error(
+                "watch %s: completion failed (%s); counted as an attempt",
+                watch.id,
+                trouble.reason,
+                exc_info=trouble.__cause__,
+            )
         if new is not None and await self._store.update_watch(new):
             self._seen[watch.id] = mono
 

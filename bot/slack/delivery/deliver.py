@@ -107,6 +107,21 @@ class Delivery:
         metadata: dict[str, Any] | None = None,
     ) -> str:
         """Post, then any continuation messages in the same thread; returns the main ts."""
+        ts, message = await self.post_first(channel, build, thread_ts=thread_ts, metadata=metadata)
+        await self.continue_thread(channel, thread_ts or ts, message)
+        return ts
+
+    async def post_first(
+        self,
+        channel: str,
+        build: Build,
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> tuple[str, Message]:
+        """The main message alone: its ts, and the message as sent (pictures Slack could not
+        download made links), whose continuations are still owed. For what must be known
+        to be sent before anything follows it (the completion notice)."""
 
         async def send(message: Message) -> str:
             response = await self.client.chat_postMessage(
@@ -120,16 +135,18 @@ class Delivery:
             )
             return str(response["ts"])
 
-        ts, message = await self._with_image_fallback(send, build)
+        return await self._with_image_fallback(send, build)
+
+    async def continue_thread(self, channel: str, thread_ts: str, message: Message) -> None:
+        """`message`'s continuation messages, in order, in the thread `thread_ts`."""
         for more in message.continuations:
             await self.client.chat_postMessage(
                 channel=channel,
-                thread_ts=thread_ts or ts,
+                thread_ts=thread_ts,
                 text=more.text,
                 blocks=more.as_payload()["blocks"],
                 unfurl_links=False,
             )
-        return ts
 
     async def update(self, channel: str, ts: str, build: Build) -> None:
         async def send(message: Message) -> None:

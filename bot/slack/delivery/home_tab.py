@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 from cachetools import LRUCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,7 +24,7 @@ from bot.records.watch import Watch
 from bot.render.home import FollowedChannel, HomeWatch, home_view
 from bot.store import Store
 from bot.taskapi.models import TaskResult
-from bot.watch.publisher import Build, NoticePage, Outcome, Publisher, SlackTrouble
+from bot.watch.publisher import Build, FollowOn, NoticePage, Outcome, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,24 @@ class HomeTab:
                     await self.publish(user_id)
                 else:
                     self._dirty.discard(user_id)  # never opened the tab: nothing to refresh
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            # Slack out of reach past the client's patience: its trouble, not the bot's. The
+            # refresh stays owed and is tried again a person's gap later (or at the next
+            # change), reading the newest state then.
+            self._dirty.add(user_id)
+            log.warning(
+                "Home tab refresh put off %gs: Slack could not be reached (%s)",
+                PERSON_GAP,
+                type(exc).__name__,
+            )
+
+            async def again() -> None:
+                await asyncio.sleep(PERSON_GAP)
+                self.touch(user_id)
+
+            retry = asyncio.create_task(again(), name="home-retry")
+            self._tasks.add(retry)
+            retry.add_done_callback(self._tasks.discard)
         except Exception:
             self._dirty.discard(user_id)
             log.exception("Home tab refresh failed")
@@ -196,9 +215,10 @@ class RefreshingPublisher:
             self._home.touch(watch.user_id)
         return outcome
 
-    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
-        await self.inner.notify(watch, results)
+    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
+        rest = await self.inner.notify(watch, results)
         self._home.touch(watch.user_id)
+        return rest
 
     def sort(self, exc: BaseException) -> SlackTrouble:
         return self.inner.sort(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -15,13 +16,22 @@ from bot.ops.logs import bound
 from bot.ops.metrics import Metrics
 from bot.pictures.fetcher import PictureFetcher
 from bot.records.watch import Watch
-from bot.render.answer import completion_message
+from bot.render.answer import Message, completion_message
 from bot.render.notes import note_message
 from bot.slack.delivery.deliver import Delivery, ResponseUrlError, slack_error
 from bot.slack.delivery.pacing import sent_once
 from bot.slack.delivery.response_uses import LIFETIME, USES
 from bot.taskapi.models import Found, TaskResult
-from bot.watch.publisher import GONE, SENT, SKIPPED, Build, NoticePage, Outcome, SlackTrouble
+from bot.watch.publisher import (
+    GONE,
+    SENT,
+    SKIPPED,
+    Build,
+    FollowOn,
+    NoticePage,
+    Outcome,
+    SlackTrouble,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +57,7 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 # Refusals that no retry can change: the notice is given up at once.
-NEVER_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
+NEVER_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "user_not_found"})
 NOTICE_TIMEOUT = 10.0  # seconds; well inside a lease, which is checked just before the post
 RESPONSE_URL_USES = USES  # Slack: up to 5 uses within 30 minutes
 RESPONSE_URL_LIFETIME = LIFETIME
@@ -135,24 +145,47 @@ class SlackPublisher:
     def sort(self, exc: BaseException) -> SlackTrouble:
         return exc if isinstance(exc, SlackTrouble) else trouble(exc)
 
-    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn:
+        """The notice's main message, once; what follows it is returned, to be sent after the
+        notice is recorded as posted: a failure there must never make it count as unsent."""
         with bound(watch_id=watch.id, team=watch.team_id):
             try:
-                await self._notify(watch, results)
+                channel, thread = await self._notice_place(watch)
+                metadata = {"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}}
+                ts, message = await self._once.post_first(
+                    channel,
+                    lambda no_preview: completion_message(results, watch.user_id, no_preview),
+                    thread_ts=thread,
+                    metadata=metadata,
+                )
             except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 raise trouble(exc) from exc
+        return functools.partial(self._follow_on, watch, channel, thread or ts, message, results)
 
-    async def _notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
-        channel, thread = await self._notice_place(watch)
-        metadata = {"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}}
-        ts = await self._once.post(
-            channel,
-            lambda no_preview: completion_message(results, watch.user_id, no_preview),
-            thread_ts=thread,
-            metadata=metadata,
-        )
-        if self._pictures is not None:
-            await self._upload_pictures(self._pictures, channel, thread or ts, results)
+    async def _follow_on(
+        self,
+        watch: Watch,
+        channel: str,
+        thread_ts: str,
+        message: Message,
+        results: Sequence[TaskResult],
+    ) -> None:
+        """The notice's continuation messages, then its pictures: best-effort, through the
+        patient client (Slack's limits and bad minutes waited out for SLACK_RETRY_PATIENCE),
+        and never the notice itself again."""
+        with bound(watch_id=watch.id, team=watch.team_id):
+            try:
+                await self._delivery.continue_thread(channel, thread_ts, message)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning(
+                    "watch %s: its notice is posted, but not all of its %d follow-on "
+                    "message(s) (%s); the notice stands",
+                    watch.id,
+                    len(message.continuations),
+                    _reason(exc),
+                )
+            if self._pictures is not None:
+                await self._upload_pictures(self._pictures, channel, thread_ts, results)
 
     async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
         """One page of the thread (or of the direct messages) where the notice would be.
@@ -223,7 +256,7 @@ class SlackPublisher:
         if not files:
             return
         try:
-            await self._client.files_upload_v2(
+            await self._delivery.client.files_upload_v2(
                 file_uploads=files, channel=channel, thread_ts=thread_ts
             )
         except Exception as exc:  # any failure leaves the links in the notice: enough
@@ -249,6 +282,12 @@ def trouble(exc: BaseException) -> SlackTrouble:
     if error in NEVER_ERRORS:
         return SlackTrouble("never", error)
     return SlackTrouble("fault", error)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return slack_error(exc) or "no error"
+    return type(exc).__name__
 
 
 def _seconds(value: object) -> float:

@@ -10,8 +10,14 @@ of any replica, waits it out first. Each client has a `Policy`:
   most `ANSWER_PATIENCE` seconds in all (a time, not a count of tries);
 - live edits of watches never wait: a held scope is refused at once as `ratelimited`, with
   the hold's rest as `Retry-After`, and the scheduler shows the newest state later;
-- the completion notice waits for holds but is never sent twice by a transport retry: after
-  a connection error the post may have reached Slack.
+- the completion notice never waits: not for a held scope, and not for long for its
+  channel's posting turn (`ONCE_TURN_WAIT`), as it goes out under a lease checked just
+  before; and no transport retry sends it twice (after a connection error the post may have
+  reached Slack). Refused, it is put off to a later try.
+
+Each try holds its channel's turn only while its request is under way: every wait (a hold, a
+`Retry-After`, a backoff) is slept out with the turn handed on, so no call queues behind a
+sleeping one.
 
 Why an `AsyncWebClient` subclass overriding the public `api_call`: every method helper of
 the SDK goes through it with its method name and arguments (the scope), and it runs before
@@ -57,16 +63,23 @@ TRANSIENT_ERRORS = frozenset(
 )
 
 
+# Seconds the notice waits for its channel's posting turn, held by a post under way: longer,
+# and it is refused as rate limited (the completion tries again), since its lease was checked
+# just before the call and must still hold when the post leaves.
+ONCE_TURN_WAIT = 1.0
+
+
 @dataclass(frozen=True)
 class Policy:
     wait: bool  # wait out a held scope (else refuse the call at once as rate limited)
     retry: bool  # try again after 429s, 5xx, connection errors and TRANSIENT_ERRORS
     patience: float  # seconds, from the call, after which nothing more is waited for
+    turn_wait: float | None = None  # seconds for the channel's posting turn (None: no limit)
 
 
 ANSWERS = Policy(wait=True, retry=True, patience=ANSWER_PATIENCE)
 LIVE_EDITS = Policy(wait=False, retry=False, patience=0.0)
-ONCE = Policy(wait=False, retry=False, patience=0.0)
+ONCE = Policy(wait=False, retry=False, patience=0.0, turn_wait=ONCE_TURN_WAIT)
 
 
 def scope_of(team: str, method: str, args: dict[str, Any]) -> str:
@@ -107,17 +120,29 @@ class Holds:
             return 0.0
 
     @contextlib.asynccontextmanager
-    async def turn(self, scope: str) -> AsyncIterator[None]:
+    async def turn(self, scope: str, timeout: float | None = None) -> AsyncIterator[bool]:
         """Posts to one channel leave this process one at a time, in order: after a 429 no
-        other post of ours is already on its way there, and answers wait their turn."""
+        other post of ours is already on its way there. Yields False when the turn could not
+        be had within `timeout` seconds (None: waits as long as it takes)."""
         if "/channel/" not in scope:
-            yield
+            yield True
             return
         lock = self._turns.get(scope)
         if lock is None:
             lock = self._turns[scope] = asyncio.Lock()
-        async with lock:
-            yield
+        got = True
+        try:
+            async with asyncio.timeout(timeout):
+                await lock.acquire()
+        except TimeoutError:
+            got = False
+        if not got:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
 
 
 class PacedWebClient(ObservedWebClient):
@@ -173,8 +198,7 @@ class PacedWebClient(ObservedWebClient):
             return await send()
         args = {**(params or {}), **(data if isinstance(data, dict) else {}), **(json or {})}
         scope = self.holds.scope(api_method, args)
-        async with self.holds.turn(scope):
-            return await self._paced(self.holds, scope, api_method, send)
+        return await self._paced(self.holds, scope, api_method, send)
 
     async def _paced(
         self,
@@ -183,43 +207,56 @@ class PacedWebClient(ObservedWebClient):
         method: str,
         send: Callable[[], Awaitable[AsyncSlackResponse]],
     ) -> AsyncSlackResponse:
+        """Try until sent, the policy gives up or the patience is spent. Each try takes the
+        channel's turn for its request alone; every wait is slept with the turn released."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.patience
         backoff = BACKOFF_FIRST
         while True:
-            await self._wait_hold(holds, scope, method, deadline)
-            try:
-                return await send()
-            except SlackApiError as exc:
-                retry_after = rate_limited(exc)
-                if retry_after is not None:
-                    await holds.hold(scope, retry_after)
-                    if self.policy.retry and loop.time() + retry_after <= deadline:
-                        log.info("%s: rate limited; waiting %.1fs (%s)", method, retry_after, scope)
-                        continue
-                    raise
-                if not (self.policy.retry and transient(exc)):
-                    raise
-                failure: Exception = exc
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                if not self.policy.retry:
-                    raise
-                failure = exc
-            if loop.time() + backoff > deadline:
+            async with holds.turn(scope, self.policy.turn_wait) as got:
+                if not got:
+                    raise self._held(method, ONCE_TURN_WAIT, "its channel's turn is taken")
+                left = await holds.left(scope)
+                if left <= 0:
+                    try:
+                        return await send()
+                    except SlackApiError as exc:
+                        retry_after = rate_limited(exc)
+                        if retry_after is not None:  # written before the turn passes on
+                            await holds.hold(scope, retry_after)
+                        failure: Exception = exc
+                    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                        failure = exc
+            if left > 0:  # a hold set earlier (by any task or replica): sleep it out
+                if not self.policy.wait or loop.time() + left > deadline:
+                    raise self._held(method, left, "held by an earlier Retry-After")
+                await asyncio.sleep(left)
+                continue
+            wait = self._retry_wait(failure, backoff, deadline)
+            if isinstance(failure, SlackApiError) and rate_limited(failure) is not None:
+                log.info("%s: rate limited; waiting %.1fs (%s)", method, wait, scope)
+            else:
+                log.info("%s: %s; trying again in %.1fs", method, _describe(failure), wait)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+            await asyncio.sleep(wait)
+
+    def _retry_wait(self, failure: Exception, backoff: float, deadline: float) -> float:
+        """Seconds to sleep before trying `failure`'s call again; raises it when the policy
+        or the patience left says not to."""
+        now = asyncio.get_running_loop().time()
+        if isinstance(failure, SlackApiError):
+            retry_after = rate_limited(failure)
+            if retry_after is not None:
+                if self.policy.retry and now + retry_after <= deadline:
+                    return retry_after
                 raise failure
-            log.info("%s: %s; trying again in %.1fs", method, _describe(failure), backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
+            if not transient(failure):
+                raise failure
+        if not self.policy.retry or now + backoff > deadline:
+            raise failure
+        return backoff
 
-    async def _wait_hold(self, holds: Holds, scope: str, method: str, deadline: float) -> None:
-        """Until the scope is free; a hold that outlasts the policy is refused at once."""
-        loop = asyncio.get_running_loop()
-        while (left := await holds.left(scope)) > 0:
-            if not self.policy.wait or loop.time() + left > deadline:
-                raise self._held(method, left)
-            await asyncio.sleep(left)
-
-    def _held(self, method: str, left: float) -> SlackApiError:
+    def _held(self, method: str, left: float, why: str) -> SlackApiError:
         """Slack's own answer to a call in a held scope, without asking Slack."""
         response = AsyncSlackResponse(
             client=self,
@@ -230,7 +267,7 @@ class PacedWebClient(ObservedWebClient):
             headers={"Retry-After": str(max(1, math.ceil(left)))},
             status_code=429,
         )
-        message = f"{method}: held {left:.1f}s more by an earlier Retry-After"
+        message = f"{method}: refused for {left:.1f}s, {why}"
         return SlackApiError(message, response)  # type: ignore[no-untyped-call]
 
 
