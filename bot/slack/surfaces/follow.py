@@ -116,8 +116,9 @@ def author(event: dict[str, Any]) -> str:
 def is_external_author(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> bool:
     """Slack Connect: a member (or an app) of another organisation in a shared channel.
 
-    A person's team is read as for mentions (the event's `user_team`, `source_team`); a bot
-    names its own in `bot_profile.team_id`.
+    A person's team is read as for mentions (the event's `user_team`, `source_team`, else its
+    `team`); a bot names its own in `bot_profile.team_id`, a legacy bot or webhook post
+    perhaps only in the event's `team`.
     """
     allowed = deps.settings.allowed_external_teams
     if is_external(body, deps.home_team, allowed):
