@@ -1,13 +1,13 @@
 """The slowest 40,000-character message for each reader of UIDs, before and after the value
 pattern after a label was made linear.
 
-Every family of `tests/hostile_text.py` (each unit repeated, each pair alternating) is put
-alone, after each label and in code, and read by each entry point: `parse_command` (slash
-command), `parse_mention` (a mention, with its event) and `message_uids` (message shortcut
-and followed channels). "After" reads every text at 40,000 characters. "Before" uses the same
-code with the old value pattern (copied below): its worst text per reader is found on texts
-of 4,000 characters (the quadratic ones take 100 times longer at 40,000, minutes for all),
-then timed at 40,000.
+Every family of `tests/hostile_text.py` (each unit repeated, each pair alternating, each
+chain of UID-shaped values) is put alone, after each label and in code, and read by each
+entry point: `parse_command` (slash command), `parse_mention` (a mention, with its event)
+and `message_uids` (message shortcut and followed channels). "After" reads every text at
+40,000 characters. "Before" uses the same code with the old value pattern (copied below):
+its worst text per reader is found on texts of 4,000 characters (the quadratic ones take 100
+times longer at 40,000, minutes for all), then timed at 40,000.
 Usage: python bench/parse_worst.py
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.reading import parse
-from tests.hostile_text import UNITS, contexts, families, hostile
+from tests.hostile_text import CHAINS, UNITS, contexts, families, hostile
 
 # The value after a label as it was up to 832a6dd: `[*_~]*` and `[A-Za-z0-9_-]++` both take
 # `_`, so a failing lookahead after a long run of them retries every split.
@@ -71,6 +71,7 @@ def main() -> None:
     count = len(families()) * len(contexts())
     print(f"texts: {count} of 40,000 characters per reader")
     print(f"  families: runs of {' '.join(UNITS)}; each pair alternating")
+    print(f"  chains of values: {', '.join(map(repr, CHAINS))}")
     print(f"  contexts: {', '.join(contexts())}")
     before, after = readers(old_parse()), readers(parse)
     overall: list[tuple[float, str, str, str]] = []

@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     # SHUTDOWN_GRACE; 0: close once the drain is done); seconds between samples of the
     # store's size for /metrics, so a scrape never scans the store.
     shutdown_drain: float = Field(3.0, ge=0)
-    store_size_interval: Seconds = 60.0
+    # At least 5 s: each sample scans the store, and a shorter interval would scan it
+    # almost without pause, for a gauge scraped every 15 s or more.
+    store_size_interval: float = Field(60.0, ge=5)
 
     # Completion notices: thread reads that look for a notice before it is sent again.
     watch_thread_reads_per_minute: int = Field(1, ge=1)

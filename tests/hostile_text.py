@@ -15,15 +15,19 @@ from bot.reading.parse import MAX_TEXT
 # The characters mrkdwn and the readers give a meaning to, an escape, digits and letters.
 UNITS = ("_", "*", "~", "-", ".", ":", "/", "@", "<", "`", "&lt;", "1", "a")
 LABELS = ("TaskUid: ", "task ", "uid:")
+# UID-shaped values in a list: behind a label each one is read as one more UID of the chain.
+CHAINS = ("a1 ", "a1, ")
 # What follows a run: the `.a` makes the lookahead after a value fail at the very end.
 END = ".a"
 
 
 def families() -> dict[str, str]:
-    """Each unit repeated, then each pair of units alternating: name -> repeated unit."""
+    """Each unit repeated, each pair of units alternating, then each chain of values:
+    name -> repeated unit."""
     units = {f"run of {u}": u for u in UNITS}
     pairs = {f"{a} and {b} alternating": a + b for a, b in itertools.combinations(UNITS, 2)}
-    return units | pairs
+    chains = {f"chain of {c!r}": c for c in CHAINS}
+    return units | pairs | chains
 
 
 def contexts() -> dict[str, tuple[str, str]]:

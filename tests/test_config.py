@@ -92,3 +92,17 @@ def test_operating_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings(env_file=None)
     assert "METRICS_PORT" in str(raised.value)
     assert "LOOKUP_UIDS_PER_MINUTE" in str(raised.value)
+
+
+def test_the_store_size_sampler_waits_at_least_five_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each sample scans the store: 0.001 s would scan it almost without pause."""
+    assert load_settings(env_file=None).store_size_interval == 60
+    monkeypatch.setenv("STORE_SIZE_INTERVAL", "5")
+    assert load_settings(env_file=None).store_size_interval == 5
+    for too_short in ("4.9", "0.001", "0", "-1"):
+        monkeypatch.setenv("STORE_SIZE_INTERVAL", too_short)
+        with pytest.raises(SettingsError) as raised:
+            load_settings(env_file=None)
+        assert "STORE_SIZE_INTERVAL" in str(raised.value)

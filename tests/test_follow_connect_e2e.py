@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.testing.fake_slack import HOME_TEAM
 from tests.follow_events import bot_message, message, send_event, text_of, thread_replies
 from tests.slack_harness import Harness
 from tests.test_follow_e2e import follow
@@ -41,6 +42,22 @@ async def test_people_and_bots_of_another_organisation_get_nothing(harness: Harn
     assert thread_replies(harness, "C1", "700.1") == []
     assert thread_replies(harness, "C1", "700.2") == []
     assert harness.api.calls == [["ok-1"]]  # nothing looked up for them
+
+
+async def test_a_post_naming_another_organisation_only_in_its_team_gets_nothing(
+    harness: Harness,
+) -> None:
+    """A legacy bot's or a webhook's post (no `bot_profile`, no `user_team`) and a person's
+    message whose author's team is only the event's `team`."""
+    await follow(harness)
+    await send_event(harness, {**bot_message("TaskUid: ok-3", ts="701.1"), "team": OTHER_TEAM})
+    await send_event(harness, message("TaskUid: ok-2", ts="701.2", user="W9", team=OTHER_TEAM))
+    await send_event(harness, message("TaskUid: ok-4", ts="701.3", team=HOME_TEAM))
+    await answered_after(harness, "701.4")
+    assert thread_replies(harness, "C1", "701.1") == []
+    assert thread_replies(harness, "C1", "701.2") == []
+    assert "ok-4" in text_of(thread_replies(harness, "C1", "701.3")[0])
+    assert sorted(harness.api.calls) == [["ok-1"], ["ok-4"]]
 
 
 @pytest.mark.parametrize("harness", [{"allowed_external_teams": [OTHER_TEAM]}], indirect=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.reading.parse import (
+    MAX_CHAIN_VALUES,
     MAX_MESSAGE_TEXT,
     MAX_TEXT,
     find_uids,
@@ -64,3 +65,19 @@ def test_the_texts_of_a_message_share_one_budget() -> None:
 def test_an_operators_pattern_reads_within_the_caps() -> None:
     assert find_uids([padded("JOB-1") + " JOB-2"], r"JOB-\d") == ["JOB-1"]
     assert find_uids([padded("JOB-1"), padded("JOB-2"), "JOB-3"], r"JOB-\d") == ["JOB-1", "JOB-2"]
+
+
+def test_a_chain_after_a_label_is_read_to_its_cap() -> None:
+    """The label's own value, then `MAX_CHAIN_VALUES` more; a value after them is not read."""
+    assert MAX_CHAIN_VALUES == 2_000
+    values = [f"a{i}" for i in range(MAX_CHAIN_VALUES + 2)]
+    assert find_uids(["uid: " + " ".join(values)]) == values[: MAX_CHAIN_VALUES + 1]
+    assert find_uids(["uid: " + ", ".join(values[: MAX_CHAIN_VALUES + 1])]) == values[:-1]
+
+
+def test_a_chain_of_one_value_repeated_stops_at_the_cap() -> None:
+    """`uid: a1 a1 ... b2`: the `b2` past the cap is not read, nor is anything after it."""
+    chain = "uid: " + "a1 " * MAX_CHAIN_VALUES
+    assert find_uids([chain + "b2"]) == ["a1", "b2"]
+    assert find_uids([chain + "a1 b2 tsk-3f"]) == ["a1"]
+    assert find_uids([chain + "a1 b2 `c-3`"]) == ["a1", "c-3"]

@@ -108,6 +108,32 @@ async def test_a_nat64_literal_of_the_metadata_address_is_refused_unfetched(
     assert "may not come from" in caplog.text
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "fec0::1",  # site-local, deprecated
+        "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",  # its last address
+        "3fff::1",  # documentation (RFC 9637)
+        "3fff:fff:ffff::1",
+        "5f00::1",  # SRv6 SIDs
+        "5f00:ffff:ffff::1",
+    ],
+)
+def test_ipv6_ranges_python_calls_global_are_not_public(address: str) -> None:
+    assert not is_public(ipaddress.ip_address(address))
+
+
+async def test_a_site_local_literal_is_refused_unfetched(caplog: pytest.LogCaptureFixture) -> None:
+    async with PictureFetcher(max_bytes=1_000_000) as fetcher:
+        assert await fetcher.fetch("http://[fec0::1]/p.png") is None
+    assert "may not come from" in caplog.text
+
+
+@pytest.mark.parametrize("address", ["3fff:1000::1", "5f01::1", "5eff:ffff::1"])
+def test_ipv6_just_outside_those_ranges_is_public(address: str) -> None:
+    assert is_public(ipaddress.ip_address(address))
+
+
 def test_public_addresses_are() -> None:
     assert is_public(ipaddress.ip_address("93.184.216.34"))
     assert is_public(ipaddress.ip_address("2606:2800:220:1:248:1893:25c8:1946"))

@@ -203,6 +203,11 @@ def test_payload_readers_treat_wrong_types_as_missing() -> None:
     assert live_watch_id({"blocks": [5, {"elements": 7}, {"elements": [None]}]}) == ""
     assert requester_team({"user": "U1", "event": None, "team": ["T"]}) is None
     assert requester_team({"user": {"team_id": "T2"}, "team_id": "T1"}) == "T2"
+    # A message event's `team` is its author's, before the envelope's (the home team)...
+    assert requester_team({"event": {"team": "T2"}, "team_id": "T1"}) == "T2"
+    # ...and after the more exact `user_team` and `source_team`.
+    assert requester_team({"event": {"team": "T2", "source_team": "T3"}}) == "T3"
+    assert requester_team({"event": {"team": "T2", "user_team": "T4"}, "team_id": "T1"}) == "T4"
 
 
 class Clock:

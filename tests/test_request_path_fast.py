@@ -91,6 +91,7 @@ def requester_team_eager(body: dict[str, Any]) -> str | None:
         text_by_obj(body, "user", "team_id"),
         text_by_obj(body, "event", "user_team"),
         text_by_obj(body, "event", "source_team"),
+        text_by_obj(body, "event", "team"),
         text_by_obj(body, "user_team_id"),
         text_by_obj(body, "team_id"),
         text_by_obj(body, "team", "id"),

@@ -47,6 +47,18 @@ EMBEDDING: tuple[tuple[ipaddress.IPv6Network, Decode], ...] = tuple(
 )
 
 
+# Ranges that are not the public internet though Python (3.11 to 3.13) calls them global;
+# the IANA IPv6 special-purpose registry names them.
+NOT_PUBLIC_V6 = tuple(
+    ipaddress.IPv6Network(net)
+    for net in (
+        "fec0::/10",  # site-local, deprecated (RFC 3879): still routed inside old networks
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # SRv6 SIDs (RFC 9602): segment routing inside one operator's domain
+    )
+)
+
+
 def embedded(address: V6) -> list[V4] | None:
     """The IPv4 addresses `address` leads to ([] when it embeds none), or None when it is in
     a range refused whole."""
@@ -58,9 +70,11 @@ def embedded(address: V6) -> list[V4] | None:
 
 def is_public(address: IPAddress) -> bool:
     """Reachable on the public internet: not loopback, private, link-local (metadata at
-    169.254.169.254 included), multicast, reserved or unspecified, nor an IPv6 address that
-    leads to one of those through the IPv4 address it embeds."""
+    169.254.169.254 included), multicast, reserved or unspecified, not in `NOT_PUBLIC_V6`,
+    nor an IPv6 address that leads to one of those through the IPv4 address it embeds."""
     if isinstance(address, V6):
+        if any(address in network for network in NOT_PUBLIC_V6):
+            return False
         inner = embedded(address)
         if inner is None:
             return False

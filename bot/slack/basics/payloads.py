@@ -50,6 +50,9 @@ _TEAM_PATHS = (
     ("user", "team_id"),
     ("event", "user_team"),
     ("event", "source_team"),
+    # The author's team in a message event; the only one a legacy bot's or a webhook's post
+    # from another organisation may carry (the envelope's `team_id` below is the home team).
+    ("event", "team"),
     ("user_team_id",),
     ("team_id",),
     ("team", "id"),

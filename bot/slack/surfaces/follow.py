@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -53,7 +53,8 @@ COUNTER_TTL = 2 * WINDOW
 ANSWERED_SUBTYPES = frozenset({"", "bot_message", "file_share", "thread_broadcast", "me_message"})
 FOLLOWABLE_CHANNELS = ("C", "G")  # public and private channels; not DMs
 Tell = Callable[[Message], Awaitable[None]]
-# Slack's retry of an event, in HTTP mode; Bolt sets it from `retry_attempt` in Socket Mode.
+# How many times Slack has sent an event before: the HTTP header of its retries, and in
+# Socket Mode Bolt's copy of the envelope's `retry_attempt`, which is 0 on a first delivery.
 RETRY_HEADER = "x-slack-retry-num"
 
 
@@ -64,7 +65,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         if not is_answerable(event, deps.bot_user_id, str(body.get("api_app_id") or "")):
             return
-        retried = bool(request.headers.get(RETRY_HEADER))
+        retried = is_retry(request.headers)
         deps.tracker.spawn(follow_message(deps, body, event, retried=retried), "follow")
 
     @app.event("member_left_channel")
@@ -104,6 +105,15 @@ def is_answerable(event: dict[str, Any], bot_user_id: str, app_id: str) -> bool:
     return not mentions_bot
 
 
+def is_retry(headers: Mapping[str, Sequence[str]]) -> bool:
+    """A delivery Slack made before: its retry number is above 0. Socket Mode numbers its first
+    delivery 0, so the header's presence says nothing. A value that is no number counts as a
+    first delivery: the message is then read, and `first_delivery` still answers it once."""
+    values = headers.get(RETRY_HEADER) or []
+    number = values[0] if values else ""
+    return number.isdecimal() and int(number) > 0
+
+
 def is_bot_message(event: dict[str, Any]) -> bool:
     return bool(event.get("bot_id")) or event.get("subtype") == "bot_message"
 
@@ -116,8 +126,9 @@ def author(event: dict[str, Any]) -> str:
 def is_external_author(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> bool:
     """Slack Connect: a member (or an app) of another organisation in a shared channel.
 
-    A person's team is read as for mentions (the event's `user_team`, `source_team`); a bot
-    names its own in `bot_profile.team_id`.
+    A person's team is read as for mentions (the event's `user_team`, `source_team`, else its
+    `team`); a bot names its own in `bot_profile.team_id`, a legacy bot or webhook post
+    perhaps only in the event's `team`.
     """
     allowed = deps.settings.allowed_external_teams
     if is_external(body, deps.home_team, allowed):
