@@ -110,7 +110,7 @@ class HomeTab:
         watches = [
             w
             for w in await self._store.open_watches()
-            if w.user_id == user_id and w.state == "active"
+            if w.user_id == user_id and w.state == "active" and w.mode == "all"
         ]
         watches.sort(key=lambda w: w.created_at, reverse=True)
         shown = [
@@ -178,13 +178,16 @@ class RefreshingPublisher:
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
         outcome = await self.inner.update(watch, build, final=final)
+        if watch.mode == "errors":
+            return outcome  # quiet watches are on nobody's Home
         if outcome.kind == "sent" or final:
             self._home.touch(watch.user_id)
         return outcome
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
         await self.inner.notify(watch, results)
-        self._home.touch(watch.user_id)
+        if watch.mode != "errors":  # quiet watches are on nobody's Home
+            self._home.touch(watch.user_id)
 
     def sort(self, exc: BaseException) -> SlackTrouble:
         return self.inner.sort(exc)

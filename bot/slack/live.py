@@ -16,10 +16,11 @@ from bot.metrics import Metrics
 from bot.pictures import PictureFetcher
 from bot.render.answer import completion_message
 from bot.render.notes import note_message
+from bot.render.quiet import failure_message
 from bot.slack.deliver import Delivery, ResponseUrlError, slack_error
 from bot.slack.pacing import sent_once
 from bot.slack.response_uses import LIFETIME, USES
-from bot.taskapi.models import Found, TaskResult
+from bot.taskapi.models import Found, TaskResult, is_error
 from bot.watch.model import Watch
 from bot.watch.publisher import GONE, SENT, SKIPPED, Build, NoticePage, Outcome, SlackTrouble
 
@@ -87,6 +88,8 @@ class SlackPublisher:
         self._max_files = upload_max_files
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
+        if watch.mode == "errors":
+            return SKIPPED  # a quiet watch has no message of its own to edit
         with bound(watch_id=watch.id, team=watch.team_id):
             outcome = await self._update(watch, build, final=final)
         self._metrics.watch_updates.labels(outcome.kind).inc()
@@ -143,6 +146,9 @@ class SlackPublisher:
                 raise trouble(exc) from exc
 
     async def _notify(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+        if watch.mode == "errors":
+            await self._notify_failure(watch, results)
+            return
         channel, thread = await self._notice_place(watch)
         metadata = {"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}}
         ts = await self._once.post(
@@ -153,6 +159,20 @@ class SlackPublisher:
         )
         if self._pictures is not None:
             await self._upload_pictures(self._pictures, channel, thread or ts, results)
+
+    async def _notify_failure(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+        """A quiet watch's notice: the failure message, tagged like any notice (so a takeover
+        finds it), in the followed message's thread; nothing at all when no task failed."""
+        if not any(is_error(r) for r in results):
+            return
+        await self._once.post(
+            watch.channel_id,
+            lambda no_preview: failure_message(
+                results, watch.user_id, watch.button_value, no_preview
+            ),
+            thread_ts=watch.thread_ts or watch.message_ts,
+            metadata={"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}},
+        )
 
     async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
         """One page of the thread (or of the direct messages) where the notice would be.
@@ -188,6 +208,8 @@ class SlackPublisher:
         return NoticePage(found=False, cursor=more or None)
 
     async def note(self, watch: Watch, text: str) -> None:
+        if watch.mode == "errors":
+            return  # quiet: an expired quiet watch says nothing
         channel, thread = await self._notice_place(watch)
         await self._delivery.post(channel, lambda _: note_message(text), thread_ts=thread)
 

@@ -12,6 +12,7 @@ import time
 from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 
 import aiohttp
 from aiohttp import web
@@ -45,6 +46,7 @@ from bot.startup import (
 )
 from bot.store import open_store
 from bot.taskapi.client import TaskApiClient, config_from_settings
+from bot.watch.model import WATCH_MODES
 from bot.watch.scheduler import WatchConfig, Watcher
 
 log = logging.getLogger(__name__)
@@ -186,6 +188,8 @@ async def running_bot(
         )
         watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
         metrics.watches.set_function(lambda: watcher.open_watches)
+        for mode in WATCH_MODES:  # quiet follows: the same figure by mode
+            metrics.watches_by_mode.labels(mode).set_function(partial(_open_in, watcher, mode))
         identity = await step(
             "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
         )
@@ -384,3 +388,8 @@ async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
         ),
     )
     return runner
+
+
+def _open_in(watcher: Watcher, mode: str) -> float:
+    """Quiet follows: this process's open watches of one mode, for `/metrics`."""
+    return float(watcher.open_by_mode.get(mode, 0))

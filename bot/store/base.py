@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from bot.watch.model import Watch
+from bot.watch.model import Watch, WatchMode
 
 # How a durable write went: written and safe from a failover or a power cut, written but
 # acknowledged by no replica (a failover may still lose it), or refused (version moved).
@@ -134,6 +134,15 @@ class Store(Protocol):
         power cut (SQLite: synced to disk) before it returns."""
         ...
 
+    # -- quiet follows: a followed channel's mode ---------------------------------------------
+
+    async def set_follow_mode(
+        self, team_id: str, channel_id: str, mode: WatchMode
+    ) -> Follow | None:
+        """Change a followed channel's mode, atomically; returns the follow as it was before
+        (its mode says whether anything changed), None when the channel is not followed."""
+        ...
+
 
 def uid_set_key(uids: list[str]) -> str:
     """Content-addressed, so the same list saved twice is one row."""
@@ -147,3 +156,4 @@ class Follow(BaseModel):
     channel_id: str
     user_id: str
     since: float
+    mode: WatchMode = "all"  # quiet follows: `errors` posts only when a task failed

@@ -21,7 +21,7 @@ from bot.store.base import (
     Follow,
     uid_set_key,
 )
-from bot.watch.model import Watch
+from bot.watch.model import Watch, WatchMode
 
 _PREFIX = "taskstatus:"
 _OPEN = _PREFIX + "watches:open"
@@ -155,6 +155,7 @@ class RedisStore:
         self._reserve = client.register_script(_RESERVE)
         self._spend = client.register_script(_SPEND)
         self._pause = client.register_script(_PAUSE)
+        self._set_follow = client.register_script(_SET_FOLLOW)  # quiet follows
 
     @classmethod
     async def open(cls, url: str, retention: float = DEFAULT_RETENTION) -> RedisStore:
@@ -335,6 +336,24 @@ class RedisStore:
         watch.version += 1
         return "durable" if int(acknowledged) >= 1 else "unconfirmed"
 
+    # -- quiet follows: a followed channel's mode ---------------------------------------------
+
+    async def set_follow_mode(
+        self, team_id: str, channel_id: str, mode: WatchMode
+    ) -> Follow | None:
+        key = _FOLLOWS + team_id
+        for _ in range(10):  # a compare-and-set on the stored JSON: one announcement per change
+            raw = await self._redis.hget(key, channel_id)
+            if not raw:
+                return None
+            before = Follow.model_validate_json(raw)
+            if before.mode == mode:
+                return before
+            after = before.model_copy(update={"mode": mode}).model_dump_json()
+            if await self._set_follow(keys=[key], args=[channel_id, raw, after]):
+                return before
+        raise RuntimeError("follow mode: too many concurrent changes")
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))
@@ -344,3 +363,12 @@ def _watch(version: object, raw: object) -> Watch:
 
 _FOLLOWS = _PREFIX + "follows:"
 _HOLDS = _PREFIX + "hold:"  # Slack Retry-After holds
+
+# Quiet follows: replace a follow's JSON only if it is still what was read.
+_SET_FOLLOW = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+"""

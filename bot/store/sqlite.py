@@ -26,7 +26,7 @@ from bot.store.base import (
     Follow,
     uid_set_key,
 )
-from bot.watch.model import Watch
+from bot.watch.model import Watch, WatchMode
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
@@ -433,6 +433,32 @@ class SqliteStore:
     async def _synchronous(self, level: str) -> None:
         async with self._lock:  # between transactions on this connection
             await self._db.execute(f"PRAGMA synchronous={level}")
+
+    # -- quiet follows: a followed channel's mode ---------------------------------------------
+
+    async def set_follow_mode(
+        self, team_id: str, channel_id: str, mode: WatchMode
+    ) -> Follow | None:
+        async with self._transaction():  # read and write in one transaction: one announcement
+            rows = list(
+                await self._db.execute_fetchall(
+                    "SELECT data FROM follows WHERE team_id = ? AND channel_id = ?",
+                    (team_id, channel_id),
+                )
+            )
+            if not rows:
+                return None
+            before = Follow.model_validate_json(str(rows[0][0]))
+            if before.mode != mode:
+                await self._db.execute(
+                    "UPDATE follows SET data = ? WHERE team_id = ? AND channel_id = ?",
+                    (
+                        before.model_copy(update={"mode": mode}).model_dump_json(),
+                        team_id,
+                        channel_id,
+                    ),
+                )
+        return before
 
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:

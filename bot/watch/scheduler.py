@@ -24,7 +24,7 @@ from bot.taskapi.client import Lane, TaskApiClient
 from bot.taskapi.models import TaskResult, is_done
 from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
-from bot.watch.model import Watch
+from bot.watch.model import WATCH_MODES, Watch
 from bot.watch.notice_guard import NoticeGuard
 from bot.watch.publisher import Publisher, SlackTrouble
 
@@ -80,6 +80,7 @@ class Watcher:
         self.ticks = 0
         self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
         self.open_watches = 0
+        self.open_by_mode: dict[str, int] = {}  # quiet follows: open watches by `Watch.mode`
         self._ticked = asyncio.Condition()
         self._due: dict[str, float] = {}  # watch id -> monotonic time of its next poll
         self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
@@ -274,6 +275,7 @@ class Watcher:
         await self._purge_when_due(mono)
         watches = await self._lease()
         self.open_watches = len(watches)
+        self.open_by_mode = _by_mode(watches)
         self._forget(self._held)
         for watch in watches:
             if (
@@ -291,7 +293,9 @@ class Watcher:
         self._budget_spent = False
         for watch in sorted(due, key=lambda w: w.last_shown_age - w.age):
             try:
-                await self._advance(watch, found, mono, now, may_edit=watch.team_id not in paused)
+                # A quiet watch has no message to edit: it spends none of the edit budget.
+                may_edit = watch.team_id not in paused and watch.mode == "all"
+                await self._advance(watch, found, mono, now, may_edit=may_edit)
             except Exception:
                 log.exception("watch %s: update failed; next tick tries again", watch.id)
 
@@ -575,6 +579,13 @@ class Watcher:
                 )
             except Exception:
                 log.exception("watch %s: could not show that it expired", watch.id)
+
+
+def _by_mode(watches: Sequence[Watch]) -> dict[str, int]:
+    counted: dict[str, int] = dict.fromkeys(WATCH_MODES, 0)
+    for watch in watches:
+        counted[watch.mode] += 1
+    return counted
 
 
 def _worth_saving(old: Watch, new: Watch) -> bool:
