@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from bot.render.answer import Controls, Message, answer_message
 from bot.render.notes import COMMAND, note_message
-from bot.render.text import clip, escape
 from bot.taskapi.models import TaskResult, is_error
 from bot.watch.model import WatchMode
 
@@ -79,12 +78,4 @@ def same_mode_message(mode: WatchMode) -> Message:
     return note_message(
         f":information_source: This channel is already followed in mode `{mode}` "
         f"({MODE_WORDS[mode]}). `{COMMAND} unfollow` turns it off."
-    )
-
-
-def unknown_mode_message(said: str) -> Message:
-    return note_message(
-        f":information_source: `{COMMAND} follow` takes a mode: `all` (a live answer for every "
-        f"message naming tasks, the default) or `errors` (only failures are reported); "
-        f"“{escape(clip(said, 40))}” is neither."
     )

@@ -37,7 +37,7 @@ from bot.render.follow import (
     skipped_message,
     unfollowed_message,
 )
-from bot.render.quiet import errors_followed_message, unknown_mode_message
+from bot.render.quiet import errors_followed_message
 from bot.slack.answering import MAX_LOOKUP_UIDS, Place, answer, start_watch
 from bot.slack.context import Deps
 from bot.slack.deliver import NOT_POSTABLE, slack_error
@@ -136,10 +136,11 @@ def uids_in(deps: Deps, event: dict[str, Any]) -> list[str]:
 
 def follow_word(text: str) -> str | None:
     """`follow`, `unfollow` or `following` when that is what the command text says; `follow`
-    may name a mode after it (`follow errors`), returned whole for `follow_command`."""
+    may name a mode after it (`follow errors`), returned whole for `follow_command`. Anything
+    else after `follow` is read as UIDs, as before modes existed."""
     said = " ".join(text.strip().lower().split())
     word, _, rest = said.partition(" ")
-    if word in FOLLOW_WORDS and (not rest or (word == "follow" and " " not in rest)):
+    if word in FOLLOW_WORDS and (not rest or (word == "follow" and follow_mode(rest))):
         return said
     return None
 
@@ -252,8 +253,6 @@ async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None
         )
     elif not channel.startswith(FOLLOWABLE_CHANNELS):
         await tell(follow_needs_channel_message())
-    elif word == "follow" and mode is None:
-        await tell(unknown_mode_message(named))
     elif word == "follow" and mode is not None:
         follow = Follow(team_id=team, channel_id=channel, user_id=user, since=deps.clock())
         await _follow(deps, follow.model_copy(update={"mode": mode}), tell)

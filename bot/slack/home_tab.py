@@ -118,7 +118,7 @@ class HomeTab:
             for w in watches
         ]
         followed = [
-            FollowedChannel(f.channel_id, f.user_id, f.since)
+            FollowedChannel(f.channel_id, f.user_id, f.since, f.mode)
             for f in await self._store.follows(self.team_id)
         ]
         return home_view(shown, followed, time.time())
