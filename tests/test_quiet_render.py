@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.render.quiet import failure_message
-from bot.taskapi.models import Found, NotFound, TaskDetail
+from bot.taskapi.models import Found, NotFound, TaskDetail, TaskResult
 from bot.watch import machine
 from bot.watch.machine import Finish, Rules
 from bot.watch.model import Watch
@@ -55,7 +55,7 @@ def test_a_quiet_watch_without_failures_waits_for_all_done() -> None:
 
 
 def test_the_failure_message_names_failed_tasks_escaped_and_pings_a_person() -> None:
-    results = [
+    results: list[TaskResult] = [
         task("ok-1", "Finished"),
         task("err-2", "Error", TaskErrorCode=1001, TaskErrorMsg="<!channel> *boom* & <b>"),
         NotFound("gone-3"),
