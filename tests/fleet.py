@@ -79,6 +79,29 @@ class Replica:
         }
         return await self.post(json.dumps(envelope), "application/json", **headers)
 
+    async def message(
+        self, text: str, ts: str, event_id: str, user: str = "U2", **headers: str
+    ) -> int:
+        """A person's message in C1 (a followed channel answers it; quiet follows)."""
+        envelope = {
+            "type": "event_callback",
+            "team_id": HOME_TEAM,
+            "api_app_id": "A1",
+            "event": {
+                "type": "message",
+                "channel_type": "channel",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "channel": "C1",
+                "event_ts": ts,
+            },
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": HOME_TEAM, "user_id": "UBOT", "is_bot": True}],
+        }
+        return await self.post(json.dumps(envelope), "application/json", **headers)
+
     async def click(
         self, slack: FakeSlack, action_id: str, value: str, message: dict[str, Any], user: str
     ) -> str:

@@ -252,3 +252,52 @@ async def test_the_per_person_limit_holds_under_concurrent_requests(
 
         await until(one_open)
         assert len(live_answers(slack)) == 1
+
+
+@pytest.mark.parametrize("kind", ["redis", "sqlite"])
+async def test_two_replicas_quietly_following_post_one_failure_message_each(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeTaskApi, str],
+    shared: Store,
+    redis_url: str,
+    kind: str,
+) -> None:
+    """Quiet follows: each message arrives at one replica and again, retried, at the other;
+    every failing one gets one failure message, the succeeding one nothing, no edits."""
+    slack, api, api_url = fakes
+    api.step = 0.5
+    state = redis_url if kind == "redis" else f"sqlite:///{tmp_path}/shared.sqlite3"
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    async with fleet(tmp_path, slack, api_url, state) as start:
+        a, b = await start(), await start()
+        await a.command(slack, "follow errors")
+        await slack.wait_for(lambda: slack.messages.get("C1"), WAIT)
+        await a.message("TaskUid: ok-q0", "500.000001", "EvQ0")
+        await b.message("TaskUid: ok-q0", "500.000001", "EvQ0", **retry)
+        stamps = [f"500.00001{n}" for n in range(4)]
+        for n, ts in enumerate(stamps):
+            first, other = (a, b) if n % 2 else (b, a)
+            await asyncio.gather(
+                first.message(f"TaskUid: ok-q{n + 1} `err-q{n + 1}`", ts, f"EvQ{n + 1}"),
+                other.message(f"TaskUid: ok-q{n + 1} `err-q{n + 1}`", ts, f"EvQ{n + 1}", **retry),
+            )
+
+        def failures() -> list[str]:
+            return [
+                str(m.get("thread_ts")) for m in slack.messages.get("C1", []) if m.get("thread_ts")
+            ]
+
+        await slack.wait_for(lambda: len(set(failures())) == 4, WAIT)
+        store = shared if kind == "redis" else await open_store(state)
+        try:
+            await until(lambda: _none_open(store))  # every quiet watch ended, the ok one too
+        finally:
+            if store is not shared:
+                await store.close()
+        assert sorted(failures()) == stamps  # one each, none for the message that succeeded
+        assert len(notices(slack)) == 4
+        assert not slack.called("chat.update")
+
+
+async def _none_open(store: Store) -> bool:
+    return not await store.open_watches()

@@ -42,7 +42,8 @@ def test_help() -> None:
         "• On any message that names tasks: *More actions* (⋮) → *Check task status* or *Watch"
         " task status*; I answer in its thread",
         "• `/taskstatus follow` in a channel: every new message there naming tasks gets a live"
-        " answer in its thread (`/taskstatus unfollow`, `/taskstatus following`)",
+        " answer in its thread; `/taskstatus follow errors`: only failures are reported"
+        " (`/taskstatus unfollow`, `/taskstatus following`)",
         "• *Look up tasks* (the shortcuts menu, or my Home tab): look tasks up in a window",
         "A UID is letters, digits, `-` and `_`, up to 128 characters.",
     ]

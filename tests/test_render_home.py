@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.render.home import FollowedChannel, HomeWatch, home_view
+from bot.render.home import MAX_MODE_MENUS, FollowedChannel, HomeWatch, home_view
 from bot.taskapi.models import Found, NotFound, TaskDetail
 
 STAMP = 1700000000.9  # 2023-11-14 22:13:20.9 UTC: the fraction is dropped, not rounded
@@ -30,7 +30,23 @@ def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": md(text)}
 
 
-def tail(followed: str, updated: str) -> list[dict[str, Any]]:
+def mode_menu(channel: str, text: str, mode: str = "all") -> dict[str, Any]:
+    """A followed channel with its mode menu (quiet follows)."""
+    options = {
+        m: {"text": {"type": "plain_text", "text": label, "emoji": True}, "value": f"{m}:{channel}"}
+        for m, label in (("all", "all: live answers"), ("errors", "errors: failures only"))
+    }
+    menu = {
+        "type": "static_select",
+        "action_id": "home_follow_mode",
+        "placeholder": plain("Mode"),
+        "options": list(options.values()),
+        "initial_option": options[mode],
+    }
+    return {"type": "section", "block_id": f"follow-{channel}", "text": md(text), "accessory": menu}
+
+
+def tail(followed: str | list[dict[str, Any]], updated: str) -> list[dict[str, Any]]:
     """Everything below the watches."""
     lookup = {
         "type": "button",
@@ -42,7 +58,7 @@ def tail(followed: str, updated: str) -> list[dict[str, Any]]:
     return [
         {"type": "divider"},
         header("Channels followed in this workspace"),
-        section(followed),
+        *([section(followed)] if isinstance(followed, str) else followed),
         {"type": "actions", "elements": [lookup]},
         {"type": "context", "elements": [md(f"Updated {updated}")]},
     ]
@@ -106,7 +122,7 @@ def test_watches_say_what_they_watch_and_where() -> None:
             "*1 task*  :x: 1 Error\n`c-3`",
             "In <#C2>, shown only to you (I am not a member there)",
         ),
-        *tail(f"• <#C1>, turned on by <@U1> {EPOCH}", EPOCH),
+        *tail([mode_menu("C1", f"• <#C1>, turned on by <@U1> {EPOCH} · mode `all`")], EPOCH),
     ]
 
 
@@ -148,25 +164,37 @@ def test_forty_watches_then_a_count(count: int) -> None:
     assert blocks[81:] == rest + tail(NOT_FOLLOWED, EPOCH)
 
 
-def channel_line(channel: str, user: str = "U1") -> str:
-    return f"• <#{channel}>, turned on by <@{user}> {EPOCH}"
+def channel_line(channel: str, user: str = "U1", mode: str = "all") -> str:
+    return f"• <#{channel}>, turned on by <@{user}> {EPOCH} · mode `{mode}`"
 
 
 def followed_text(followed: list[FollowedChannel]) -> str:
-    text: str = home_view([], followed, 0.0)["blocks"][4]["text"]["text"]
+    """Every followed channel's line, those with a mode menu first, then the list below."""
+    blocks = home_view([], followed, 0.0)["blocks"]
+    return "\n".join(b["text"]["text"] for b in blocks[4:-2])
+
+
+def list_text(followed: list[FollowedChannel]) -> str:
+    """The list below the mode menus, which the first channels (plain ids) take."""
+    menus = [FollowedChannel(f"M{n}", "U1", 0.0) for n in range(MAX_MODE_MENUS)]
+    blocks = home_view([], menus + followed, 0.0)["blocks"]
+    assert [b.get("block_id") for b in blocks[4 : 4 + MAX_MODE_MENUS]] == [
+        f"follow-M{n}" for n in range(MAX_MODE_MENUS)
+    ]
+    text: str = blocks[4 + MAX_MODE_MENUS]["text"]["text"]
     return text
 
 
 def test_followed_channels_each_on_a_line(away_from_utc: None) -> None:
     followed = [
-        FollowedChannel("C1", "U1", STAMP),
+        FollowedChannel("C1", "U1", STAMP, "errors"),
         FollowedChannel("C2", "U 2", 0.0),
         FollowedChannel("C-3", "U3", 0.0),
         FollowedChannel("C4", "W4", 0.0),
     ]
     assert followed_text(followed) == "\n".join(
         [
-            f"• <#C1>, turned on by <@U1> {DATE}",
+            f"• <#C1>, turned on by <@U1> {DATE} · mode `errors`",
             "• a channel",
             "• a channel",
             channel_line("C4", "W4"),
@@ -197,8 +225,8 @@ def test_followed_lines_stop_at_2800_characters(extra: int) -> None:
     fits = [FollowedChannel(c, "U1", 0.0) for c in ids]
     over = [FollowedChannel(f"D{n}", "U1", 0.0) for n in range(extra)]
     more = [f"…and {extra} more"] if extra else []
-    assert followed_text(fits + over) == "\n".join([channel_line(c) for c in ids] + more)
+    assert list_text(fits + over) == "\n".join([channel_line(c) for c in ids] + more)
     longer = [*fits[:-1], FollowedChannel(ids[-1] + "C", "U1", 0.0), *over]
-    assert followed_text(longer) == "\n".join(
+    assert list_text(longer) == "\n".join(
         [channel_line(c) for c in ids[:-1]] + [f"…and {extra + 1} more"]
     )

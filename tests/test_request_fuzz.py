@@ -198,7 +198,11 @@ def templates(response_url: str) -> list[dict[str, Any]]:
             "trigger_id": "t",
             "actions": [{**button, "action_id": action, "value": "w1"}],
         }
-        for action in (HomeAction.UNWATCH.value, HomeAction.LOOKUP.value)
+        for action in (
+            HomeAction.UNWATCH.value,
+            HomeAction.LOOKUP.value,
+            HomeAction.FOLLOW_MODE.value,
+        )
     ] + [
         {
             "type": "message_action",

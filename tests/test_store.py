@@ -298,6 +298,24 @@ async def test_follows_are_per_workspace_and_toggle_once(store: Store) -> None:
     assert [f.channel_id for f in await store.follows("T1")] == ["C2"]
 
 
+async def test_a_follows_mode_changes_once_per_workspace(store: Store) -> None:
+    """Quiet follows: concurrent switches to the same mode see the old mode once (one
+    announcement); who turned following on and since when are kept; other workspaces keep
+    theirs."""
+    first = Follow(team_id="T1", channel_id="C1", user_id="U1", since=1.0)
+    assert await store.follow(first)
+    assert await store.follow(first.model_copy(update={"team_id": "T2"}))
+    assert await store.set_follow_mode("T1", "C9", "errors") is None  # not followed
+    befores = await asyncio.gather(*(store.set_follow_mode("T1", "C1", "errors") for _ in range(5)))
+    assert sorted(b.mode for b in befores if b is not None) == ["all"] + ["errors"] * 4
+    assert await store.get_follow("T1", "C1") == first.model_copy(update={"mode": "errors"})
+    assert (await store.get_follow("T2", "C1")) == first.model_copy(update={"team_id": "T2"})
+    assert [f.mode for f in await store.follows("T1")] == ["errors"]
+    assert await store.set_follow_mode("T1", "C1", "all") == first.model_copy(
+        update={"mode": "errors"}
+    )
+
+
 async def test_counters_add_atomically_and_expire(store: Store) -> None:
     values = await asyncio.gather(*(store.add("burst:C1", 60) for _ in range(30)))
     assert sorted(values) == list(range(1, 31))

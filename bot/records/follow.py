@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from bot.records.watch import WatchMode
+
 
 class Follow(BaseModel):
     """A channel whose new messages naming tasks get live answers, and who turned it on."""
@@ -13,3 +15,4 @@ class Follow(BaseModel):
     channel_id: str
     user_id: str
     since: float
+    mode: WatchMode = "all"  # quiet follows: `errors` posts only when a task failed

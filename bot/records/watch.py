@@ -11,6 +11,10 @@ from bot.taskapi.models import Found, NotFound, TaskDetail, TaskResult
 
 WatchState = Literal["active", "notifying", "done"]
 EndReason = Literal["", "done", "expired", "stopped", "gone"]
+# How a watch speaks: `all` keeps a live message; `errors` (a quiet follow) edits nothing and
+# posts only when a task ends in `Error`. Few values on purpose: it labels metrics.
+WatchMode = Literal["all", "errors"]
+WATCH_MODES: tuple[WatchMode, ...] = ("all", "errors")
 
 # The task fields the bot renders; vendor extras are not worth keeping for days.
 _KEPT_FIELDS = frozenset(
@@ -63,6 +67,9 @@ class Watch(BaseModel):
     snapshot: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # The command's "not UIDs" line (`notes.skipped_line`, bounded), kept so redraws show it.
     skipped: str = ""
+    # Quiet follows: an `errors` watch has no live message of its own; `message_ts` is then
+    # the followed message, whose thread gets the one failure message (if any task failed).
+    mode: WatchMode = "all"
 
     @property
     def via_response_url(self) -> bool:

@@ -68,16 +68,19 @@ def follow_needs_invite_message(channel_id: str) -> Message:
     )
 
 
-def following_message(channels: Sequence[tuple[str, str, float]]) -> Message:
-    """`/taskstatus following`: (channel, who turned it on, since) for the whole workspace."""
+def following_message(
+    channels: Sequence[tuple[str, str, float]], modes: Sequence[str] = ()
+) -> Message:
+    """`/taskstatus following`: (channel, who turned it on, since) for the whole workspace;
+    `modes`, in the same order, each channel's mode (quiet follows)."""
     if not channels:
         return note_message(
             ":information_source: No channel is followed in this workspace. Type "
             f"`{COMMAND} follow` in a channel to follow it."
         )
     lines = [
-        f"• {_channel(channel)}, turned on by {_who(user)} {_date(since)}"
-        for channel, user, since in channels[:60]  # pragma: no mutate (60 lines pass the clip)
+        f"• {_channel(channel)}, turned on by {_who(user)} {_date(since)}{_mode(modes, n)}"
+        for n, (channel, user, since) in enumerate(channels[:60])  # pragma: no mutate (clip)
     ]
     more = f"\n…and {len(channels) - 60} more" if len(channels) > 60 else ""
     noun = "channel is" if len(channels) == 1 else "channels are"
@@ -85,6 +88,11 @@ def following_message(channels: Sequence[tuple[str, str, float]]) -> Message:
         clip(f"*{len(channels)} {noun} followed in this workspace*\n" + "\n".join(lines), 2900)
         + more
     )
+
+
+def _mode(modes: Sequence[str], n: int) -> str:
+    mode = modes[n] if n < len(modes) else ""
+    return f" · mode `{mode}`" if mode.isalnum() else ""
 
 
 def skipped_message(skipped: int, per_minute: int) -> Message:

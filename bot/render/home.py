@@ -18,8 +18,10 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
+    Option,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -28,6 +30,9 @@ from bot.render.text import clip, code
 
 HOME_LOOKUP = "home_lookup"
 HOME_UNWATCH = "home_unwatch"
+HOME_FOLLOW_MODE = "home_follow_mode"  # quiet follows: a followed channel's mode, changed
+MAX_MODE_MENUS = 15  # channels shown with a mode menu, each its own block (see `_mode_blocks`)
+MODE_OPTIONS = {"all": "all: live answers", "errors": "errors: failures only"}
 MAX_WATCHES_SHOWN = 40  # 2 blocks each: within the tab's 100 blocks with room for the rest
 MAX_CHANNELS_SHOWN = 50
 MAX_UIDS_SHOWN = 8
@@ -50,6 +55,7 @@ class FollowedChannel:
     channel_id: str
     user_id: str
     since: float
+    mode: str = "all"  # quiet follows: `all` or `errors`
 
 
 def home_view(
@@ -58,7 +64,12 @@ def home_view(
     blocks: list[Block] = [_header("Your live watches")]
     blocks += _watch_blocks(watches)
     blocks += [DividerBlock(), _header("Channels followed in this workspace")]
-    blocks.append(SectionBlock(text=mrkdwn(_followed_text(followed))))
+    # Room for the menus: the tab's 100 blocks less the rest (list, button, footer).
+    menus = _mode_blocks(followed, max(0, min(MAX_MODE_MENUS, 100 - len(blocks) - 3)))
+    blocks += menus
+    rest = followed[len(menus) :]
+    if rest or not followed:
+        blocks.append(SectionBlock(text=mrkdwn(_followed_text(rest, shown=len(menus)))))
     blocks.append(
         ActionsBlock(
             elements=[
@@ -122,19 +133,49 @@ def _where(watch: HomeWatch) -> str:
     return f"<{watch.link}|Open the live message> in {channel}"
 
 
-def _followed_text(followed: Sequence[FollowedChannel]) -> str:
+def _mode_blocks(followed: Sequence[FollowedChannel], count: int) -> list[Block]:
+    """The first followed channels, each with a menu that changes its mode. The option's
+    value carries the channel (`mode:channel`, well within 150 characters); channels whose
+    ids are not plain ids get no menu (nothing trustworthy to act on)."""
+    blocks: list[Block] = []
+    for f in followed[:count]:
+        if not (f.channel_id.isalnum() and f.mode in MODE_OPTIONS):
+            break
+        options = {
+            mode: Option(value=f"{mode}:{f.channel_id}", label=label)
+            for mode, label in MODE_OPTIONS.items()
+        }
+        blocks.append(
+            SectionBlock(
+                block_id=f"follow-{f.channel_id}",
+                text=mrkdwn(_channel_line(f)),
+                accessory=StaticSelectElement(
+                    action_id=HOME_FOLLOW_MODE,
+                    placeholder=PlainTextObject(text="Mode", emoji=False),
+                    options=list(options.values()),
+                    initial_option=options[f.mode],
+                ),
+            )
+        )
+    return blocks
+
+
+def _channel_line(f: FollowedChannel) -> str:
+    if not (f.channel_id.isalnum() and f.user_id.isalnum()):
+        return "• a channel"
+    mode = f.mode if f.mode.isalnum() else "all"
+    return f"• <#{f.channel_id}>, turned on by <@{f.user_id}> {_date(f.since)} · mode `{mode}`"
+
+
+def _followed_text(followed: Sequence[FollowedChannel], shown: int = 0) -> str:
     if not followed:
         return (
             "None yet. Type `/taskstatus follow` in a channel: every new message there that "
             "names tasks then gets a live answer in its thread."
         )
     lines: list[str] = []
-    for f in followed[:MAX_CHANNELS_SHOWN]:
-        line = (
-            f"• <#{f.channel_id}>, turned on by <@{f.user_id}> {_date(f.since)}"
-            if f.channel_id.isalnum() and f.user_id.isalnum()
-            else "• a channel"
-        )
+    for f in followed[: max(0, MAX_CHANNELS_SHOWN - shown)]:
+        line = _channel_line(f)
         if sum(len(x) + 1 for x in lines) + len(line) > FOLLOWED_CHARS:
             break
         lines.append(line)

@@ -32,7 +32,8 @@ def help_message() -> Message:
         "• On any message that names tasks: *More actions* (⋮) → *Check task status* or "
         "*Watch task status*; I answer in its thread\n"
         f"• `{COMMAND} follow` in a channel: every new message there naming tasks gets a live "
-        f"answer in its thread (`{COMMAND} unfollow`, `{COMMAND} following`)\n"
+        f"answer in its thread; `{COMMAND} follow errors`: only failures are reported "
+        f"(`{COMMAND} unfollow`, `{COMMAND} following`)\n"
         "• *Look up tasks* (the shortcuts menu, or my Home tab): look tasks up in a window\n"
         "A UID is letters, digits, `-` and `_`, up to 128 characters."
     )

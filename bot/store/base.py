@@ -12,7 +12,7 @@ import json
 from typing import Literal, Protocol
 
 from bot.records.follow import Follow
-from bot.records.watch import Watch
+from bot.records.watch import Watch, WatchMode
 
 # How a durable write went: written and safe from a failover or a power cut, written but
 # acknowledged by no replica (a failover may still lose it), or refused (version moved).
@@ -147,6 +147,15 @@ class Store(Protocol):
 
     async def settle_final_form(self, watch_id: str) -> None:
         """The ended form landed, or there is no message left to show it on."""
+        ...
+
+    # -- quiet follows: a followed channel's mode ---------------------------------------------
+
+    async def set_follow_mode(
+        self, team_id: str, channel_id: str, mode: WatchMode
+    ) -> Follow | None:
+        """Change a followed channel's mode, atomically; returns the follow as it was before
+        (its mode says whether anything changed), None when the channel is not followed."""
         ...
 
 

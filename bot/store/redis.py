@@ -14,7 +14,7 @@ import math
 import redis.asyncio as aioredis
 
 from bot.records.follow import Follow
-from bot.records.watch import Watch
+from bot.records.watch import Watch, WatchMode
 from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
 
 _PREFIX = "taskstatus:"
@@ -150,6 +150,7 @@ class RedisStore:
         self._spend = client.register_script(_SPEND)
         self._pause = client.register_script(_PAUSE)
         self._take_owed = client.register_script(_TAKE_OWED)  # ended forms owed
+        self._set_follow = client.register_script(_SET_FOLLOW)  # quiet follows
 
     @classmethod
     async def open(cls, url: str, retention: float = DEFAULT_RETENTION) -> RedisStore:
@@ -342,6 +343,24 @@ class RedisStore:
     async def settle_final_form(self, watch_id: str) -> None:
         await self._redis.zrem(_OWED, watch_id)
 
+    # -- quiet follows: a followed channel's mode ---------------------------------------------
+
+    async def set_follow_mode(
+        self, team_id: str, channel_id: str, mode: WatchMode
+    ) -> Follow | None:
+        key = _FOLLOWS + team_id
+        for _ in range(10):  # a compare-and-set on the stored JSON: one announcement per change
+            raw = await self._redis.hget(key, channel_id)
+            if not raw:
+                return None
+            before = Follow.model_validate_json(raw)
+            if before.mode == mode:
+                return before
+            after = before.model_copy(update={"mode": mode}).model_dump_json()
+            if await self._set_follow(keys=[key], args=[channel_id, raw, after]):
+                return before
+        raise RuntimeError("follow mode: too many concurrent changes")
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))
@@ -365,3 +384,13 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]),
 return ids
 """
 )
+
+
+# Quiet follows: replace a follow's JSON only if it is still what was read.
+_SET_FOLLOW = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+"""

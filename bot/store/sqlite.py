@@ -19,7 +19,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.records.follow import Follow
-from bot.records.watch import Watch
+from bot.records.watch import Watch, WatchMode
 from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
 
 _TABLES = [
@@ -455,6 +455,32 @@ class SqliteStore:
     async def settle_final_form(self, watch_id: str) -> None:
         async with self._transaction():
             await self._db.execute("DELETE FROM owed_forms WHERE id = ?", (watch_id,))
+
+    # -- quiet follows: a followed channel's mode ---------------------------------------------
+
+    async def set_follow_mode(
+        self, team_id: str, channel_id: str, mode: WatchMode
+    ) -> Follow | None:
+        async with self._transaction():  # read and write in one transaction: one announcement
+            rows = list(
+                await self._db.execute_fetchall(
+                    "SELECT data FROM follows WHERE team_id = ? AND channel_id = ?",
+                    (team_id, channel_id),
+                )
+            )
+            if not rows:
+                return None
+            before = Follow.model_validate_json(str(rows[0][0]))
+            if before.mode != mode:
+                await self._db.execute(
+                    "UPDATE follows SET data = ? WHERE team_id = ? AND channel_id = ?",
+                    (
+                        before.model_copy(update={"mode": mode}).model_dump_json(),
+                        team_id,
+                        channel_id,
+                    ),
+                )
+        return before
 
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:

@@ -150,3 +150,13 @@ def is_done(result: TaskResult) -> bool:
 def all_done(results: Sequence[TaskResult]) -> bool:
     """Nothing left to wait for: every result done and no lookup failed."""
     return all(is_done(r) for r in results)
+
+
+# -- quiet follows: the one status they speak about ---------------------------------------------
+
+ERROR_STATUS = "Error"
+
+
+def is_error(result: TaskResult) -> bool:
+    """A task the vendor reports as failed (not a lookup that failed: that may pass)."""
+    return isinstance(result, Found) and result.task.task_status == ERROR_STATUS

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.records.watch import Watch
-from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
+from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done, is_error
 from bot.watch.fingerprint import fingerprint, slowdown
 
 MAX_NOTICE_ATTEMPTS = 5
@@ -86,7 +86,9 @@ def poll(
     if new.age >= rules.max_duration:
         new.state, new.end_reason = "done", "expired"
         return new, Expire(tuple(results))
-    if all_done(results):
+    # A quiet (`errors`) watch completes at its first failed task: its one message says so
+    # while the others may still run (its *Watch* button follows them).
+    if all_done(results) or (new.mode == "errors" and any(is_error(r) for r in results)):
         new.state, new.notice_due_at = "notifying", now
         return new, Finish(tuple(results))
     failures = [r for r in latest if isinstance(r, Failed)]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.records.watch import Watch
+from bot.records.watch import WATCH_MODES, Watch
 from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.store import Store
 from bot.taskapi.client import Lane, TaskApiClient
@@ -84,6 +84,7 @@ class Watcher:
         self.ticks = 0
         self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
         self.open_watches = 0
+        self.open_by_mode: dict[str, int] = {}  # quiet follows: open watches by `Watch.mode`
         self._ticked = asyncio.Condition()
         self._due: dict[str, float] = {}  # watch id -> monotonic time of its next poll
         self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
@@ -295,6 +296,7 @@ class Watcher:
         watches = await self._lease()
         self.open_watches = len(watches)
         await self._redraw_owed()
+        self.open_by_mode = _by_mode(watches)
         self._forget(self._held)
         for watch in watches:
             if (
@@ -312,7 +314,9 @@ class Watcher:
         self._budget_spent = False
         for watch in sorted(due, key=lambda w: w.last_shown_age - w.age):
             try:
-                await self._advance(watch, found, mono, now, may_edit=watch.team_id not in paused)
+                # A quiet watch has no message to edit: it spends none of the edit budget.
+                may_edit = watch.team_id not in paused and watch.mode == "all"
+                await self._advance(watch, found, mono, now, may_edit=may_edit)
             except Exception:
                 log.exception("watch %s: update failed; next tick tries again", watch.id)
 
@@ -678,6 +682,13 @@ class Watcher:
             except Exception as exc:
                 trouble = self.publisher.sort(exc)
                 log.warning("watch %s: could not say it expired (%s)", watch.id, trouble.reason)
+
+
+def _by_mode(watches: Sequence[Watch]) -> dict[str, int]:
+    counted: dict[str, int] = dict.fromkeys(WATCH_MODES, 0)
+    for watch in watches:
+        counted[watch.mode] += 1
+    return counted
 
 
 def _worth_saving(old: Watch, new: Watch) -> bool:

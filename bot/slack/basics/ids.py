@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.render.answer import ACTION_REFRESH, ACTION_UNWATCH, ACTION_WATCH
-from bot.render.home import HOME_LOOKUP, HOME_UNWATCH
+from bot.render.home import HOME_FOLLOW_MODE, HOME_LOOKUP, HOME_UNWATCH
 from bot.render.modal import DM_BLOCK, DM_INPUT, MODAL_CALLBACK, UIDS_BLOCK, UIDS_INPUT
 
 COMMAND = "/taskstatus"
@@ -26,6 +26,7 @@ class Action(StrEnum):
 class HomeAction(StrEnum):
     LOOKUP = HOME_LOOKUP
     UNWATCH = HOME_UNWATCH
+    FOLLOW_MODE = HOME_FOLLOW_MODE  # quiet follows: a followed channel's mode menu
 
 
 class Modal(StrEnum):

@@ -143,7 +143,7 @@ class HomeTab:
         watches = [
             w
             for w in await self._store.open_watches()
-            if w.user_id == user_id and w.state == "active"
+            if w.user_id == user_id and w.state == "active" and w.mode == "all"
         ]
         watches.sort(key=lambda w: w.created_at, reverse=True)
         shown = [
@@ -151,7 +151,7 @@ class HomeTab:
             for w in watches
         ]
         followed = [
-            FollowedChannel(f.channel_id, f.user_id, f.since)
+            FollowedChannel(f.channel_id, f.user_id, f.since, f.mode)
             for f in await self._store.follows(self.team_id)
         ]
         return home_view(shown, followed, time.time())
@@ -211,13 +211,16 @@ class RefreshingPublisher:
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
         outcome = await self.inner.update(watch, build, final=final)
+        if watch.mode == "errors":
+            return outcome  # quiet watches are on nobody's Home
         if outcome.kind == "sent" or final:
             self._home.touch(watch.user_id)
         return outcome
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
         rest = await self.inner.notify(watch, results)
-        self._home.touch(watch.user_id)
+        if watch.mode != "errors":  # quiet watches are on nobody's Home
+            self._home.touch(watch.user_id)
         return rest
 
     def sort(self, exc: BaseException) -> SlackTrouble:

@@ -18,10 +18,11 @@ from bot.pictures.fetcher import PictureFetcher
 from bot.records.watch import Watch
 from bot.render.answer import Message, completion_message
 from bot.render.notes import note_message
+from bot.render.quiet import failure_message
 from bot.slack.delivery.deliver import Delivery, ResponseUrlError, slack_error
 from bot.slack.delivery.pacing import sent_once
 from bot.slack.delivery.response_uses import LIFETIME, USES
-from bot.taskapi.models import Found, TaskResult
+from bot.taskapi.models import Found, TaskResult, is_error
 from bot.watch.publisher import (
     GONE,
     SENT,
@@ -97,6 +98,8 @@ class SlackPublisher:
         self._max_files = upload_max_files
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
+        if watch.mode == "errors":
+            return SKIPPED  # a quiet watch has no message of its own to edit
         with bound(watch_id=watch.id, team=watch.team_id):
             outcome = await self._update(watch, build, final=final)
         self._metrics.watch_updates.labels(outcome.kind).inc()
@@ -145,11 +148,14 @@ class SlackPublisher:
     def sort(self, exc: BaseException) -> SlackTrouble:
         return exc if isinstance(exc, SlackTrouble) else trouble(exc)
 
-    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn:
+    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
         """The notice's main message, once; what follows it is returned, to be sent after the
         notice is recorded as posted: a failure there must never make it count as unsent."""
         with bound(watch_id=watch.id, team=watch.team_id):
             try:
+                if watch.mode == "errors":
+                    await self._notify_failure(watch, results)
+                    return None
                 channel, thread = await self._notice_place(watch)
                 metadata = {"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}}
                 ts, message = await self._once.post_first(
@@ -187,6 +193,20 @@ class SlackPublisher:
             if self._pictures is not None:
                 await self._upload_pictures(self._pictures, channel, thread_ts, results)
 
+    async def _notify_failure(self, watch: Watch, results: Sequence[TaskResult]) -> None:
+        """A quiet watch's notice: the failure message, tagged like any notice (so a takeover
+        finds it), in the followed message's thread; nothing at all when no task failed."""
+        if not any(is_error(r) for r in results):
+            return
+        await self._once.post(
+            watch.channel_id,
+            lambda no_preview: failure_message(
+                results, watch.user_id, watch.button_value, no_preview
+            ),
+            thread_ts=watch.thread_ts or watch.message_ts,
+            metadata={"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}},
+        )
+
     async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
         """One page of the thread (or of the direct messages) where the notice would be.
 
@@ -221,6 +241,8 @@ class SlackPublisher:
         return NoticePage(found=False, cursor=more or None)
 
     async def note(self, watch: Watch, text: str) -> None:
+        if watch.mode == "errors":
+            return  # quiet: an expired quiet watch says nothing
         channel, thread = await self._notice_place(watch)
         await self._delivery.post(channel, lambda _: note_message(text), thread_ts=thread)
 

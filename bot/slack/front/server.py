@@ -12,6 +12,7 @@ import time
 from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 
 import aiohttp
 from aiohttp import web
@@ -31,6 +32,7 @@ from bot.ops.startup import (
     verify_bot_token,
 )
 from bot.pictures.fetcher import PictureFetcher
+from bot.records.watch import WATCH_MODES
 from bot.slack.basics.limits import LookupLimiter
 from bot.slack.bolt.app import build_app
 from bot.slack.delivery.context import Deps
@@ -186,6 +188,8 @@ async def running_bot(
         )
         watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
         metrics.watches.set_function(lambda: watcher.open_watches)
+        for mode in WATCH_MODES:  # quiet follows: the same figure by mode
+            metrics.watches_by_mode.labels(mode).set_function(partial(_open_in, watcher, mode))
         identity = await step(
             "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
         )
@@ -384,3 +388,8 @@ async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
         ),
     )
     return runner
+
+
+def _open_in(watcher: Watcher, mode: str) -> float:
+    """Quiet follows: this process's open watches of one mode, for `/metrics`."""
+    return float(watcher.open_by_mode.get(mode, 0))

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.reading.parse import message_uids
 from bot.records.follow import Follow
+from bot.records.watch import WatchMode
 from bot.render.answer import Message
 from bot.render.follow import (
     already_followed_message,
@@ -38,12 +39,14 @@ from bot.render.follow import (
     skipped_message,
     unfollowed_message,
 )
+from bot.render.quiet import errors_followed_message
 from bot.slack.basics.ids import FOLLOW_WORDS
 from bot.slack.basics.payloads import is_external, message_thread, obj, text
 from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, start_watch
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import NOT_POSTABLE, slack_error
 from bot.slack.surfaces.mention import first_delivery
+from bot.slack.surfaces.quiet import follow_mode, switch_mode, watch_quietly
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +146,14 @@ def uids_in(deps: Deps, event: dict[str, Any]) -> list[str]:
 
 
 def follow_word(text: str) -> str | None:
-    """`follow`, `unfollow` or `following` when that is what the command text says."""
-    word = text.strip().lower()
-    return word if word in FOLLOW_WORDS else None
+    """`follow`, `unfollow` or `following` when that is what the command text says; `follow`
+    may name a mode after it (`follow errors`), returned whole for `follow_command`. Anything
+    else after `follow` is read as UIDs, as before modes existed."""
+    said = " ".join(text.strip().lower().split())
+    word, _, rest = said.partition(" ")
+    if word in FOLLOW_WORDS and (not rest or (word == "follow" and follow_mode(rest))):
+        return said
+    return None
 
 
 # -- answering -------------------------------------------------------------------------------
@@ -156,7 +164,8 @@ async def follow_message(
 ) -> None:
     """A new message in some channel: the checks that need no reading of it come first."""
     team, channel = str(body.get("team_id") or ""), str(event.get("channel") or "")
-    if await deps.store.get_follow(team, channel) is None:
+    follow = await deps.store.get_follow(team, channel)
+    if follow is None:
         return
     if is_external_author(deps, body, event):
         log.debug("message %s not answered: written in another organisation", event.get("ts"))
@@ -169,13 +178,18 @@ async def follow_message(
     if not uids:
         return
     deps.metrics.requests.labels("follow").inc()
-    await answer_followed(deps, body, event, uids)
+    await answer_followed(deps, body, event, uids, follow.mode)
 
 
 async def answer_followed(
-    deps: Deps, body: dict[str, Any], event: dict[str, Any], uids: list[str]
+    deps: Deps,
+    body: dict[str, Any],
+    event: dict[str, Any],
+    uids: list[str],
+    mode: WatchMode = "all",
 ) -> None:
-    """Answer a message of a followed channel (`follow_message` checked the follow)."""
+    """Answer a message of a followed channel (`follow_message` checked the follow); in
+    `errors` mode, watch it silently. Either way it counts toward `FOLLOW_MAX_PER_MINUTE`."""
     team, channel = str(body.get("team_id") or ""), str(event.get("channel") or "")
     if not await first_delivery(deps, body, event):
         return
@@ -187,7 +201,9 @@ async def answer_followed(
         return
     place = Place(channel=channel, user=author(event), team=team, thread_ts=message_thread(event))
     try:
-        if len(uids) > deps.settings.watch_max_uids:  # too many for a watch: a one-off answer
+        if mode == "errors":
+            await watch_quietly(deps, place, text(event, "ts"), uids)
+        elif len(uids) > deps.settings.watch_max_uids:  # too many for a watch: a one-off answer
             await answer(deps, place, uids[:MAX_LOOKUP_UIDS], "follow", limit_person=False)
         else:
             await start_watch(deps, place, uids, "follow", limit_person=False)
@@ -236,15 +252,21 @@ async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None
     async def tell(message: Message) -> None:
         await deps.delivery.respond(response_url, lambda _: message)
 
+    word, _, named = word.partition(" ")
+    mode = follow_mode(named)
     if word == "following":
         follows = await deps.store.follows(team)
-        await tell(following_message([(f.channel_id, f.user_id, f.since) for f in follows]))
+        await tell(
+            following_message(
+                [(f.channel_id, f.user_id, f.since) for f in follows],
+                modes=[f.mode for f in follows],
+            )
+        )
     elif not channel.startswith(FOLLOWABLE_CHANNELS):
         await tell(follow_needs_channel_message())
-    elif word == "follow":
-        await _follow(
-            deps, Follow(team_id=team, channel_id=channel, user_id=user, since=deps.clock()), tell
-        )
+    elif word == "follow" and mode is not None:
+        follow = Follow(team_id=team, channel_id=channel, user_id=user, since=deps.clock())
+        await _follow(deps, follow.model_copy(update={"mode": mode}), tell)
     else:
         await _unfollow(deps, team, channel, user, tell)
 
@@ -252,17 +274,24 @@ async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None
 async def _follow(deps: Deps, follow: Follow, tell: Tell) -> None:
     if not await deps.store.follow(follow):
         existing = await deps.store.get_follow(follow.team_id, follow.channel_id)
+        if existing is not None and existing.mode != follow.mode:  # quiet follows: a switch
+            await switch_mode(
+                deps, follow.team_id, follow.channel_id, follow.user_id, follow.mode, tell
+            )
+            return
         await tell(
             already_followed_message(existing.user_id, existing.since)
             if existing
             else not_followed_message()
         )
         return
+    said = (
+        errors_followed_message(follow.user_id)
+        if follow.mode == "errors"
+        else followed_message(follow.user_id, deps.settings.follow_max_per_minute)
+    )
     try:
-        await deps.delivery.post(
-            follow.channel_id,
-            lambda _: followed_message(follow.user_id, deps.settings.follow_max_per_minute),
-        )
+        await deps.delivery.post(follow.channel_id, lambda _: said)
     except SlackApiError as exc:
         if slack_error(exc) not in NOT_POSTABLE:
             raise
