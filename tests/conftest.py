@@ -9,9 +9,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from hypothesis import HealthCheck, settings
 from pytest_aiohttp import AiohttpServer
 
+from bot.store import Store, open_store
 from bot.taskapi.client import ClientConfig, TaskApiClient
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
 from bot.testing.redis_server import redis_server
@@ -95,6 +97,16 @@ def redis_url() -> Iterator[str]:
     """A real redis-server on a free loopback port, for this test session only."""
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture
+async def shared(redis_url: str) -> AsyncIterator[Store]:
+    """The session's Redis, emptied: the one store a fleet of bot processes shares."""
+    async with aioredis.from_url(redis_url) as fresh:
+        await fresh.flushdb()
+    store = await open_store(redis_url)
+    yield store
+    await store.close()
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ whichever process holds each watch now must not send its notice again."""
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 from pytest_aiohttp import AiohttpServer
 
-from bot.store import Store, open_store
+from bot.store import Store
 from bot.taskapi.fake import FakeTaskApi
 from tests.chaos import WAIT, all_closed, in_final_form, live_answers, notices
 from tests.fleet import fleet
@@ -21,15 +20,6 @@ from tests.test_fleet import polls, until
 
 WATCHES = 3
 Snapshot = list[tuple[bytes, int, bytes]]  # key, milliseconds left (0: none), DUMP
-
-
-@pytest.fixture
-async def shared(redis_url: str) -> AsyncIterator[Store]:
-    async with aioredis.from_url(redis_url) as fresh:
-        await fresh.flushdb()
-    store = await open_store(redis_url)
-    yield store
-    await store.close()
 
 
 async def snapshot(url: str) -> Snapshot:

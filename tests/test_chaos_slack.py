@@ -4,14 +4,11 @@ After the window, each watch has exactly one notice and its message is in its fi
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-import redis.asyncio as aioredis
 from pytest_aiohttp import AiohttpServer
 
-from bot.store import Store, open_store
+from bot.store import Store
 from bot.taskapi.fake import FakeTaskApi
 from tests.chaos import WAIT, all_closed, in_final_form, live_answers, notices
 from tests.fleet import fleet
@@ -21,15 +18,6 @@ from tests.test_fleet import until
 WINDOW = 40.0
 WATCHES = 3
 TROUBLED = ("chat.postMessage", "chat.update", "conversations.replies")
-
-
-@pytest.fixture
-async def shared(redis_url: str) -> AsyncIterator[Store]:
-    async with aioredis.from_url(redis_url) as fresh:
-        await fresh.flushdb()
-    store = await open_store(redis_url)
-    yield store
-    await store.close()
 
 
 async def test_a_40s_window_of_429_and_5xx_delays_each_notice_once(

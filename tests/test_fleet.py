@@ -7,12 +7,11 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 from pytest_aiohttp import AiohttpServer
 
 from bot.slack.delivery.live import NOTICE_EVENT
@@ -33,15 +32,6 @@ async def fakes(aiohttp_server: AiohttpServer) -> tuple[FakeSlack, FakeTaskApi, 
     api = FakeTaskApi(step=3600.0)
     slack, api_url = await start_fakes(aiohttp_server, api)
     return slack, api, api_url
-
-
-@pytest.fixture
-async def shared(redis_url: str) -> AsyncIterator[Store]:
-    async with aioredis.from_url(redis_url) as fresh:
-        await fresh.flushdb()
-    store = await open_store(redis_url)
-    yield store
-    await store.close()
 
 
 def notices(slack: FakeSlack) -> list[str]:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from pytest_aiohttp import AiohttpServer
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -92,15 +91,6 @@ async def test_a_follow_burst_waits_out_the_channel_hold_and_answers_all_it_owes
 
 
 # -- two processes ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def shared(redis_url: str) -> AsyncIterator[Store]:
-    async with aioredis.from_url(redis_url) as fresh:
-        await fresh.flushdb()
-    store = await open_store(redis_url)
-    yield store
-    await store.close()
 
 
 async def test_a_hold_set_by_one_process_is_kept_by_another(
