@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot.records.watch import WatchMode
 from bot.render.answer import Controls, Message, answer_message
+from bot.render.follow import _who
 from bot.render.notes import COMMAND, note_message
 from bot.taskapi.models import TaskResult, is_error
 
@@ -15,10 +16,6 @@ MODE_WORDS: dict[WatchMode, str] = {
     "all": "every message naming tasks gets a live answer",
     "errors": "only failures are reported",
 }
-
-
-def _who(user_id: str) -> str:
-    return f"<@{user_id}>" if user_id.isalnum() else "someone"
 
 
 def failure_message(
@@ -38,11 +35,6 @@ def failure_message(
         failed, controls=Controls(value, "offer"), no_preview=no_preview, headline=headline
     )
     return replace(message, text=f"{len(failed)} of {len(results)} {noun} failed: {message.text}")
-
-
-def mode_line(mode: WatchMode) -> str:
-    """A channel's mode in lists (`following`, App Home)."""
-    return f"mode `{mode}`: {MODE_WORDS[mode]}"
 
 
 def mode_changed_message(user_id: str, mode: WatchMode, per_minute: int) -> Message:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import redis.asyncio as aioredis
 
@@ -207,11 +208,14 @@ class RedisStore:
         watch.version = 1
         return True
 
-    async def update_watch(self, watch: Watch) -> bool:
+    def _update_args(self, watch: Watch) -> list[str | int]:
+        """The compare-and-set script's arguments: the version expected, then the new record."""
         data = watch.model_copy(update={"version": watch.version + 1}).model_dump_json()
         done = "0" if watch.is_open else "1"
-        args: list[str | int] = [watch.version, data, done, watch.id, self._seconds(self.retention)]
-        if not await self._update(keys=self._keys(watch), args=args):
+        return [watch.version, data, done, watch.id, self._seconds(self.retention)]
+
+    async def update_watch(self, watch: Watch) -> bool:
+        if not await self._update(keys=self._keys(watch), args=self._update_args(watch)):
             return False
         watch.version += 1
         return True
@@ -319,11 +323,8 @@ class RedisStore:
         info = await self._redis.info("replication")
         if int(info.get("connected_slaves", 0) or 0) < 1:
             return "unconfirmed" if await self.update_watch(watch) else "lost"
-        data = watch.model_copy(update={"version": watch.version + 1}).model_dump_json()
-        done = "0" if watch.is_open else "1"
-        args: list[str | int] = [watch.version, data, done, watch.id, self._seconds(self.retention)]
         async with self._redis.pipeline(transaction=False) as pipe:
-            await self._update(keys=self._keys(watch), args=args, client=pipe)
+            await self._update(keys=self._keys(watch), args=self._update_args(watch), client=pipe)
             pipe.execute_command("WAIT", 1, REPLICA_WAIT_MS)
             written, acknowledged = await pipe.execute()
         if not written:
@@ -338,7 +339,7 @@ class RedisStore:
 
     async def take_owed_forms(self, hold: float, limit: int = 50) -> list[str]:
         taken = await self._take_owed(keys=[_OWED], args=["take", max(0.0, hold), limit])
-        return [str(i.decode() if isinstance(i, bytes) else i) for i in taken]
+        return [str(i) for i in taken]
 
     async def settle_final_form(self, watch_id: str) -> None:
         await self._redis.zrem(_OWED, watch_id)
@@ -349,7 +350,10 @@ class RedisStore:
         self, team_id: str, channel_id: str, mode: WatchMode
     ) -> Follow | None:
         key = _FOLLOWS + team_id
-        for _ in range(10):  # a compare-and-set on the stored JSON: one announcement per change
+        # A compare-and-set on the stored JSON (one announcement per change), tried again while
+        # others change the same follow, for a while.
+        deadline = time.monotonic() + CAS_PATIENCE
+        while time.monotonic() < deadline:
             raw = await self._redis.hget(key, channel_id)
             if not raw:
                 return None
@@ -359,7 +363,7 @@ class RedisStore:
             after = before.model_copy(update={"mode": mode}).model_dump_json()
             if await self._set_follow(keys=[key], args=[channel_id, raw, after]):
                 return before
-        raise RuntimeError("follow mode: too many concurrent changes")
+        raise RuntimeError(f"follow mode: changed concurrently for {CAS_PATIENCE:g} s")
 
 
 def _watch(version: object, raw: object) -> Watch:
@@ -369,6 +373,7 @@ def _watch(version: object, raw: object) -> Watch:
 
 
 _FOLLOWS = _PREFIX + "follows:"
+CAS_PATIENCE = 2.0  # seconds a follow's mode change keeps trying against concurrent ones
 _HOLDS = _PREFIX + "hold:"  # Slack Retry-After holds
 _OWED = _PREFIX + "owed-forms"  # ended forms not yet shown (see `Store.owe_final_form`)
 # KEYS: owed set. ARGV: "owe" or "take", seconds, limit, id. Times on Redis's clock.

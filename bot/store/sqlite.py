@@ -317,7 +317,6 @@ class SqliteStore:
                 ("DELETE FROM uid_sets WHERE expires_at < ?", (now,)),
                 ("DELETE FROM slots WHERE expires_at < ?", (now,)),
                 ("DELETE FROM pauses WHERE until < ?", (now,)),
-                ("DELETE FROM holds WHERE until < ?", (now,)),  # Slack Retry-After holds
                 ("DELETE FROM counters WHERE expires_at < ?", (now,)),  # follow caps
                 ("DELETE FROM budgets WHERE expires_at < ?", (now,)),
                 (
@@ -394,18 +393,15 @@ class SqliteStore:
             )
         return int(str(rows[0][0]))
 
-    # -- Slack Retry-After holds (`bot.slack.delivery.pacing`); ended read as none, purged later
+    # -- Slack Retry-After holds (`bot.slack.delivery.pacing`): kept beside the edit pauses,
+    # which are holds too (a scope always holds a '/', a team id never); ended ones read as
+    # none and are purged with the pauses.
 
     async def hold_scope(self, scope: str, seconds: float) -> None:
-        async with self._lock:
-            await self._db.execute(
-                "INSERT INTO holds (scope, until) VALUES (?, ?) ON CONFLICT (scope)"
-                " DO UPDATE SET until = max(until, excluded.until)",
-                (scope, self._clock() + seconds),
-            )
+        await self.pause_team(scope, seconds)
 
     async def scope_held(self, scope: str) -> float:
-        async with self._db.execute("SELECT until FROM holds WHERE scope = ?", (scope,)) as cursor:
+        async with self._db.execute("SELECT until FROM pauses WHERE team = ?", (scope,)) as cursor:
             row = await cursor.fetchone()
         return max(0.0, float(row[0]) - self._clock()) if row else 0.0
 
@@ -494,8 +490,6 @@ _FOLLOW_TABLES = [
     " data TEXT NOT NULL, PRIMARY KEY (team_id, channel_id))",
     "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL,"
     " expires_at REAL NOT NULL)",
-    # Slack Retry-After holds (bot.slack.delivery.pacing)
-    "CREATE TABLE IF NOT EXISTS holds (scope TEXT PRIMARY KEY, until REAL NOT NULL)",
 ]
 # Ended forms not yet shown on their messages (see `Store.owe_final_form`)
 _OWED_TABLES = ["CREATE TABLE IF NOT EXISTS owed_forms (id TEXT PRIMARY KEY, due REAL NOT NULL)"]

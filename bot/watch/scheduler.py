@@ -14,11 +14,12 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.records.watch import WATCH_MODES, Watch
+from bot.records.watch import Watch
 from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.store import Store
 from bot.taskapi.client import Lane, TaskApiClient
@@ -84,7 +85,7 @@ class Watcher:
         self.ticks = 0
         self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
         self.open_watches = 0
-        self.open_by_mode: dict[str, int] = {}  # quiet follows: open watches by `Watch.mode`
+        self.open_by_mode: Counter[str] = Counter()  # quiet follows: open watches by mode
         self._ticked = asyncio.Condition()
         self._due: dict[str, float] = {}  # watch id -> monotonic time of its next poll
         self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
@@ -296,7 +297,7 @@ class Watcher:
         watches = await self._lease()
         self.open_watches = len(watches)
         await self._redraw_owed()
-        self.open_by_mode = _by_mode(watches)
+        self.open_by_mode = Counter(w.mode for w in watches)
         self._forget(self._held)
         for watch in watches:
             if (
@@ -682,13 +683,6 @@ class Watcher:
             except Exception as exc:
                 trouble = self.publisher.sort(exc)
                 log.warning("watch %s: could not say it expired (%s)", watch.id, trouble.reason)
-
-
-def _by_mode(watches: Sequence[Watch]) -> dict[str, int]:
-    counted: dict[str, int] = dict.fromkeys(WATCH_MODES, 0)
-    for watch in watches:
-        counted[watch.mode] += 1
-    return counted
 
 
 def _worth_saving(old: Watch, new: Watch) -> bool:

@@ -38,30 +38,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.bolt import request_errors
+from bot.slack.delivery.observed_client import copy_client
 
 TEAM_CLIENTS = 100  # (team, token) pairs whose client is kept (one, unless installed org-wide)
-
-
-def copy_client(client: AsyncWebClient, token: str | None, team_id: str | None) -> AsyncWebClient:
-    """The client Bolt makes for each request of `team_id` (`AsyncApp._init_context`, from
-    `AsyncWebClient`'s public constructor and attributes), but of the app client's own
-    class, with what that class adds (its gate for Slack's limits, its metrics)."""
-    copy = type(client)(
-        token=token,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        ssl=client.ssl,
-        proxy=client.proxy,
-        session=client.session,
-        trust_env_in_session=client.trust_env_in_session,
-        headers=client.headers,
-        team_id=team_id,
-        logger=client.logger,
-        retry_handlers=client.retry_handlers.copy() if client.retry_handlers is not None else None,
-    )
-    added = {k: v for k, v in vars(client).items() if k not in vars(copy)}
-    vars(copy).update(added)
-    return copy
 
 
 class TeamClients(AsyncMiddleware):

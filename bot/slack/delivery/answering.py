@@ -89,38 +89,38 @@ async def answer(
     await deliver(deps, place, build, surface)
 
 
-async def deliver(
-    deps: Deps, place: Place, build: Build, surface: str, *, keep: int = 0
-) -> str | None:
-    """Post in the channel/thread, or through `response_url` where the bot cannot post.
-
-    Returns the posted message's ts, or None when it went through `response_url` (leaving
-    `keep` of its uses for later).
-    """
-    if place.post_first:
-        try:
-            ts = await deps.delivery.post(place.channel, build, thread_ts=place.thread_ts)
-        except SlackApiError as exc:
-            if slack_error(exc) not in NOT_POSTABLE or not place.response_url:
-                raise
-            log.info("cannot post in %s (%s): answering privately", place.channel, slack_error(exc))
-            await deps.delivery.respond(
-                place.response_url, lambda _: invite_message(place.channel), keep=keep + 1
-            )
-            await deps.delivery.respond(place.response_url, build, keep=keep)
-            deps.metrics.answers.labels(surface, "response_url").inc()
-            answered(deps.metrics, surface)
-            return None
-        deps.metrics.answers.labels(surface, "posted").inc()
-        answered(deps.metrics, surface)
-        return ts
+async def deliver(deps: Deps, place: Place, build: Build, surface: str) -> None:
+    """Post in the channel/thread, or through `response_url` where the bot cannot post."""
+    if place.post_first and await _post(deps, place, build, surface) is not None:
+        return
     assert place.response_url
-    await deps.delivery.respond(
-        place.response_url, build, response_type=place.response_type, keep=keep
-    )
-    deps.metrics.answers.labels(surface, "response_url").inc()
+    if place.post_first:  # the bot cannot post there: say how to invite it, then answer
+        await deps.delivery.respond(
+            place.response_url, lambda _: invite_message(place.channel), keep=1
+        )
+        await deps.delivery.respond(place.response_url, build)
+    else:
+        await deps.delivery.respond(place.response_url, build, response_type=place.response_type)
+    _counted(deps, surface, "response_url")
+
+
+async def _post(deps: Deps, place: Place, build: Build, surface: str) -> str | None:
+    """Post in the channel/thread: its ts, or None where the bot cannot post and the
+    request's `response_url` can answer instead."""
+    try:
+        ts = await deps.delivery.post(place.channel, build, thread_ts=place.thread_ts)
+    except SlackApiError as exc:
+        if slack_error(exc) not in NOT_POSTABLE or not place.response_url:
+            raise
+        log.info("cannot post in %s (%s): answering privately", place.channel, slack_error(exc))
+        return None
+    _counted(deps, surface, "posted")
+    return ts
+
+
+def _counted(deps: Deps, surface: str, how: str) -> None:
+    deps.metrics.answers.labels(surface, how).inc()
     answered(deps.metrics, surface)
-    return None
 
 
 async def start_watch(
@@ -179,15 +179,9 @@ async def _start_watch(
         thread_ts=place.thread_ts,
         skipped=skipped,
     )
-    try:
-        ts = await deps.delivery.post(place.channel, build, thread_ts=place.thread_ts)
-    except SlackApiError as exc:
-        if slack_error(exc) not in NOT_POSTABLE or not place.response_url:
-            raise
-        log.info("cannot post in %s (%s): answering privately", place.channel, slack_error(exc))
+    ts = await _post(deps, place, build, surface)
+    if ts is None:
         return await _start_through_response_url(deps, place, watch, results, surface)
-    deps.metrics.answers.labels(surface, "posted").inc()
-    answered(deps.metrics, surface)
     watch.message_ts = ts
     watch.thread_ts = place.thread_ts or ts
     watch.message_key = message_key(place.channel, ts)
@@ -227,8 +221,7 @@ async def _start_through_response_url(
         raise
     uses = deps.delivery.uses.used(url)
     await deps.watcher.amend(started.id, lambda w: w.model_copy(update={"response_url_uses": uses}))
-    deps.metrics.answers.labels(surface, "response_url").inc()
-    answered(deps.metrics, surface)
+    _counted(deps, surface, "response_url")
     _touch_home(deps, started)
     return True
 
@@ -236,6 +229,18 @@ async def _start_through_response_url(
 def _touch_home(deps: Deps, watch: Watch) -> None:
     if deps.home is not None:
         deps.home.touch(watch.user_id)  # the new watch shows on the person's Home
+
+
+async def post_note(deps: Deps, channel: str, message: Message) -> str:
+    """Post a note in `channel`: "" when posted, else Slack's reason when the bot cannot post
+    there (`NOT_POSTABLE`), for the caller to say or act on. Any other failure raises."""
+    try:
+        await deps.delivery.post(channel, lambda _: message)
+    except SlackApiError as exc:
+        if slack_error(exc) not in NOT_POSTABLE:
+            raise
+        return slack_error(exc)
+    return ""
 
 
 async def tell(deps: Deps, place: Place, message: Message) -> None:

@@ -25,6 +25,7 @@ from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.ops.metrics import Metrics
 from bot.render.answer import NO_PREVIEWS_AT_ALL, Message
+from bot.slack.delivery.pacing import retry_after_seconds
 from bot.slack.delivery.picture_probe import Probe, broken_pictures, picture_urls
 from bot.slack.delivery.response_url import TIMEOUT, response_url_allowed
 from bot.slack.delivery.response_url import ResponseUrlError as ResponseUrlError  # its old home
@@ -197,7 +198,7 @@ class Delivery:
                 raise ResponseUrlError(status, body)
             failing = failed_image_urls(_webhook_error(body), message)
             if not failing and not no_preview:
-                failing = await self._unnamed(build, message)
+                failing = set(await self.broken_pictures(build, message))
             log.warning("Slack could not download %d picture(s); sending links", len(failing))
             no_preview = ALL if no_preview or not failing else frozenset(failing)
         for more in message.continuations[:continuations]:
@@ -236,7 +237,11 @@ class Delivery:
 
     async def _post_json(self, url: str, data: bytes) -> tuple[int, str, float]:
         async with self._session.post(url, data=data, headers=self._json_headers) as resp:
-            return resp.status, await resp.text(), _retry_after(resp.headers.get("Retry-After"))
+            return (
+                resp.status,
+                await resp.text(),
+                retry_after_seconds(resp.headers.get("Retry-After")),
+            )
 
     async def _with_image_fallback(
         self, send: Callable[[Message], Awaitable[T]], build: Build
@@ -251,14 +256,11 @@ class Delivery:
                     raise
                 failing = failed_image_urls(exc.response.data, message)
                 if not failing and not no_preview:
-                    failing = await self._unnamed(build, message)
+                    failing = set(await self.broken_pictures(build, message))
                 if not failing:
                     raise
                 log.warning("Slack could not download %d picture(s); sending links", len(failing))
                 no_preview = ALL if no_preview else frozenset(failing)
-
-    async def _unnamed(self, build: Build, message: Message) -> set[str]:
-        return set(await self.broken_pictures(build, message))
 
     async def broken_pictures(
         self, build: Callable[[frozenset[str]], Any], message: Any
@@ -268,13 +270,6 @@ class Delivery:
         if self._pictures is None or not picture_urls(message):
             return frozenset()
         return await broken_pictures(self._pictures, build, message)
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return max(0.0, float(value or 1))
-    except ValueError:
-        return 1.0
 
 
 def failed_image_urls(error: Any, message: Message) -> set[str]:

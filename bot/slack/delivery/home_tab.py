@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE = 1.0  # seconds after the first change of a burst: its next changes join it
 PERSON_GAP = 3.0  # seconds between one person's refreshes: 5 busy people fit Tier 4's 100
+UNREACHABLE_FOR = 600.0  # seconds a refresh Slack cannot reach is tried again, then left owed
 PUBLISHES_PER_MINUTE = 100  # Tier 4's floor
 BURST = 20  # publishes that may go at once (people opening the tab together)
 SEEN_TTL = 30 * 24 * 3600.0  # a person who opened the tab this long ago still gets refreshes
@@ -45,6 +46,7 @@ class HomeTab:
         self.team_id = ""
         self.workspace_url = ""  # from auth.test: links to live messages without an API call
         self._dirty: set[str] = set()  # people whose Home is older than their watches
+        self._unreachable: dict[str, float] = {}  # person -> monotonic time Slack first failed
         self._refreshing: dict[str, asyncio.Task[None]] = {}  # one pending publish each
         self._published: LRUCache[str, float] = LRUCache(maxsize=10_000)  # monotonic time
         self._pace = Pace(PUBLISHES_PER_MINUTE, BURST)
@@ -76,6 +78,7 @@ class HomeTab:
                     continue  # published meanwhile (the person opened the tab)
                 if await self._store.add(self._seen_key(user_id), SEEN_TTL, 0):
                     await self.publish(user_id)
+                    self._unreachable.pop(user_id, None)
                 else:
                     self._dirty.discard(user_id)  # never opened the tab: nothing to refresh
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -83,6 +86,11 @@ class HomeTab:
             # refresh stays owed and is tried again a person's gap later (or at the next
             # change), reading the newest state then.
             self._dirty.add(user_id)
+            first = self._unreachable.setdefault(user_id, time.monotonic())
+            if time.monotonic() - first > UNREACHABLE_FOR:
+                del self._unreachable[user_id]  # still owed: done at the person's next change
+                log.warning("Home tab refresh given up for now: Slack out of reach too long")
+                return
             log.warning(
                 "Home tab refresh put off %gs: Slack could not be reached (%s)",
                 PERSON_GAP,

@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ops.logs import bound
 from bot.ops.metrics import Metrics
@@ -20,7 +19,13 @@ from bot.render.answer import Message, completion_message
 from bot.render.notes import note_message
 from bot.render.quiet import failure_message
 from bot.slack.delivery.deliver import Delivery, ResponseUrlError, slack_error
-from bot.slack.delivery.pacing import sent_once
+from bot.slack.delivery.pacing import (
+    PacedWebClient,
+    rate_limited,
+    sent_once,
+    status_of,
+    transient,
+)
 from bot.slack.delivery.response_uses import LIFETIME, USES
 from bot.taskapi.models import Found, TaskResult, is_error
 from bot.watch.publisher import (
@@ -46,17 +51,6 @@ GONE_ERRORS = frozenset(
         "not_in_channel",
     }
 )
-# Slack's passing trouble: waited out, never counted as an attempt (with 429 and any 5xx).
-TRANSIENT_ERRORS = frozenset(
-    {
-        "ratelimited",
-        "rate_limited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-    }
-)
 # Refusals that no retry can change: the notice is given up at once.
 NEVER_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "user_not_found"})
 NOTICE_TIMEOUT = 10.0  # seconds; well inside a lease, which is checked just before the post
@@ -75,7 +69,7 @@ class SlackPublisher:
         self,
         delivery: Delivery,
         metrics: Metrics,
-        watch_client: AsyncWebClient,
+        watch_client: PacedWebClient,
         session: aiohttp.ClientSession,
         *,
         pictures: PictureFetcher | None,
@@ -157,7 +151,7 @@ class SlackPublisher:
                     await self._notify_failure(watch, results)
                     return None
                 channel, thread = await self._notice_place(watch)
-                metadata = {"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}}
+                metadata = _notice_metadata(watch)
                 ts, message = await self._once.post_first(
                     channel,
                     lambda no_preview: completion_message(results, watch.user_id, no_preview),
@@ -204,7 +198,7 @@ class SlackPublisher:
                 results, watch.user_id, watch.button_value, no_preview
             ),
             thread_ts=watch.thread_ts or watch.message_ts,
-            metadata={"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}},
+            metadata=_notice_metadata(watch),
         )
 
     async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
@@ -295,12 +289,12 @@ def trouble(exc: BaseException) -> SlackTrouble:
     if not isinstance(exc, SlackApiError):
         return SlackTrouble("fault", type(exc).__name__)
     error = slack_error(exc) or "no error"
-    status = exc.response.status_code if exc.response is not None else 0
-    headers = exc.response.headers if exc.response is not None else {}
-    retry_after = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
-    if status == 429 or error in TRANSIENT_ERRORS or status >= 500:
+    if rate_limited(exc) is not None or transient(exc):  # Slack's passing trouble: waited out
+        headers = exc.response.headers if exc.response is not None else {}
+        retry_after = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
         # A 5xx may come after Slack did the work; a 429 means it did none.
-        return SlackTrouble("wait", error, retry_after=retry_after, maybe_sent=status >= 500)
+        maybe_sent = status_of(exc) >= 500
+        return SlackTrouble("wait", error, retry_after=retry_after, maybe_sent=maybe_sent)
     if error in NEVER_ERRORS:
         return SlackTrouble("never", error)
     return SlackTrouble("fault", error)
@@ -317,6 +311,11 @@ def _seconds(value: object) -> float:
         return max(0.0, float(str(value)))
     except ValueError:
         return 0.0
+
+
+def _notice_metadata(watch: Watch) -> dict[str, Any]:
+    """What tags a message as a watch's notice (see `_is_notice`)."""
+    return {"event_type": NOTICE_EVENT, "event_payload": {"watch_id": watch.id}}
 
 
 def _is_notice(message: dict[str, Any], watch_id: str) -> bool:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import FormData
@@ -57,3 +57,29 @@ class ObservedWebClient(AsyncWebClient):
     def _count(self, method: str, error: str) -> None:
         if self.metrics is not None:
             self.metrics.slack_errors.labels(method, error).inc()
+
+
+C = TypeVar("C", bound=AsyncWebClient)
+
+
+def copy_client(client: C, token: str | None, team_id: str | None) -> C:
+    """The client Bolt makes for each request of `team_id` (`AsyncApp._init_context`, from
+    `AsyncWebClient`'s public constructor and attributes), but of the app client's own
+    class, with what that class adds (its gate for Slack's limits, its metrics). Bolt's
+    per-team clients and the gate's copies under another policy are both made here."""
+    copy = type(client)(
+        token=token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        session=client.session,
+        trust_env_in_session=client.trust_env_in_session,
+        headers=client.headers,
+        team_id=team_id,
+        logger=client.logger,
+        retry_handlers=client.retry_handlers.copy() if client.retry_handlers is not None else None,
+    )
+    added = {k: v for k, v in vars(client).items() if k not in vars(copy)}
+    vars(copy).update(added)
+    return copy

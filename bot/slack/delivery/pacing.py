@@ -39,11 +39,11 @@ import aiohttp
 from aiohttp import FormData
 from cachetools import LRUCache
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.web.slack_response import SlackResponse
 
 from bot.ops.limited_log import LimitedLog
-from bot.slack.delivery.observed_client import ObservedWebClient
+from bot.slack.delivery.observed_client import ObservedWebClient, copy_client
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -156,16 +156,8 @@ class PacedWebClient(ObservedWebClient):
 
     def paced_copy(self, policy: Policy) -> PacedWebClient:
         """The same client (token, session, gate) under another policy."""
-        copy = PacedWebClient(
-            token=self.token,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            session=self.session,
-            headers=self.headers,
-            team_id=self.default_params.get("team_id"),
-            retry_handlers=[],
-        )
-        copy.metrics, copy.holds, copy.policy = self.metrics, self.holds, policy
+        copy = copy_client(self, self.token, self.default_params.get("team_id"))
+        copy.policy = policy
         return copy
 
     async def api_call(
@@ -213,9 +205,12 @@ class PacedWebClient(ObservedWebClient):
         deadline = loop.time() + self.policy.patience
         backoff = BACKOFF_FIRST
         while True:
-            async with holds.turn(scope, self.policy.turn_wait) as got:
+            turn_wait = self.policy.turn_wait
+            if turn_wait is None and self.policy.wait:  # a patient call waits its turn, for a while
+                turn_wait = max(0.0, deadline - loop.time())
+            async with holds.turn(scope, turn_wait) as got:
                 if not got:
-                    raise self._held(method, ONCE_TURN_WAIT, "its channel's turn is taken")
+                    raise self._held(method, turn_wait or 0.0, "its channel's turn is taken")
                 left = await holds.left(scope)
                 if left <= 0:
                     try:
@@ -273,25 +268,37 @@ class PacedWebClient(ObservedWebClient):
 
 def rate_limited(exc: SlackApiError) -> float | None:
     """Seconds Slack asked to wait, when this is a rate limit; else None."""
-    response = exc.response
-    error = response.get("error") if isinstance(response, AsyncSlackResponse) else None
-    if _status(exc) != 429 and error not in RATE_LIMITED:
+    error = error_of(exc)
+    if status_of(exc) != 429 and error not in RATE_LIMITED:
         return None
-    headers = getattr(response, "headers", None) or {}
+    headers = getattr(exc.response, "headers", None) or {}
+    return retry_after_seconds(headers.get("Retry-After"))
+
+
+def retry_after_seconds(value: str | None) -> float:
+    """Slack's `Retry-After` header in seconds: 1 when missing or garbled."""
     try:
-        return max(0.0, float(headers.get("Retry-After") or 1))
+        return max(0.0, float(value or 1))
     except ValueError:
         return 1.0
 
 
 def transient(exc: SlackApiError) -> bool:
     """Slack's trouble, not the call's: worth trying the same call again."""
+    error = error_of(exc)
+    return status_of(exc) >= 500 or error in TRANSIENT_ERRORS
+
+
+def error_of(exc: SlackApiError) -> str | None:
+    """Slack's error code; None when the body was not Slack's JSON."""
     response = exc.response
-    error = response.get("error") if isinstance(response, AsyncSlackResponse) else None
-    return _status(exc) >= 500 or error in TRANSIENT_ERRORS
+    if isinstance(response, AsyncSlackResponse | SlackResponse):
+        error = response.get("error")
+        return str(error) if error is not None else None
+    return None
 
 
-def _status(exc: SlackApiError) -> int:
+def status_of(exc: SlackApiError) -> int:
     # A body that is not JSON leaves aiohttp's own response here, which names it `status`.
     response = exc.response
     status = getattr(response, "status_code", None) or getattr(response, "status", None)
@@ -300,24 +307,15 @@ def _status(exc: SlackApiError) -> int:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, SlackApiError):
-        response = exc.response
-        error = response.get("error") if isinstance(response, AsyncSlackResponse) else None
-        return f"Slack answered {_status(exc)} {error or ''}".rstrip()
+        error = error_of(exc)
+        return f"Slack answered {status_of(exc)} {error or ''}".rstrip()
     return type(exc).__name__
 
 
-def sent_once(client: AsyncWebClient, timeout: float) -> AsyncWebClient:
+def sent_once(client: PacedWebClient, timeout: float) -> PacedWebClient:
     """A client for what must not be sent twice and is sent under a lease (the completion
-    notice): no transport retry, no wait for a held scope (refused at once as rate limited,
-    when `client` goes through the gate), and a short `timeout`."""
-    if isinstance(client, PacedWebClient):
-        copy = client.paced_copy(ONCE)
-        copy.timeout = int(timeout)
-        return copy
-    return AsyncWebClient(
-        token=client.token,
-        base_url=client.base_url,
-        session=client.session,
-        retry_handlers=[],
-        timeout=int(timeout),
-    )
+    notice): no transport retry, no wait for a held scope (refused at once as rate limited),
+    and a short `timeout`."""
+    copy = client.paced_copy(ONCE)
+    copy.timeout = int(timeout)
+    return copy

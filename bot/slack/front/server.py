@@ -17,7 +17,6 @@ from functools import partial
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.ops import heap
@@ -124,7 +123,7 @@ def web_client(
     wait_rate_limits: bool,
     metrics: Metrics | None = None,
     holds: Holds | None = None,
-) -> AsyncWebClient:
+) -> PacedWebClient:
     """A client through the app's one gate (`bot.slack.delivery.pacing`): answers wait their turn,
     live edits (`wait_rate_limits=False`) never wait."""
     assert settings.slack_bot_token is not None

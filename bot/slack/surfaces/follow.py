@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -42,11 +42,11 @@ from bot.render.follow import (
 from bot.render.quiet import errors_followed_message
 from bot.slack.basics.ids import FOLLOW_WORDS
 from bot.slack.basics.payloads import is_external, message_thread, obj, text
-from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, start_watch
+from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, post_note, start_watch
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import NOT_POSTABLE, slack_error
 from bot.slack.surfaces.mention import first_delivery
-from bot.slack.surfaces.quiet import follow_mode, switch_mode, watch_quietly
+from bot.slack.surfaces.quiet import Tell, follow_mode, switch_mode, watch_quietly
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ COUNTER_TTL = 2 * WINDOW
 # Messages people and bots post; edits, deletions, joins and the like have other subtypes.
 ANSWERED_SUBTYPES = frozenset({"", "bot_message", "file_share", "thread_broadcast", "me_message"})
 FOLLOWABLE_CHANNELS = ("C", "G")  # public and private channels; not DMs
-Tell = Callable[[Message], Awaitable[None]]
 # How many times Slack has sent an event before: the HTTP header of its retries, and in
 # Socket Mode Bolt's copy of the envelope's `retry_attempt`, which is 0 on a first delivery.
 RETRY_HEADER = "x-slack-retry-num"
@@ -223,14 +222,9 @@ async def _skipped(deps: Deps, team: str, channel: str, window: int) -> None:
     with contextlib.suppress(TimeoutError):  # shutdown: post what was counted so far
         await asyncio.wait_for(deps.tracker.stopping.wait(), max(left, 0.0))
     skipped = await deps.store.add(key, COUNTER_TTL, 0)
-    try:
-        await deps.delivery.post(
-            channel, lambda _: skipped_message(skipped, deps.settings.follow_max_per_minute)
-        )
-    except SlackApiError as exc:
-        if slack_error(exc) not in NOT_POSTABLE:
-            raise
-        await end_follow(deps, team, channel, slack_error(exc))
+    said = skipped_message(skipped, deps.settings.follow_max_per_minute)
+    if refused := await post_note(deps, channel, said):
+        await end_follow(deps, team, channel, refused)
 
 
 async def end_follow(deps: Deps, team: str, channel: str, reason: str) -> None:
@@ -264,9 +258,12 @@ async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None
         )
     elif not channel.startswith(FOLLOWABLE_CHANNELS):
         await tell(follow_needs_channel_message())
-    elif word == "follow" and mode is not None:
-        follow = Follow(team_id=team, channel_id=channel, user_id=user, since=deps.clock())
-        await _follow(deps, follow.model_copy(update={"mode": mode}), tell)
+    elif word == "follow":
+        assert mode is not None  # `follow_word` lets `follow` through only with a mode
+        follow = Follow(
+            team_id=team, channel_id=channel, user_id=user, since=deps.clock(), mode=mode
+        )
+        await _follow(deps, follow, tell)
     else:
         await _unfollow(deps, team, channel, user, tell)
 
@@ -290,11 +287,7 @@ async def _follow(deps: Deps, follow: Follow, tell: Tell) -> None:
         if follow.mode == "errors"
         else followed_message(follow.user_id, deps.settings.follow_max_per_minute)
     )
-    try:
-        await deps.delivery.post(follow.channel_id, lambda _: said)
-    except SlackApiError as exc:
-        if slack_error(exc) not in NOT_POSTABLE:
-            raise
+    if await post_note(deps, follow.channel_id, said):
         await deps.store.unfollow(follow.team_id, follow.channel_id)
         await tell(follow_needs_invite_message(follow.channel_id))
 
@@ -303,9 +296,5 @@ async def _unfollow(deps: Deps, team: str, channel: str, user: str, tell: Tell) 
     if await deps.store.unfollow(team, channel) is None:
         await tell(not_followed_message())
         return
-    try:
-        await deps.delivery.post(channel, lambda _: unfollowed_message(user))
-    except SlackApiError as exc:
-        if slack_error(exc) not in NOT_POSTABLE:
-            raise
+    if await post_note(deps, channel, unfollowed_message(user)):
         await tell(unfollowed_message(user))  # the bot left meanwhile: say it to the asker

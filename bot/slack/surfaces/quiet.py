@@ -14,16 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.records.watch import WATCH_MODES, WatchMode, message_key
 from bot.render.answer import Message
 from bot.render.follow import not_followed_message
 from bot.render.quiet import mode_changed_message, same_mode_message
 from bot.slack.basics.values import encode_uids
-from bot.slack.delivery.answering import Place
+from bot.slack.delivery.answering import Place, post_note
 from bot.slack.delivery.context import Deps
-from bot.slack.delivery.deliver import NOT_POSTABLE, slack_error
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +71,7 @@ async def switch_mode(
         return False
     log.info("following in %s: mode %s -> %s", channel, before.mode, mode)
     said = mode_changed_message(user, mode, deps.settings.follow_max_per_minute)
-    try:
-        await deps.delivery.post(channel, lambda _: said)
-    except SlackApiError as exc:
-        if slack_error(exc) not in NOT_POSTABLE:
-            raise
+    if await post_note(deps, channel, said):
         await tell(said)  # the bot left meanwhile: at least the asker hears it
     return True
 
