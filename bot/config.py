@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Annotated, Literal
 
@@ -86,6 +87,16 @@ class Settings(BaseSettings):
     # Completion notices: thread reads that look for a notice before it is sent again.
     watch_thread_reads_per_minute: int = Field(1, ge=1)
 
+    # Many workspaces: OAuth mode is on when a client id is set (see docs/distribution.md).
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    # Fernet keys, comma-separated: the first encrypts, every one decrypts (key rotation).
+    secrets_key: SecretStr | None = None
+
+    # Link unfurls: the task page template (`{uid}` stands for the task) and Work Objects.
+    task_link_url: str | None = None
+    unfurl_work_objects: bool = False
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -110,6 +121,24 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value
 
+    @field_validator("task_link_url")
+    @classmethod
+    def _link_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^\s/]+", value) or value.count("{uid}") != 1:
+            raise ValueError("must be an http(s) URL with {uid} once")
+        if re.search(r"[{}]", value.replace("{uid}", "")):
+            raise ValueError("may hold no brace but the one {uid}")
+        return value
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not fernet_keys_valid(value.get_secret_value()):
+            raise ValueError("must be Fernet keys (url-safe base64 of 32 bytes), comma-separated")
+        return value
+
     @field_validator("state_url")
     @classmethod
     def _state_url(cls, value: str) -> str:
@@ -126,6 +155,11 @@ class Settings(BaseSettings):
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression ({exc.msg})") from None
         return value or None
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces install the app (OAuth) rather than one bot token serving one."""
+        return bool(self.slack_client_id)
 
     @property
     def mode(self) -> Literal["socket", "http"]:
@@ -151,13 +185,21 @@ def require(settings: Settings, purpose: Literal["check", "run"]) -> None:
 
     A value still as `.env.example` has it (`xoxb-...`) is as good as missing.
     """
-    needed = ["TASK_API_URL", "TASK_API_PUBLIC_KEY", "TASK_API_PRIVATE_KEY"]
-    if purpose == "run":
+    needed = ["TASK_API_URL"]
+    if not (purpose == "run" and settings.oauth):
+        # In OAuth mode each workspace connects its own account; these only serve the rest.
+        needed += ["TASK_API_PUBLIC_KEY", "TASK_API_PRIVATE_KEY"]
+    if purpose == "run" and settings.oauth:
+        needed += ["SLACK_CLIENT_SECRET", "SECRETS_KEY"]
+    elif purpose == "run":
         needed.append("SLACK_BOT_TOKEN")
+    if purpose == "run":
         needed.append("SLACK_SIGNING_SECRET" if settings.mode == "http" else "SLACK_APP_TOKEN")
     notes = {
         "SLACK_SIGNING_SECRET": " (HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)",
         "SLACK_APP_TOKEN": " (BOT_MODE=socket)",
+        "SLACK_CLIENT_SECRET": " (OAuth mode: SLACK_CLIENT_ID is set)",
+        "SECRETS_KEY": " (OAuth mode: SLACK_CLIENT_ID is set)",
     }
     missing = []
     for name in needed:
@@ -179,5 +221,17 @@ def secret_values(settings: Settings) -> list[str]:
         settings.slack_signing_secret,
         settings.slack_app_token,
         settings.task_api_private_key,
+        settings.slack_client_secret,
     )
-    return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+    keys = settings.secrets_key.get_secret_value().split(",") if settings.secrets_key else []
+    plain = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+    return plain + [k.strip() for k in keys if k.strip()]
+
+
+def fernet_keys_valid(value: str) -> bool:
+    """Each comma-separated part decodes to the 32 bytes a Fernet key is."""
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        return bool(parts) and all(len(base64.urlsafe_b64decode(p)) == 32 for p in parts if p)
+    except (ValueError, TypeError):
+        return False
