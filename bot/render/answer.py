@@ -28,6 +28,7 @@ from bot.render.blocks import block_dict
 from bot.render.jsontext import json_scalar
 from bot.render.kit import SECTION_TEXT as SECTION_TEXT
 from bot.render.kit import mrkdwn as mrkdwn
+from bot.render.links import TaskLinks
 from bot.render.status import counts, emoji_for, status_of, summary_of
 from bot.render.text import clip, code, escape, is_previewable, link, one_line
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done
@@ -196,16 +197,18 @@ def answer_message(
     no_preview: frozenset[str] = frozenset(),
     headline: str | None = None,
     skipped: str = "",
+    links: TaskLinks | None = None,
 ) -> Message:
     """The whole answer. `no_preview` lists picture URLs Slack could not download; `skipped`
-    is the line naming what the command held besides UIDs (`notes.skipped_line`)."""
+    is the line naming what the command held besides UIDs (`notes.skipped_line`); `links`
+    turns each UID into a link to its page (`TASK_LINK_URL`)."""
     counted = tuple(counts(results))
     head = _section(headline or _decorated(counted, len(results)))
     tail = _tail(results, controls, checked_at, live, skipped)
     budget = _Budget(MAX_BLOCKS - 2, MAX_BLOCKS_CHARS - MORE_ROOM)  # divider, "more tasks"
     budget.take(head)
     budget.take(tail)
-    body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview)
+    body = _task_blocks([r for r in results if isinstance(r, Found)], budget, no_preview, links)
     made = _joined(head, _DIVIDER, body, tail) if body.blocks else head + tail
     text = summary_of(counted, len(results))
     return _message(text, made, _continuations(budget.leftovers, text))
@@ -217,21 +220,30 @@ def lookup_message(
     checked_at: float,
     no_preview: frozenset[str] = frozenset(),
     skipped: str = "",
+    links: TaskLinks | None = None,
 ) -> Message:
     """A one-off answer: Refresh, and Watch while some task is still under way."""
     controls = Controls(value, "none" if all_done(results) else "offer")
     return answer_message(
-        results, controls=controls, checked_at=checked_at, no_preview=no_preview, skipped=skipped
+        results,
+        controls=controls,
+        checked_at=checked_at,
+        no_preview=no_preview,
+        skipped=skipped,
+        links=links,
     )
 
 
 def completion_message(
-    results: Sequence[TaskResult], user_id: str, no_preview: frozenset[str] = frozenset()
+    results: Sequence[TaskResult],
+    user_id: str,
+    no_preview: frozenset[str] = frozenset(),
+    links: TaskLinks | None = None,
 ) -> Message:
     """The one notice in the thread when a watch ends: mentions who started it, with pictures."""
     mention = f"<@{user_id}> " if user_id.isalnum() else ""
     headline = f":checkered_flag: {mention}all done. {_decorated_summary(results)}"
-    message = answer_message(results, no_preview=no_preview, headline=headline)
+    message = answer_message(results, no_preview=no_preview, headline=headline, links=links)
     return replace(message, text=f"All done: {message.text}")
 
 
@@ -246,12 +258,19 @@ def _decorated(counted: tuple[tuple[str, int], ...], total: int) -> str:
     return f"*{total} {'task' if total == 1 else 'tasks'}*  {parts}"
 
 
-def _task_blocks(found: Sequence[Found], budget: _Budget, no_preview: frozenset[str]) -> _Blocks:
+def _task_blocks(
+    found: Sequence[Found],
+    budget: _Budget,
+    no_preview: frozenset[str],
+    links: TaskLinks | None = None,
+) -> _Blocks:
     single = len(found) == 1
     parts: list[_Blocks] = []
     for index, result in enumerate(found):
         blocks, leftovers = (
-            _single_task(result, no_preview) if single else _compact_task(result, no_preview)
+            _single_task(result, no_preview, links)
+            if single
+            else _compact_task(result, no_preview, links)
         )
         if not budget.fits(blocks):
             rest = found[index:]
@@ -275,10 +294,12 @@ def _numbered(result: Found) -> list[tuple[str, int, str]]:
     return [(result.uid, n, url) for n, url in enumerate(result.task.final_picture_urls, 1)]
 
 
-def _task_line(result: Found, error_chars: int) -> str:
+def task_line(result: Found, error_chars: int, links: TaskLinks | None = None) -> str:
+    """A task's status, UID (linked to its page when `TASK_LINK_URL` is set), type, error."""
     task = result.task
     status = status_of(result)
-    line = f"{_status_words(status)}  {code(result.uid)}"
+    uid = code(result.uid) if links is None else link(links.url_for(result.uid), result.uid)
+    line = f"{_status_words(status)}  {uid}"
     if task.task_type:
         line += _type_words(task.task_type)
     if task.task_error_code or task.task_error_msg or status == "Error":
@@ -300,8 +321,10 @@ def _type_words(task_type: str) -> str:
     return f"  ·  {escape(clip(one_line(task_type), 80))}"
 
 
-def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, list[Any]]:
-    blocks = [kit.section(_task_line(result, SINGLE_ERROR_CHARS))]
+def _single_task(
+    result: Found, no_preview: frozenset[str], links: TaskLinks | None = None
+) -> tuple[_Blocks, list[Any]]:
+    blocks = [kit.section(task_line(result, SINGLE_ERROR_CHARS, links))]
     urls = _numbered(result)
     previews = [u for u in urls if _may_preview(u[2], no_preview)]
     shown = previews[:SINGLE_PREVIEWS]
@@ -315,9 +338,11 @@ def _single_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, li
     return _made(*blocks), leftovers
 
 
-def _compact_task(result: Found, no_preview: frozenset[str]) -> tuple[_Blocks, list[Any]]:
+def _compact_task(
+    result: Found, no_preview: frozenset[str], links: TaskLinks | None = None
+) -> tuple[_Blocks, list[Any]]:
     urls = _numbered(result)
-    line = _task_line(result, MULTI_ERROR_CHARS)
+    line = task_line(result, MULTI_ERROR_CHARS, links)
     text, leftovers = _links("\nPictures: ", urls, budget=SECTION_TEXT - len(line) - 50)
     thumb = next((u for u in urls if _may_preview(u[2], no_preview)), None)
     accessory = (

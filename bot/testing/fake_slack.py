@@ -97,6 +97,7 @@ class FakeSlack:
     refuse_sockets: bool = False  # the websocket handshake fails (a proxy that blocks it)
     # A response_url refuses a broken picture with a bare `invalid_blocks`, naming none.
     bare_picture_refusals: bool = False
+    unfurls: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.unfurl calls
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -304,6 +305,41 @@ class FakeSlack:
             return {"error": "message_not_found"}
         return {"channel": channel, "permalink": f"{WORKSPACE_URL}archives/{channel}/p{ts}"}
 
+    # Link unfurls and Work Objects, checked as Slack checks them.
+
+    def _chat_unfurl(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Either `unfurl_id` + `source` or `channel` + `ts`; `unfurls` (URL -> blocks) or
+        `metadata`; a malformed entity is answered ok with a warning, as Slack does."""
+        by_id = bool(args.get("unfurl_id")) and args.get("source") in UNFURL_SOURCES
+        by_message = bool(args.get("channel")) and bool(args.get("ts"))
+        if not (by_id or by_message) or bool(args.get("unfurl_id")) != bool(args.get("source")):
+            return {"error": "invalid_arguments"}
+        unfurls, metadata = _json_arg(args.get("unfurls")), _json_arg(args.get("metadata"))
+        if not unfurls and not metadata:
+            return {"error": "invalid_unfurls"}
+        if unfurls is not None and not isinstance(unfurls, dict):
+            return {"error": "invalid_unfurls"}
+        for unfurl in (unfurls or {}).values():
+            problem = _check_blocks((unfurl or {}).get("blocks"), self.broken_images)
+            if problem or not (unfurl or {}).get("blocks"):
+                return problem or {"error": "invalid_unfurls"}
+        self.unfurls.append({"unfurls": unfurls or {}, "metadata": metadata})
+        if metadata is not None:
+            entities = metadata.get("entities") if isinstance(metadata, dict) else None
+            if not isinstance(entities, list) or not all(map(_entity_ok, entities)):
+                return {"warning": "invalid_metadata_format"}
+        return {}
+
+    def _entity_presentDetails(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("trigger_id"):
+            return {"error": "invalid_trigger_id"}
+        metadata, error = _json_arg(args.get("metadata")), _json_arg(args.get("error"))
+        if metadata is None and error is None:
+            return {"error": "invalid_arguments"}
+        if metadata is not None and not _entity_ok(metadata):
+            return {"error": "invalid_metadata"}
+        return {}
+
     # Views: the App Home tab and modals, checked as Slack checks them.
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -429,6 +465,28 @@ def _blocks(raw: Any) -> list[dict[str, Any]]:
     if isinstance(raw, str):
         raw = json.loads(raw)
     return list(raw or [])
+
+
+UNFURL_SOURCES = ("composer", "conversations_history")
+
+
+def _json_arg(raw: Any) -> Any:
+    """An argument sent as JSON text (form-encoded) or as JSON (a JSON body)."""
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def _entity_ok(entity: Any) -> bool:
+    """What a Work Object entity needs: its type, id, URLs and a titled payload."""
+    if not isinstance(entity, dict):
+        return False
+    title = (((entity.get("entity_payload") or {}).get("attributes") or {}).get("title")) or {}
+    return bool(
+        str(entity.get("entity_type", "")).startswith("slack#/entities/")
+        and (entity.get("external_ref") or {}).get("id")
+        and str(entity.get("url", "")).startswith(("http://", "https://"))
+        and isinstance(title, dict)
+        and title.get("text")
+    )
 
 
 def _check_blocks(

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.records.watch import Watch
 from bot.render.answer import Controls, LiveNote, Message, answer_message
+from bot.render.links import TaskLinks
 from bot.store import Store
 from bot.taskapi.client import Lane, TaskApiClient
 from bot.taskapi.models import TaskResult, is_done
@@ -44,6 +45,7 @@ class WatchConfig:
     completions: int = 8  # completions (notice, pictures, waits) running at once
     purge_every: float = 3600.0
     thread_reads_per_minute: int = 1  # per workspace, fleet-wide: notice searches
+    links: TaskLinks | None = None  # TASK_LINK_URL: each UID links to its page
 
 
 MAX_NOTICE_ATTEMPTS = machine.MAX_NOTICE_ATTEMPTS
@@ -161,6 +163,7 @@ class Watcher:
             live=note,
             no_preview=no_preview,
             skipped=watch.skipped,
+            links=self._config.links,
         )
 
     async def begin(self, watch: Watch, results: Sequence[TaskResult]) -> Watch | None:
@@ -220,6 +223,7 @@ class Watcher:
             live=note,
             no_preview=no_preview,
             skipped=watch.skipped,
+            links=self._config.links,
         )
 
     # -- the loop ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from enum import StrEnum
 from bot.render.answer import ACTION_REFRESH, ACTION_UNWATCH, ACTION_WATCH
 from bot.render.home import HOME_FOLLOW_MODE, HOME_LOOKUP, HOME_UNWATCH
 from bot.render.modal import DM_BLOCK, DM_INPUT, MODAL_CALLBACK, UIDS_BLOCK, UIDS_INPUT
+from bot.render.unfurl import ACTION_UNFURL_WATCH
 
 COMMAND = "/taskstatus"
 
@@ -21,6 +22,7 @@ class Action(StrEnum):
     REFRESH = ACTION_REFRESH
     WATCH = ACTION_WATCH
     UNWATCH = ACTION_UNWATCH
+    UNFURL_WATCH = ACTION_UNFURL_WATCH  # the Watch button on a pasted task link's card
 
 
 class HomeAction(StrEnum):
@@ -51,6 +53,9 @@ EVENTS = (
     "member_left_channel",
     "channel_left",
     "group_left",
+    # Link unfurls (bot.slack.surfaces.unfurl): pasted task links; Work Objects' flexpane.
+    "link_shared",
+    "entity_details_requested",
 )
 
 # Bot scopes, each for a call the code makes; `manifest.yaml` asks for exactly these.
@@ -67,4 +72,7 @@ SCOPES = {
     "groups:read": "the same, for private channels (group_left)",
     "mpim:history": "the same, in group DMs the bot is in",
     "im:history": "the same, for notices sent by direct message",
+    # Link unfurls (bot.slack.surfaces.unfurl)
+    "links:read": "link_shared events for task page links (TASK_LINK_URL)",
+    "links:write": "chat.unfurl: the task's card under a pasted link",
 }

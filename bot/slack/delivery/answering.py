@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.records.watch import Watch, message_key
 from bot.render.answer import Message, lookup_message
+from bot.render.links import TaskLinks
 from bot.render.notes import (
     failure_message,
     invite_message,
@@ -60,7 +61,10 @@ async def lookup(deps: Deps, uids: list[str], skipped: str = "") -> tuple[list[T
     results = await deps.tasks.get_tasks(uids)
     value = await encode_uids(uids, deps.store)
     checked = time.time()
-    return results, lambda no_preview: lookup_message(results, value, checked, no_preview, skipped)
+    links = TaskLinks.of(deps.settings.task_link_url)
+    return results, lambda no_preview: lookup_message(
+        results, value, checked, no_preview, skipped, links
+    )
 
 
 async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:

@@ -16,6 +16,7 @@ from bot.ops.metrics import Metrics
 from bot.pictures.fetcher import PictureFetcher
 from bot.records.watch import Watch
 from bot.render.answer import Message, completion_message
+from bot.render.links import TaskLinks
 from bot.render.notes import note_message
 from bot.render.quiet import failure_message
 from bot.slack.delivery.deliver import Delivery, ResponseUrlError, slack_error
@@ -74,6 +75,7 @@ class SlackPublisher:
         *,
         pictures: PictureFetcher | None,
         upload_max_files: int,
+        links: TaskLinks | None = None,
     ) -> None:
         self._delivery = delivery
         # Edits that must not wait out limits; the same count of response_url uses.
@@ -90,6 +92,7 @@ class SlackPublisher:
         self._client = watch_client
         self._pictures = pictures if upload_max_files > 0 else None
         self._max_files = upload_max_files
+        self._links = links  # TASK_LINK_URL: the notice links each UID to its page
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
         if watch.mode == "errors":
@@ -154,7 +157,9 @@ class SlackPublisher:
                 metadata = _notice_metadata(watch)
                 ts, message = await self._once.post_first(
                     channel,
-                    lambda no_preview: completion_message(results, watch.user_id, no_preview),
+                    lambda no_preview: completion_message(
+                        results, watch.user_id, no_preview, self._links
+                    ),
                     thread_ts=thread,
                     metadata=metadata,
                 )

@@ -32,6 +32,7 @@ from bot.ops.startup import (
 )
 from bot.pictures.fetcher import PictureFetcher
 from bot.records.watch import WATCH_MODES
+from bot.render.links import TaskLinks
 from bot.slack.basics.limits import LookupLimiter
 from bot.slack.bolt.app import build_app
 from bot.slack.delivery.context import Deps
@@ -179,6 +180,7 @@ async def running_bot(
             session,
             pictures=pictures if settings.watch_upload_pictures else None,
             upload_max_files=settings.watch_upload_max_files,
+            links=TaskLinks.of(settings.task_link_url),
         )
         home = HomeTab(client, store)
         stack.callback(home.close)
@@ -241,6 +243,7 @@ def watch_config(settings: Settings) -> WatchConfig:
         updates_per_minute=settings.watch_updates_per_minute,
         heartbeat=settings.watch_heartbeat,
         thread_reads_per_minute=settings.watch_thread_reads_per_minute,
+        links=TaskLinks.of(settings.task_link_url),
     )
 
 

@@ -1,0 +1,248 @@
+"""A pasted task link, shown compactly: its unfurl blocks and, for Work Objects, its entity.
+
+Pure: the caller looks the tasks up and passes the results in. An unfurl is one small card
+(status word and emoji, the linked UID, the error, one picture when finished, a *Watch*
+button while under way), so it stays far inside Slack's limits whatever the API returned.
+The Work Object side uses slack_sdk's entity models (`slack_sdk.models.metadata`), whose
+validators check the entity type; every text in it is plain (Slack does not read mrkdwn
+there) but clipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    ImageBlock,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.metadata import (
+    EntityAttributes,
+    EntityCustomField,
+    EntityMetadata,
+    EntityPayload,
+    EntityStringField,
+    EntityTimestampField,
+    EntityTitle,
+    EventAndEntityMetadata,
+    ExternalRef,
+    TaskEntityFields,
+)
+
+from bot.render.answer import Message, mrkdwn, task_line
+from bot.render.links import TaskLinks
+from bot.render.status import status_of
+from bot.render.text import clip, code, is_previewable, one_line
+from bot.taskapi.models import Failed, Found, NotFound, TaskResult, is_done
+
+ACTION_UNFURL_WATCH = "task_unfurl_watch"
+TASK_ENTITY = "slack#/entities/task"
+MAX_UNFURLS = 5  # links unfurled per message; more are left as plain links
+UNFURL_ERROR_CHARS = 500
+FIELD_CHARS = 2000  # a Work Object field: plain text, kept well short
+MAX_DETAIL_FIELDS = 40  # vendor fields and picture links in the flexpane
+PRODUCT = "Task Status"
+
+# Vendor fields that may carry a task's dates (none are documented; some deployments add them).
+_CREATED = ("CreateTime", "CreatedAt", "CreateAt", "CreatedTime", "StartTime")
+_UPDATED = ("UpdateTime", "UpdatedAt", "UpdateAt", "UpdatedTime", "FinishTime", "EndTime")
+
+
+def unfurl_message(result: TaskResult, links: TaskLinks, watch_value: str) -> Message:
+    """The card for one pasted task link; `watch_value` is the *Watch* button's value."""
+    if isinstance(result, NotFound):
+        text = f":mag: *Not found:* {code(result.uid)} is unknown to the task API."
+        return Message(f"Task {clip(result.uid, 128)}: not found", [_section(text)])
+    if isinstance(result, Failed):
+        text = (
+            f":warning: Could not look up {code(result.uid)} just now (the task API is not "
+            "answering). Open the link, or ask again with `/taskstatus`."
+        )
+        return Message(f"Task {clip(result.uid, 128)}: lookup failed", [_section(text)])
+    blocks: list[Block] = [_section(task_line(result, UNFURL_ERROR_CHARS, links))]
+    picture = _first_picture(result)
+    if picture is not None:
+        count = len(result.task.final_picture_urls)
+        blocks.append(
+            ImageBlock(
+                image_url=picture,
+                alt_text=clip(f"Picture 1 of task {result.uid}", 2000),
+                title=PlainTextObject(text=f"Picture 1 of {count}", emoji=False),
+            )
+        )
+    if not is_done(result):
+        blocks.append(_watch_row(watch_value))
+    elif len(result.task.final_picture_urls) > 1:
+        more = len(result.task.final_picture_urls) - 1
+        note = f"{more} more {'picture' if more == 1 else 'pictures'} on the task's page."
+        blocks.append(ContextBlock(elements=[mrkdwn(note)]))
+    status = clip(one_line(status_of(result)), 60)
+    return Message(f"Task {clip(result.uid, 128)}: {status}", blocks)
+
+
+def unfurls_payload(messages: dict[str, Message]) -> dict[str, dict[str, Any]]:
+    """`chat.unfurl`'s `unfurls`: each pasted URL to its card's blocks."""
+    return {url: {"blocks": message.as_payload()["blocks"]} for url, message in messages.items()}
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=mrkdwn(text))
+
+
+def _first_picture(result: Found) -> str | None:
+    if result.task.task_status != "Finished":
+        return None
+    return next((u for u in result.task.final_picture_urls if is_previewable(u)), None)
+
+
+def _watch_row(value: str) -> ActionsBlock:
+    button = ButtonElement(
+        text=PlainTextObject(text="Watch", emoji=False),
+        action_id=ACTION_UNFURL_WATCH,
+        value=value,
+        style="primary",
+    )
+    return ActionsBlock(elements=[button])
+
+
+# -- Work Objects -----------------------------------------------------------------------------
+
+
+def unfurl_entities(
+    results: dict[str, TaskResult], links: TaskLinks, checked_at: float
+) -> EventAndEntityMetadata | None:
+    """`chat.unfurl`'s `metadata`: one task entity per pasted URL that was looked up."""
+    entities: list[dict[str, Any] | EntityMetadata] = [
+        task_entity(result, links, url, checked_at)
+        for url, result in results.items()
+        if not isinstance(result, Failed)
+    ]
+    return EventAndEntityMetadata(entities=entities) if entities else None
+
+
+def task_entity(
+    result: Found | NotFound,
+    links: TaskLinks,
+    shared_url: str,
+    checked_at: float,
+    *,
+    details: bool = False,
+) -> EntityMetadata:
+    """A task as a Work Object: title, status and the dates the vendor gave; with `details`
+    (the flexpane) also every field the vendor returned and each picture link."""
+    custom = _vendor_fields(result) if details and isinstance(result, Found) else None
+    keys = [f.key if isinstance(f, EntityCustomField) else "" for f in custom or []]
+    order = [*_ORDER, *keys] if custom else None
+    return EntityMetadata(
+        entity_type=TASK_ENTITY,
+        external_ref=ExternalRef(id=result.uid, type="task"),
+        url=links.url_for(result.uid),
+        app_unfurl_url=shared_url,
+        entity_payload=EntityPayload(
+            attributes=_attributes(result, checked_at),
+            fields=_task_fields(result),
+            custom_fields=list(custom) if custom else None,
+            display_order=order,
+        ),
+    )
+
+
+def entity_details(
+    result: Found | NotFound, links: TaskLinks, shared_url: str, checked_at: float
+) -> EntityMetadata:
+    """The flexpane: the entity with every field the vendor returned and each picture link."""
+    return task_entity(result, links, shared_url, checked_at, details=True)
+
+
+_ORDER = ("status", "description", "date_created", "date_updated")
+
+
+def _attributes(result: Found | NotFound, checked_at: float) -> EntityAttributes:
+    kind = result.task.task_type if isinstance(result, Found) else ""
+    title = f"Task {result.uid}" + ("" if isinstance(result, Found) else " (not found)")
+    return EntityAttributes(
+        title=EntityTitle(text=clip(one_line(title), 200)),
+        display_type=clip(one_line(kind), 80) or "Task",
+        display_id=clip(result.uid, 128),
+        product_name=PRODUCT,
+        metadata_last_modified=int(checked_at),
+    )
+
+
+def _task_fields(result: Found | NotFound) -> TaskEntityFields:
+    status = status_of(result)
+    fields = TaskEntityFields(
+        status=EntityStringField(
+            value=clip(one_line(status), 60), label="Status", tag_color=_tag(status)
+        )
+    )
+    if isinstance(result, Found):
+        task = result.task
+        if task.task_error_code or task.task_error_msg:
+            error = f"Error {task.task_error_code}: {one_line(task.task_error_msg) or 'no message'}"
+            fields.description = EntityStringField(value=clip(error, FIELD_CHARS), long=True)
+        created, updated = _date(task.raw(), _CREATED), _date(task.raw(), _UPDATED)
+        if created is not None:
+            fields.date_created = EntityTimestampField(value=created)
+        if updated is not None:
+            fields.date_updated = EntityTimestampField(value=updated)
+    return fields
+
+
+def _tag(status: str) -> str:
+    return {"Finished": "green", "Error": "red", "Running": "blue"}.get(status, "gray")
+
+
+def _vendor_fields(result: Found) -> list[dict[str, Any] | EntityCustomField]:
+    """Each vendor field as it came (extras included), then one link per picture."""
+    fields: list[dict[str, Any] | EntityCustomField] = []
+    for name, value in result.task.raw().items():
+        if name == "FinalPictureUrls":
+            continue
+        shown = value if isinstance(value, str) else _plain_json(value)
+        key = "vendor_" + "".join(c if c.isalnum() else "_" for c in name)[:60]
+        fields.append(
+            EntityCustomField(
+                label=clip(name, 100), key=key, type="string", value=clip(shown, FIELD_CHARS)
+            )
+        )
+    for n, url in enumerate(result.task.final_picture_urls, 1):
+        fields.append(
+            EntityCustomField(
+                label=f"Picture {n}",
+                key=f"picture_{n}",
+                type="string",
+                value=clip(url, FIELD_CHARS),
+                link=url if len(url) <= FIELD_CHARS and url.startswith("http") else None,
+            )
+        )
+    return fields[:MAX_DETAIL_FIELDS]
+
+
+def _plain_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _date(raw: dict[str, Any], names: Sequence[str]) -> int | None:
+    """Seconds since the epoch from the first named field that reads as a date."""
+    for name in names:
+        value = raw.get(name)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float) and value > 0:
+            return int(value / 1000 if value > 1e12 else value)  # milliseconds, as some send
+        if isinstance(value, str) and value.strip():
+            try:
+                when = datetime.fromisoformat(value.strip())
+            except ValueError:
+                continue
+            return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+    return None

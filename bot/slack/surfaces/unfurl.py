@@ -1,0 +1,209 @@
+"""Pasted task links: `link_shared` -> one `chat.unfurl`; `entity_details_requested` -> one
+`entity.presentDetails`; the unfurl's *Watch* button -> a live answer in the message's thread.
+
+Each event is acknowledged before anything else happens (the listener only hands its work to
+the tracker), then the tasks are looked up through the batched, cached client, so a message
+with five links costs one upstream call at most. A link that does not match `TASK_LINK_URL`
+is left alone for Slack or other apps. The same URL in the same channel is unfurled once per
+`REPEAT_WINDOW`, for the whole fleet: a claim in the store, keyed by workspace, channel and a
+hash of the URL (a link pasted into a draft, `source: composer`, has no channel yet: it always
+shows, to its writer alone).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.reading.parse import EXPLICIT_UID
+from bot.render.answer import Message
+from bot.render.links import TaskLinks
+from bot.render.notes import external_refused_message
+from bot.render.unfurl import (
+    MAX_UNFURLS,
+    entity_details,
+    unfurl_entities,
+    unfurl_message,
+    unfurls_payload,
+)
+from bot.slack.basics.ids import Action
+from bot.slack.basics.payloads import (
+    channel_id,
+    is_external,
+    message_thread,
+    obj,
+    team_id,
+    text,
+    user_id,
+)
+from bot.slack.basics.values import decode_uids, encode_uids
+from bot.slack.basics.workspace import request_workspace
+from bot.slack.delivery.answering import Place, guarded, start_watch, tell
+from bot.slack.delivery.context import Deps
+from bot.slack.delivery.deliver import slack_error
+from bot.taskapi.models import Failed
+
+log = logging.getLogger(__name__)
+
+REPEAT_WINDOW = 30 * 60.0  # seconds: the same URL in the same channel is not unfurled again
+COMPOSER = "composer"
+SOURCES = frozenset({COMPOSER, "conversations_history"})
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.event("link_shared")
+    async def on_link_shared(
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        deps.metrics.requests.labels("unfurl").inc()
+        ws = request_workspace(context)
+        deps.tracker.spawn(unfurl_links(deps, client, ws, body, event), "unfurl")
+
+    @app.event("entity_details_requested")
+    async def on_entity_details(
+        body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        deps.metrics.requests.labels("entity_details").inc()
+        deps.tracker.spawn(present_details(deps, client, body, event), "entity_details")
+
+    @app.action(Action.UNFURL_WATCH.value)
+    async def on_watch(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        deps.metrics.requests.labels("unfurl_watch").inc()
+        place = _thread_of_unfurl(body)
+
+        async def work() -> None:
+            if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+                await tell(deps, place, external_refused_message())
+                return
+            uids = await decode_uids(text(action, "value"), deps.store)
+            if uids:
+                await start_watch(deps, place, uids, "unfurl")
+
+        deps.tracker.spawn(guarded(deps, place, "unfurl", work), "unfurl_watch")
+
+
+async def unfurl_links(
+    deps: Deps, client: AsyncWebClient, ws: str, body: dict[str, Any], event: dict[str, Any]
+) -> None:
+    """One `chat.unfurl` for every task link of the message not unfurled there lately."""
+    links = TaskLinks.of(deps.settings.task_link_url)
+    source = text(event, "source")
+    unfurl_id = text(event, "unfurl_id")
+    if links is None or source not in SOURCES or not unfurl_id:
+        return
+    if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+        log.info("link_shared from another organisation: not unfurled")
+        return
+    if not await deps.store.claim(f"event:{text(body, 'event_id')}"):  # ws: claim(ws, ...)
+        return  # a retry of an event already taken
+    matched = task_links(event, links)
+    if source != COMPOSER:
+        matched = [(url, uid) for url, uid in matched if await _first_lately(deps, ws, event, url)]
+    if not matched:
+        return
+    # ws: client_for -- the workspace's own task API client once accounts are per workspace
+    found = await deps.tasks.get_tasks(list(dict.fromkeys(uid for _, uid in matched)))
+    by_uid = {result.uid: result for result in found}
+    results = {url: by_uid[uid] for url, uid in matched}
+    cards: dict[str, Message] = {}
+    for url, result in results.items():
+        cards[url] = unfurl_message(result, links, await encode_uids([result.uid], deps.store))
+    where: dict[str, Any] = {"unfurl_id": unfurl_id, "source": source}
+    if source != COMPOSER and text(event, "channel") and text(event, "message_ts"):
+        where.update(channel=text(event, "channel"), ts=text(event, "message_ts"))
+    metadata = (
+        unfurl_entities(results, links, time.time()) if deps.settings.unfurl_work_objects else None
+    )
+    try:
+        await client.chat_unfurl(**where, unfurls=unfurls_payload(cards), metadata=metadata)
+    except SlackApiError as exc:
+        log.warning("chat.unfurl refused: %s", slack_error(exc))
+        return
+    deps.metrics.answers.labels("unfurl", "unfurled").inc()
+
+
+def task_links(event: dict[str, Any], links: TaskLinks) -> list[tuple[str, str]]:
+    """The event's task page links, each URL once, in order, at most `MAX_UNFURLS`."""
+    matched: dict[str, str] = {}
+    shared = event.get("links")
+    for link in shared if isinstance(shared, list) else []:
+        url = text(link, "url")
+        uid = links.uid_in(url) if url else None
+        if uid is not None and url not in matched:
+            matched[url] = uid
+            if len(matched) == MAX_UNFURLS:
+                break
+    return list(matched.items())
+
+
+async def _first_lately(deps: Deps, ws: str, event: dict[str, Any], url: str) -> bool:
+    """True when `url` was not unfurled in this channel within `REPEAT_WINDOW` (fleet-wide)."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:32]
+    key = f"unfurl:{ws}:{text(event, 'channel')}:{digest}"
+    return await deps.store.claim(key, ttl=REPEAT_WINDOW)  # ws: claim(ws, ...)
+
+
+async def present_details(
+    deps: Deps, client: AsyncWebClient, body: dict[str, Any], event: dict[str, Any]
+) -> None:
+    """The flexpane of a task entity: one `entity.presentDetails` with everything known."""
+    links = TaskLinks.of(deps.settings.task_link_url)
+    trigger = text(event, "trigger_id")
+    if links is None or not deps.settings.unfurl_work_objects or not trigger:
+        return
+    if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+        log.info("entity_details_requested from another organisation: not answered")
+        return
+    shared = text(event, "app_unfurl_url") or text(event, "link", "url")
+    uid = text(event, "external_ref", "id")
+    if not EXPLICIT_UID.fullmatch(uid):
+        uid = links.uid_in(shared) or ""
+    if not uid:
+        log.info("entity_details_requested for no task of ours: not answered")
+        return
+    # ws: client_for -- the workspace's own task API client once accounts are per workspace
+    (result,) = await deps.tasks.get_tasks([uid])
+    if isinstance(result, Failed):
+        await _present(client, trigger, error={"status": "custom", **_LOOKUP_FAILED})
+        return
+    entity = entity_details(result, links, shared or links.url_for(uid), time.time())
+    await _present(client, trigger, metadata=entity)
+
+
+_LOOKUP_FAILED = {
+    "custom_title": "Task API not answering",
+    "custom_message": "The task could not be looked up just now. Try again in a moment.",
+}
+
+
+async def _present(client: AsyncWebClient, trigger: str, **what: Any) -> None:
+    try:
+        await client.entity_presentDetails(trigger_id=trigger, **what)
+    except SlackApiError as exc:
+        log.warning("entity.presentDetails refused: %s", slack_error(exc))
+
+
+def _thread_of_unfurl(body: dict[str, Any]) -> Place:
+    """The *Watch* press on an unfurl: its live answer goes in the shared message's thread."""
+    container = obj(body, "container")
+    message = obj(body, "message")
+    thread = message_thread(message) or text(container, "thread_ts")
+    return Place(
+        channel=channel_id(body) or text(container, "channel_id"),
+        user=user_id(body),
+        team=team_id(body),
+        thread_ts=thread or text(container, "message_ts") or None,
+        response_url=text(body, "response_url") or None,
+        response_type="ephemeral",
+    )
