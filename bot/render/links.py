@@ -44,7 +44,7 @@ class TaskLinks:
         """
         if len(url) > MAX_URL:
             return None
-        url = _without_extras(url, self.tail)
+        url = _without_extras(url, self.head + self.tail)
         head = _folded_authority(self.head)
         if not _folded_authority(url).startswith(head) or not url.endswith(self.tail):
             return None
@@ -55,11 +55,11 @@ class TaskLinks:
         return uid if EXPLICIT_UID.fullmatch(uid) else None
 
 
-def _without_extras(url: str, tail: str) -> str:
+def _without_extras(url: str, template: str) -> str:
     """The URL without the fragment, and without the query unless the template has one."""
-    if "#" not in tail:
+    if "#" not in template:
         url = url.partition("#")[0]
-    if "?" not in tail:
+    if "?" not in template:
         url = url.partition("?")[0]
     return url
 

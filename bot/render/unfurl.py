@@ -40,7 +40,7 @@ from slack_sdk.models.metadata import (
 from bot.render.answer import Message, mrkdwn, task_line
 from bot.render.links import TaskLinks
 from bot.render.status import status_of
-from bot.render.text import clip, code, is_previewable, one_line
+from bot.render.text import clip, code, escape, is_previewable, one_line
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult, is_done
 
 ACTION_UNFURL_WATCH = "task_unfurl_watch"
@@ -60,13 +60,13 @@ def unfurl_message(result: TaskResult, links: TaskLinks, watch_value: str) -> Me
     """The card for one pasted task link; `watch_value` is the *Watch* button's value."""
     if isinstance(result, NotFound):
         text = f":mag: *Not found:* {code(result.uid)} is unknown to the task API."
-        return Message(f"Task {clip(result.uid, 128)}: not found", [_section(text)])
+        return Message(_fallback(result.uid, "not found"), [_section(text)])
     if isinstance(result, Failed):
         text = (
             f":warning: Could not look up {code(result.uid)} just now (the task API is not "
             "answering). Open the link, or ask again with `/taskstatus`."
         )
-        return Message(f"Task {clip(result.uid, 128)}: lookup failed", [_section(text)])
+        return Message(_fallback(result.uid, "lookup failed"), [_section(text)])
     blocks: list[Block] = [_section(task_line(result, UNFURL_ERROR_CHARS, links))]
     picture = _first_picture(result)
     if picture is not None:
@@ -84,13 +84,17 @@ def unfurl_message(result: TaskResult, links: TaskLinks, watch_value: str) -> Me
         more = len(result.task.final_picture_urls) - 1
         note = f"{more} more {'picture' if more == 1 else 'pictures'} on the task's page."
         blocks.append(ContextBlock(elements=[mrkdwn(note)]))
-    status = clip(one_line(status_of(result)), 60)
-    return Message(f"Task {clip(result.uid, 128)}: {status}", blocks)
+    return Message(_fallback(result.uid, status_of(result)), blocks)
 
 
 def unfurls_payload(messages: dict[str, Message]) -> dict[str, dict[str, Any]]:
     """`chat.unfurl`'s `unfurls`: each pasted URL to its card's blocks."""
     return {url: {"blocks": message.as_payload()["blocks"]} for url, message in messages.items()}
+
+
+def _fallback(uid: str, status: str) -> str:
+    """The card's plain text (notifications, old clients), escaped like everything else."""
+    return escape(f"Task {clip(uid, 128)}: {clip(one_line(status), 60)}")
 
 
 def _section(text: str) -> SectionBlock:

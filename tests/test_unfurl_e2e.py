@@ -1,0 +1,303 @@
+"""Pasted task links through the real server: signed `link_shared` and
+`entity_details_requested` events in, `chat.unfurl` and `entity.presentDetails` out (fake Slack)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from bot.render.answer import Message
+from bot.render.unfurl import ACTION_UNFURL_WATCH, TASK_ENTITY
+from bot.taskapi.fake import FakeTask
+from tests.slack_harness import Harness, envelope
+from tests.test_render import assert_valid
+from tests.test_unfurl_render import HOSTILE
+
+TEMPLATE = "https://console.example.com/tasks/{uid}"
+LINKED = {"task_link_url": TEMPLATE}
+WORK_OBJECTS = {"task_link_url": TEMPLATE, "unfurl_work_objects": True}
+
+
+def page(uid: str) -> str:
+    return TEMPLATE.replace("{uid}", uid)
+
+
+def link_shared(
+    urls: list[str],
+    *,
+    source: str = "conversations_history",
+    channel: str = "C1",
+    ts: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A `link_shared` event as Slack sends it; in the composer there is no channel or ts yet."""
+    ts = ts or f"{time.time():.6f}"
+    composer = source == "composer"
+    return {
+        "type": "link_shared",
+        "channel": "COMPOSER" if composer else channel,
+        "is_bot_user_member": True,
+        "user": "U1",
+        "message_ts": uuid.uuid4().hex if composer else ts,
+        "unfurl_id": f"{channel}.{ts}.{uuid.uuid4().hex}",
+        "source": source,
+        "links": [{"url": url, "domain": url.split("/")[2]} for url in urls],
+        "event_ts": ts,
+        **fields,
+    }
+
+
+async def share(h: Harness, event: dict[str, Any]) -> None:
+    response = await h.send(json.dumps(envelope(event)), "application/json")
+    assert response.status == 200
+
+
+async def unfurled(h: Harness, count: int = 1) -> list[dict[str, Any]]:
+    """The first `count` chat.unfurl calls, once made (accepted or not)."""
+    await h.slack.wait_for(lambda: len(h.slack.called("chat.unfurl")) >= count)
+    return h.slack.called("chat.unfurl")[:count]
+
+
+async def settled(h: Harness) -> None:
+    """Every piece of work the bot took on is over (nothing more will be called)."""
+    await asyncio.wait_for(h.bot.deps.tracker.idle.wait(), 10)
+
+
+def cards(call: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    unfurls = call["unfurls"]
+    return {url: unfurl["blocks"] for url, unfurl in unfurls.items()}
+
+
+def assert_valid_cards(call: dict[str, Any]) -> None:
+    for blocks in cards(call).values():
+        assert_valid(Message("t", [], block_dicts=tuple(blocks)))
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_posted_link_is_unfurled_once_and_other_links_are_left_alone(
+    harness: Harness,
+) -> None:
+    h = harness
+    event = link_shared([page("ok-1"), "https://elsewhere.example/tasks/ok-2", page("err-3")])
+    await share(h, event)
+    (call,) = await unfurled(h)
+    assert call["unfurl_id"] == event["unfurl_id"]
+    assert call["source"] == "conversations_history"
+    assert (call["channel"], call["ts"]) == ("C1", event["message_ts"])
+    assert list(cards(call)) == [page("ok-1"), page("err-3")]
+    ok, err = cards(call).values()
+    assert ":white_check_mark: *Finished*" in ok[0]["text"]["text"]
+    assert [b["type"] for b in ok][:2] == ["section", "image"]  # one picture, finished
+    assert ":x: *Error*" in err[0]["text"]["text"]
+    assert "*Error 1001:*" in err[0]["text"]["text"]
+    assert "metadata" not in call  # Work Objects off
+    assert_valid_cards(call)
+    assert h.slack.unfurls
+    assert "warning" not in json.dumps(h.slack.unfurls)
+    await settled(h)
+    assert len(h.slack.called("chat.unfurl")) == 1
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_link_in_the_composer_is_unfurled_by_unfurl_id_and_source(
+    harness: Harness,
+) -> None:
+    h = harness
+    event = link_shared([page("slow-1")], source="composer")
+    await share(h, event)
+    (call,) = await unfurled(h)
+    assert call["unfurl_id"] == event["unfurl_id"]
+    assert call["source"] == "composer"
+    assert "channel" not in call
+    assert "ts" not in call
+    (blocks,) = cards(call).values()
+    assert blocks[-1]["elements"][0]["action_id"] == ACTION_UNFURL_WATCH
+    assert_valid_cards(call)
+    await share(h, link_shared([page("slow-1")], source="composer"))  # drafts always show
+    await unfurled(h, 2)
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_at_most_five_links_of_a_message_are_unfurled(harness: Harness) -> None:
+    h = harness
+    urls = [page(f"ok-{n}") for n in range(8)]
+    await share(h, link_shared([urls[0], *urls]))  # a repeat counts once
+    (call,) = await unfurled(h)
+    assert list(cards(call)) == urls[:5]
+    assert_valid_cards(call)
+    assert h.api.calls == [[f"ok-{n}" for n in range(5)]]  # one batched lookup
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_an_unknown_uid_unfurls_as_not_found(harness: Harness) -> None:
+    h = harness
+    await share(h, link_shared([page("nope-1")]))
+    (call,) = await unfurled(h)
+    (blocks,) = cards(call).values()
+    assert "*Not found:* `nope-1`" in blocks[0]["text"]["text"]
+    assert_valid_cards(call)
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_the_same_url_in_the_same_channel_is_not_unfurled_again(harness: Harness) -> None:
+    h = harness
+    await share(h, link_shared([page("ok-1")]))
+    await unfurled(h)
+    await share(h, link_shared([page("ok-1"), page("ok-2")]))  # a new message, same channel
+    _, second = await unfurled(h, 2)
+    assert list(cards(second)) == [page("ok-2")]
+    await share(h, link_shared([page("ok-1")], channel="C2"))  # another channel: shown there
+    *_, third = await unfurled(h, 3)
+    assert list(cards(third)) == [page("ok-1")]
+    await share(h, link_shared([page("ok-1"), page("ok-2")]))  # every link seen: no call
+    await settled(h)
+    assert len(h.slack.called("chat.unfurl")) == 3
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_retried_event_is_unfurled_once(harness: Harness) -> None:
+    h = harness
+    body = json.dumps(envelope(link_shared([page("ok-1")], source="composer")))
+    for retry in ("", "1"):
+        headers = {"X-Slack-Retry-Num": retry} if retry else {}
+        assert (await h.send(body, "application/json", **headers)).status == 200
+    await unfurled(h)
+    await settled(h)
+    assert len(h.slack.called("chat.unfurl")) == 1
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_links_of_no_task_and_people_of_other_organisations_are_left_alone(
+    harness: Harness,
+) -> None:
+    h = harness
+    await share(h, link_shared(["https://console.example.com/other/ok-1", page("a/b")]))
+    await share(h, link_shared([page("ok-1")], user_team="T0OTHER"))  # Slack Connect
+    await settled(h)
+    assert h.slack.called("chat.unfurl") == []
+    assert h.api.calls == []
+
+
+async def test_without_a_template_nothing_is_unfurled(harness: Harness) -> None:
+    h = harness
+    await share(h, link_shared([page("ok-1")]))
+    await settled(h)
+    assert h.slack.called("chat.unfurl") == []
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_hostile_api_text_is_escaped_in_the_unfurl(harness: Harness) -> None:
+    h = harness
+    h.api.tasks["err-x"] = FakeTask("err-x", "Error", pictures=0, error_msg=HOSTILE * 50)
+    h.api.tasks["err-x"].task_type = HOSTILE
+    await share(h, link_shared([page("err-x")]))
+    (call,) = await unfurled(h)
+    assert_valid_cards(call)
+    body = json.dumps(call["unfurls"])
+    assert "<!channel>" not in body
+    assert "<https://evil.example|click>" not in body
+    assert "&lt;!channel&gt;" in body
+
+
+@pytest.mark.parametrize("harness", [WORK_OBJECTS], indirect=True)
+async def test_work_objects_carry_a_task_entity_per_link(harness: Harness) -> None:
+    h = harness
+    shared = page("ok-1") + "?tab=pictures"
+    await share(h, link_shared([shared, page("nope-2")]))
+    (call,) = await unfurled(h)
+    assert list(cards(call)) == [shared, page("nope-2")]  # the cards stay, for old clients
+    assert_valid_cards(call)
+    ok, missing = call["metadata"]["entities"]
+    assert ok["entity_type"] == TASK_ENTITY
+    assert ok["external_ref"]["id"] == "ok-1"
+    assert ok["url"] == page("ok-1")
+    assert ok["app_unfurl_url"] == shared
+    assert ok["entity_payload"]["attributes"]["title"]["text"] == "Task ok-1"
+    assert ok["entity_payload"]["fields"]["status"]["value"] == "Finished"
+    assert missing["entity_payload"]["fields"]["status"]["value"] == "not found"
+    assert "warning" not in json.dumps(h.slack.unfurls)  # Slack found the entities well formed
+
+
+@pytest.mark.parametrize("harness", [WORK_OBJECTS], indirect=True)
+async def test_the_flexpane_gets_every_vendor_field_and_picture_link(harness: Harness) -> None:
+    h = harness
+    shared = page("ok-1")
+    event = {
+        "type": "entity_details_requested",
+        "user": "U1",
+        "external_ref": {"id": "ok-1", "type": "task"},
+        "entity_url": shared,
+        "link": {"url": shared, "domain": "console.example.com"},
+        "app_unfurl_url": shared,
+        "event_ts": f"{time.time():.6f}",
+        "trigger_id": "1234.5678.abcdef",
+        "user_locale": "en-US",
+        "channel": "C1",
+        "message_ts": f"{time.time():.6f}",
+    }
+    await share(h, event)
+    await h.slack.wait_for(lambda: h.slack.called("entity.presentDetails"))
+    await settled(h)
+    (call,) = h.slack.called("entity.presentDetails")
+    assert call["trigger_id"] == "1234.5678.abcdef"
+    entity = call["metadata"]
+    assert entity["entity_type"] == TASK_ENTITY
+    assert entity["external_ref"]["id"] == "ok-1"
+    fields = {f["label"]: f for f in entity["entity_payload"]["custom_fields"]}
+    assert fields["TaskStatus"]["value"] == "Finished"
+    assert fields["TaskType"]["value"] == "TaskGeneratePicture"
+    pictures = [fields[f"Picture {n}"]["link"] for n in (1, 2)]
+    assert all(url.endswith(f"/pictures/ok-1/{n}.png") for n, url in enumerate(pictures))
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_without_work_objects_the_flexpane_event_is_left_alone(harness: Harness) -> None:
+    h = harness
+    event = {"type": "entity_details_requested", "trigger_id": "t", "app_unfurl_url": page("x")}
+    await share(h, event)
+    await settled(h)
+    assert h.slack.called("entity.presentDetails") == []
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_watch_on_an_unfurl_starts_a_live_answer_in_the_message_thread(
+    harness: Harness,
+) -> None:
+    h = harness
+    message = h.slack.add_message("C1", text=f"look: <{page('slow-1')}>", user="U1")
+    await share(h, link_shared([page("slow-1")], ts=message["ts"]))
+    (call,) = await unfurled(h)
+    (blocks,) = cards(call).values()
+    (button,) = blocks[-1]["elements"]
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1", "team_id": "T0HOME"},
+        "team": {"id": "T0HOME"},
+        "channel": {"id": "C1"},
+        "container": {
+            "type": "message_attachment",
+            "message_ts": message["ts"],
+            "channel_id": "C1",
+            "is_app_unfurl": True,
+            "app_unfurl_url": page("slow-1"),
+        },
+        "message": message,
+        "response_url": h.slack.response_url("unfurl-watch"),
+        "trigger_id": "t",
+        "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}],
+    }
+    assert (await h.interactive(payload)).status == 200
+
+    def live() -> list[dict[str, Any]]:
+        return [m for m in h.slack.thread("C1", message["ts"]) if "task_unwatch" in json.dumps(m)]
+
+    await h.slack.wait_for(live)
+    (answer,) = live()
+    assert f"<{page('slow-1')}|slow-1>" in json.dumps(answer["blocks"])  # UIDs link to pages
+    watches = await h.bot.deps.store.open_watches()
+    assert [(w.uids, w.thread_ts) for w in watches] == [(["slow-1"], message["ts"])]
