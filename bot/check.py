@@ -12,6 +12,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.render.answer import Message, lookup_message
+from bot.render.links import TaskLinks
 from bot.slack.basics.values import UidRef
 from bot.taskapi.client import TaskApiClient, config_from_settings
 from bot.taskapi.errors import ApiRejected, ApiUnreachable, TaskApiError
@@ -36,7 +37,8 @@ async def run_check(
         json.dump([_raw(r) for r in results], out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif output == "blocks":
-        json.dump(bot_answer(results).as_payload(), out, indent=2, ensure_ascii=False)
+        links = TaskLinks.of(settings.task_link_url)
+        json.dump(bot_answer(results, links).as_payload(), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         out.write(format_table(results))
@@ -77,10 +79,10 @@ def settings_fault(errors: Sequence[TaskApiError], *, all_failed: bool) -> str |
     return None
 
 
-def bot_answer(results: Sequence[TaskResult]) -> Message:
+def bot_answer(results: Sequence[TaskResult], links: TaskLinks | None = None) -> Message:
     """The answer as the bot would post it, buttons included (their value inline)."""
     value = UidRef(u=[r.uid for r in results]).model_dump_json(exclude_none=True)
-    return lookup_message(results, value, time.time())
+    return lookup_message(results, value, time.time(), links=links)
 
 
 def _raw(result: TaskResult) -> dict[str, object]:

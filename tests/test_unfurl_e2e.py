@@ -301,3 +301,13 @@ async def test_watch_on_an_unfurl_starts_a_live_answer_in_the_message_thread(
     assert f"<{page('slow-1')}|slow-1>" in json.dumps(answer["blocks"])  # UIDs link to pages
     watches = await h.bot.deps.store.open_watches()
     assert [(w.uids, w.thread_ts) for w in watches] == [(["slow-1"], message["ts"])]
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_command_answer_links_each_uid_to_its_page(harness: Harness) -> None:
+    h = harness
+    _, key = await h.command("ok-1 nope-2")
+    (answer,) = await h.answers(key)
+    body = json.dumps(answer["blocks"])
+    assert f"<{page('ok-1')}|ok-1>" in body
+    assert "`nope-2`" in body  # an unknown UID has no page to link to

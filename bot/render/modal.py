@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.render.answer import answer_message, mrkdwn
+from bot.render.links import TaskLinks
 from bot.taskapi.models import TaskResult
 
 MODAL_CALLBACK = "task_lookup_modal"
@@ -48,10 +49,13 @@ def lookup_modal(initial: str = "", answer: Sequence[Block] = ()) -> dict[str, A
 
 
 def answer_blocks(
-    results: Sequence[TaskResult], checked_at: float, no_preview: frozenset[str] = frozenset()
+    results: Sequence[TaskResult],
+    checked_at: float,
+    no_preview: frozenset[str] = frozenset(),
+    links: TaskLinks | None = None,
 ) -> list[Block]:
     """The channel answer's blocks, then its continuation blocks while the modal has room."""
-    message = answer_message(results, checked_at=checked_at, no_preview=no_preview)
+    message = answer_message(results, checked_at=checked_at, no_preview=no_preview, links=links)
     room = MAX_MODAL_BLOCKS - 1 - 2  # the divider and the two inputs below
     blocks = list(message.blocks)
     for more in message.continuations:

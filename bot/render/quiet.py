@@ -9,6 +9,7 @@ from dataclasses import replace
 from bot.records.watch import WatchMode
 from bot.render.answer import Controls, Message, answer_message
 from bot.render.follow import _who
+from bot.render.links import TaskLinks
 from bot.render.notes import COMMAND, note_message
 from bot.taskapi.models import TaskResult, is_error
 
@@ -23,6 +24,7 @@ def failure_message(
     author: str,
     value: str,
     no_preview: frozenset[str] = frozenset(),
+    links: TaskLinks | None = None,
 ) -> Message:
     """The one message a quiet follow posts: the failed tasks (error code and message, escaped
     by the answer's renderer), pinging the message's human author (`author` is empty for a
@@ -32,7 +34,11 @@ def failure_message(
     noun = "task" if len(results) == 1 else "tasks"
     headline = f":x: {mention}{len(failed)} of {len(results)} {noun} failed."
     message = answer_message(
-        failed, controls=Controls(value, "offer"), no_preview=no_preview, headline=headline
+        failed,
+        controls=Controls(value, "offer"),
+        no_preview=no_preview,
+        headline=headline,
+        links=links,
     )
     return replace(message, text=f"{len(failed)} of {len(results)} {noun} failed: {message.text}")
 

@@ -200,7 +200,7 @@ class SlackPublisher:
         await self._once.post(
             watch.channel_id,
             lambda no_preview: failure_message(
-                results, watch.user_id, watch.button_value, no_preview
+                results, watch.user_id, watch.button_value, no_preview, self._links
             ),
             thread_ts=watch.thread_ts or watch.message_ts,
             metadata=_notice_metadata(watch),

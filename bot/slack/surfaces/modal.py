@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.reading.parse import parse_command
 from bot.render.answer import NO_PREVIEWS_AT_ALL
+from bot.render.links import TaskLinks
 from bot.render.modal import answer_blocks, lookup_modal, note_modal
 from bot.render.text import clip
 from bot.slack.basics import payloads
@@ -118,8 +119,10 @@ async def answer_in_modal(deps: Deps, view_id: str, uids: list[str], text: str) 
     checked = time.time()
     client = deps.delivery.client
 
+    links = TaskLinks.of(deps.settings.task_link_url)
+
     def blocks(no_preview: frozenset[str]) -> list[Block]:
-        return answer_blocks(results, checked, no_preview)
+        return answer_blocks(results, checked, no_preview, links)
 
     def as_json(no_preview: frozenset[str]) -> list[dict[str, Any]]:
         return [block.to_dict() for block in blocks(no_preview)]
