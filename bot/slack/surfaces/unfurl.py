@@ -23,7 +23,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.reading.parse import EXPLICIT_UID
-from bot.render.answer import Message
 from bot.render.links import TaskLinks
 from bot.render.notes import external_refused_message
 from bot.render.unfurl import (
@@ -48,6 +47,7 @@ from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import Place, guarded, start_watch, tell
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import slack_error
+from bot.slack.delivery.latency import answered
 from bot.taskapi.models import Failed
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,7 @@ async def unfurl_links(
     """One `chat.unfurl` for every task link of the message not unfurled there lately."""
     links = TaskLinks.of(deps.settings.task_link_url)
     source = text(event, "source")
-    unfurl_id = text(event, "unfurl_id")
-    if links is None or source not in SOURCES or not unfurl_id:
+    if links is None or source not in SOURCES or not text(event, "unfurl_id"):
         return
     if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
         log.info("link_shared from another organisation: not unfurled")
@@ -108,29 +107,40 @@ async def unfurl_links(
     if not await deps.store.claim(f"event:{text(body, 'event_id')}"):  # ws: claim(ws, ...)
         return  # a retry of an event already taken
     matched = task_links(event, links)
-    if source != COMPOSER:
+    if source != COMPOSER:  # a draft has no channel yet, and only its writer sees it
         matched = [(url, uid) for url, uid in matched if await _first_lately(deps, ws, event, url)]
     if not matched:
         return
     # ws: client_for -- the workspace's own task API client once accounts are per workspace
-    found = await deps.tasks.get_tasks(list(dict.fromkeys(uid for _, uid in matched)))
-    by_uid = {result.uid: result for result in found}
-    results = {url: by_uid[uid] for url, uid in matched}
-    cards: dict[str, Message] = {}
-    for url, result in results.items():
-        cards[url] = unfurl_message(result, links, await encode_uids([result.uid], deps.store))
-    where: dict[str, Any] = {"unfurl_id": unfurl_id, "source": source}
-    if source != COMPOSER and text(event, "channel") and text(event, "message_ts"):
-        where.update(channel=text(event, "channel"), ts=text(event, "message_ts"))
+    found = await deps.tasks.get_tasks([uid for _, uid in matched])  # in order, batched
+    results = {url: result for (url, _), result in zip(matched, found, strict=True)}
+    cards = {
+        url: unfurl_message(result, links, await encode_uids([result.uid], deps.store))
+        for url, result in results.items()
+    }
     metadata = (
         unfurl_entities(results, links, time.time()) if deps.settings.unfurl_work_objects else None
     )
     try:
-        await client.chat_unfurl(**where, unfurls=unfurls_payload(cards), metadata=metadata)
+        await client.chat_unfurl(
+            **_unfurl_target(event), unfurls=unfurls_payload(cards), metadata=metadata
+        )
     except SlackApiError as exc:
         log.warning("chat.unfurl refused: %s", slack_error(exc))
         return
     deps.metrics.answers.labels("unfurl", "unfurled").inc()
+    answered(deps.metrics, "unfurl")
+
+
+def _unfurl_target(event: dict[str, Any]) -> dict[str, Any]:
+    """`unfurl_id` + `source` always (the composer has nothing else), plus the message's
+    `channel` + `ts` when it was posted."""
+    source = text(event, "source")
+    target: dict[str, Any] = {"unfurl_id": text(event, "unfurl_id"), "source": source}
+    channel, ts = text(event, "channel"), text(event, "message_ts")
+    if source != COMPOSER and channel and ts:
+        target.update(channel=channel, ts=ts)
+    return target
 
 
 def task_links(event: dict[str, Any], links: TaskLinks) -> list[tuple[str, str]]:
