@@ -311,3 +311,20 @@ async def test_a_command_answer_links_each_uid_to_its_page(harness: Harness) -> 
     body = json.dumps(answer["blocks"])
     assert f"<{page('ok-1')}|ok-1>" in body
     assert "`nope-2`" in body  # an unknown UID has no page to link to
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_picture_slack_cannot_download_costs_the_picture_not_the_unfurl(
+    harness: Harness,
+) -> None:
+    h = harness
+    api_url = str(h.bot.deps.settings.task_api_url)
+    h.slack.broken_images.add(f"{api_url}pictures/ok-1/0.png")
+    await share(h, link_shared([page("ok-1")]))
+    await h.slack.wait_for(lambda: h.slack.unfurls)
+    await settled(h)
+    refused, accepted = h.slack.called("chat.unfurl")
+    assert "image" in json.dumps(refused["unfurls"])
+    (blocks,) = cards(accepted).values()
+    assert [b["type"] for b in blocks] == ["section", "context"]
+    assert "2 pictures on the task's page" in json.dumps(blocks)

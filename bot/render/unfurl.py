@@ -56,8 +56,11 @@ _CREATED = ("CreateTime", "CreatedAt", "CreateAt", "CreatedTime", "StartTime")
 _UPDATED = ("UpdateTime", "UpdatedAt", "UpdateAt", "UpdatedTime", "FinishTime", "EndTime")
 
 
-def unfurl_message(result: TaskResult, links: TaskLinks, watch_value: str) -> Message:
-    """The card for one pasted task link; `watch_value` is the *Watch* button's value."""
+def unfurl_message(
+    result: TaskResult, links: TaskLinks, watch_value: str, *, picture: bool = True
+) -> Message:
+    """The card for one pasted task link; `watch_value` is the *Watch* button's value;
+    `picture=False` leaves the picture out (Slack could not download one)."""
     if isinstance(result, NotFound):
         text = f":mag: *Not found:* {code(result.uid)} is unknown to the task API."
         return Message(_fallback(result.uid, "not found"), [_section(text)])
@@ -68,21 +71,22 @@ def unfurl_message(result: TaskResult, links: TaskLinks, watch_value: str) -> Me
         )
         return Message(_fallback(result.uid, "lookup failed"), [_section(text)])
     blocks: list[Block] = [_section(task_line(result, UNFURL_ERROR_CHARS, links))]
-    picture = _first_picture(result)
-    if picture is not None:
-        count = len(result.task.final_picture_urls)
+    shown = _first_picture(result) if picture else None
+    count = len(result.task.final_picture_urls)
+    if shown is not None:
         blocks.append(
             ImageBlock(
-                image_url=picture,
+                image_url=shown,
                 alt_text=clip(f"Picture 1 of task {result.uid}", 2000),
                 title=PlainTextObject(text=f"Picture 1 of {count}", emoji=False),
             )
         )
     if not is_done(result):
         blocks.append(_watch_row(watch_value))
-    elif len(result.task.final_picture_urls) > 1:
-        more = len(result.task.final_picture_urls) - 1
-        note = f"{more} more {'picture' if more == 1 else 'pictures'} on the task's page."
+    elif count - (1 if shown else 0) > 0:
+        more = count - (1 if shown else 0)
+        word = "picture" if more == 1 else "pictures"
+        note = f"{more} {'more ' if shown else ''}{word} on the task's page."
         blocks.append(ContextBlock(elements=[mrkdwn(note)]))
     return Message(_fallback(result.uid, status_of(result)), blocks)
 

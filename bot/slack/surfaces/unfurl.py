@@ -114,20 +114,26 @@ async def unfurl_links(
     # ws: client_for -- the workspace's own task API client once accounts are per workspace
     found = await deps.tasks.get_tasks([uid for _, uid in matched])  # in order, batched
     results = {url: result for (url, _), result in zip(matched, found, strict=True)}
-    cards = {
-        url: unfurl_message(result, links, await encode_uids([result.uid], deps.store))
-        for url, result in results.items()
-    }
+    values = {url: await encode_uids([result.uid], deps.store) for url, result in results.items()}
     metadata = (
         unfurl_entities(results, links, time.time()) if deps.settings.unfurl_work_objects else None
     )
-    try:
-        await client.chat_unfurl(
-            **_unfurl_target(event), unfurls=unfurls_payload(cards), metadata=metadata
-        )
-    except SlackApiError as exc:
-        log.warning("chat.unfurl refused: %s", slack_error(exc))
-        return
+    for picture in (True, False):
+        cards = {
+            url: unfurl_message(result, links, values[url], picture=picture)
+            for url, result in results.items()
+        }
+        try:
+            await client.chat_unfurl(
+                **_unfurl_target(event), unfurls=unfurls_payload(cards), metadata=metadata
+            )
+            break
+        except SlackApiError as exc:
+            # Slack downloads each picture and refuses the whole unfurl when one fails
+            # (an expired or private link): once more without pictures, then give up.
+            if not picture or slack_error(exc) != "invalid_blocks":
+                log.warning("chat.unfurl refused: %s", slack_error(exc))
+                return
     deps.metrics.answers.labels("unfurl", "unfurled").inc()
     answered(deps.metrics, "unfurl")
 
