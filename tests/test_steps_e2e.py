@@ -4,13 +4,14 @@ completed against the fake Slack with the execution's own token."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 
 from bot.records.watch import Watch
-from bot.testing.fake_slack import HOME_TEAM
+from bot.testing.fake_slack import HOME_TEAM, Call
 from tests.slack_harness import Harness
 from tests.steps_payloads import completions, function_event
 
@@ -203,3 +204,46 @@ async def _watches(harness: Harness) -> list[Watch]:
     ids |= {w.id for w in await store.open_watches()}
     found = [await store.get_watch(i) for i in sorted(ids)]
     return [w for w in found if w is not None]
+
+
+async def test_a_wait_already_completed_by_a_lost_process_ends_as_done(harness: Harness) -> None:
+    """A process that completed the step and died before writing `done`: its successor sends
+    the completion again, Slack refuses it as complete, and that counts as done."""
+    harness.slack.completions["FxA"] = Call("functions.completeSuccess", {}, token="xwfp-a")
+    body = function_event("wait_for_tasks", {"task_uids": "ok-1"}, "FxA", "xwfp-a")
+    assert (await harness.send(body, "application/json")).status == 200
+
+    async def ended() -> bool:
+        return not await harness.bot.deps.store.open_watches()
+
+    await harness.slack.wait_for(lambda: completions(harness.slack, "FxA"))
+    await _until(harness, ended)
+    (watch,) = await _watches(harness)
+    assert (watch.state, watch.end_reason) == ("done", "done")
+    assert len(completions(harness.slack, "FxA")) == 1  # refused once, never tried again
+
+
+async def test_a_wait_whose_token_no_longer_works_ends_without_retrying(harness: Harness) -> None:
+    harness.slack.rejected_tokens.add("xwfp-dead")
+    body = function_event("wait_for_tasks", {"task_uids": "ok-1"}, "FxD", "xwfp-dead")
+    assert (await harness.send(body, "application/json")).status == 200
+
+    async def ended() -> bool:
+        return not await harness.bot.deps.store.open_watches()
+
+    await harness.slack.wait_for(lambda: completions(harness.slack, "FxD"))
+    await _until(harness, ended)
+    (watch,) = await _watches(harness)
+    assert (watch.state, watch.end_reason) == ("done", "gone")
+    assert watch.step is not None
+    assert watch.step.token == ""
+    assert len(completions(harness.slack, "FxD")) == 1
+
+
+async def _until(harness: Harness, check: Callable[[], Awaitable[bool]]) -> None:
+    """The store sends no event: look again after each of the watcher's ticks."""
+    for _ in range(200):
+        if await check():
+            return
+        await harness.bot.deps.watcher.wait_ticks(1)
+    raise AssertionError("condition not met in time")
