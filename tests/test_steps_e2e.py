@@ -247,3 +247,14 @@ async def _until(harness: Harness, check: Callable[[], Awaitable[bool]]) -> None
             return
         await harness.bot.deps.watcher.wait_ticks(1)
     raise AssertionError("condition not met in time")
+
+
+async def test_the_event_is_acknowledged_before_the_step_completes(harness: Harness) -> None:
+    held = harness.slack.stall("functions.completeSuccess")  # Slack sits on the completion
+    body = function_event("get_task_status", {"task_uids": "ok-1"}, "FxAck", "xwfp-ack")
+    response = await harness.send(body, "application/json")
+    assert response.status == 200  # acknowledged while the completion is still unanswered
+    await harness.slack.wait_for(lambda: "FxAck" in harness.slack.completions)
+    held.set()
+    await harness.bot.deps.tracker.idle.wait()
+    assert len(completions(harness.slack, "FxAck")) == 1

@@ -76,7 +76,8 @@ def poll(
     may_edit: bool,
 ) -> tuple[Watch, Effect | None]:
     """Fold one poll's results into `watch`. `elapsed`: monotonic seconds since its last poll;
-    `now`: wall time, only to drop a `response_url` past its life and date a notice."""
+    `now`: wall time, only to drop a `response_url` past its life, date a notice and end a
+    step whose execution's token dies on Slack's clock."""
     if watch.state != "active":
         return watch, None
     new = watch.model_copy(deep=True)

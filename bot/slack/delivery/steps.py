@@ -81,7 +81,9 @@ class StepCompleter:
         token = self.tokens.open(step.token)
         if token is None:
             raise SlackTrouble("never", "the execution's token is gone or no key opens it")
-        client = copy_client(self._client, token, watch.team_id)  # this call's, never kept
+        # A client for this call alone, never kept. No team id: the execution's token names
+        # its workspace (and a watch's `team_id` is an enterprise for an org-wide install).
+        client = copy_client(self._client, token, None)
         try:
             if step.timed_out:
                 error = timeout_error(step.timeout / 60, results)
