@@ -18,8 +18,10 @@ def function_event(
     *,
     team: str = HOME_TEAM,
     event_id: str | None = None,
+    **top: Any,
 ) -> str:
-    """The body of one `function_executed` event (shape of bolt-python's own tests)."""
+    """The body of one `function_executed` event (shape of bolt-python's own tests);
+    `top`: more top-level fields (`enterprise_id`, `is_enterprise_install`)."""
     body = {
         "type": "event_callback",
         "team_id": team,
@@ -42,6 +44,7 @@ def function_event(
         "event_id": event_id or "Ev" + uuid.uuid4().hex[:10],
         "event_time": int(time.time()),
         "authorizations": [{"team_id": team, "user_id": "UBOT", "is_bot": True}],
+        **top,
     }
     return json.dumps(body)
 

@@ -258,3 +258,24 @@ async def test_the_event_is_acknowledged_before_the_step_completes(harness: Harn
     held.set()
     await harness.bot.deps.tracker.idle.wait()
     assert len(completions(harness.slack, "FxAck")) == 1
+
+
+async def test_a_wait_belongs_to_the_workspace_of_its_event(harness: Harness) -> None:
+    """An org-wide install: the wait is keyed by the enterprise (the workspace key)."""
+    harness.api.step = 3600.0
+    body = function_event(
+        "wait_for_tasks",
+        {"task_uids": "ok-1"},
+        "FxE",
+        "xwfp-e",
+        enterprise_id="E1",
+        is_enterprise_install=True,
+        authorizations=[
+            {"enterprise_id": "E1", "team_id": None, "is_bot": True, "is_enterprise_install": True}
+        ],
+    )
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.api.wait_until(lambda: harness.api.calls)
+    watch = await harness.bot.deps.store.get_watch("step-E1-FxE")
+    assert watch is not None
+    assert watch.team_id == "E1"
