@@ -120,10 +120,11 @@ async def test_wait_for_tasks_completes_once_when_all_are_done(harness: Harness)
     assert sent == ["functions.completeSuccess"]  # no message, no edit: only the completion
 
 
+@pytest.mark.parametrize("harness", [{"watch_poll_interval": 0.5}], indirect=True)
 async def test_wait_for_tasks_completes_within_one_poll_of_the_last_done(
     harness: Harness,
 ) -> None:
-    harness.api.step = 0.3
+    harness.api.step = 0.4
     body = function_event("wait_for_tasks", {"task_uids": "ok-9"}, "Fx9", "xwfp-9")
     assert (await harness.send(body, "application/json")).status == 200
     await harness.api.wait_until(lambda: harness.api.calls)
@@ -131,7 +132,7 @@ async def test_wait_for_tasks_completes_within_one_poll_of_the_last_done(
     await harness.slack.wait_for(lambda: "Fx9" in harness.slack.completions)
     late = harness.slack.completions["Fx9"].at - finished_at
     interval = harness.bot.deps.settings.watch_poll_interval
-    assert late <= interval + 0.25, late  # one poll interval, plus a loaded machine's slack
+    assert late <= interval + 0.5, late  # one poll interval, plus a loaded machine's slack
 
 
 @pytest.mark.parametrize("timeout", [0, 15, "ten", True, 2.5])
