@@ -75,12 +75,15 @@ def test_the_token_is_dropped_on_every_way_to_done() -> None:
     done = machine.noticed(notifying)
     gone = machine.notice_failed(notifying, "never", elapsed=0.0, rules=RULES)
     abandoned = machine.abandon(step_watch())
-    stopped = machine.stop(step_watch(), "U1")
-    for ended in (done, gone, abandoned, stopped):
+    for ended in (done, gone, abandoned):
         assert ended is not None
         assert ended.state == "done"
         assert ended.step is not None
         assert ended.step.token == ""
+
+
+def test_no_stop_ends_a_step_without_its_completion() -> None:
+    assert machine.stop(step_watch(), "U1") is None
 
 
 def test_a_plain_watch_still_expires() -> None:

@@ -166,8 +166,9 @@ def started(watch: Watch, results: Sequence[TaskResult]) -> Watch:
 
 
 def stop(watch: Watch, user: str) -> Watch | None:
-    """Stop pressed: final. None when there is nothing left to stop (finishing or done)."""
-    if watch.state != "active":
+    """Stop pressed: final. None when there is nothing left to stop (finishing or done), or
+    for a step, which no button stops: it ends with its one completion."""
+    if watch.state != "active" or watch.step is not None:
         return None
     new = watch.model_copy(deep=True)
     _end(new, "stopped")
