@@ -242,9 +242,10 @@ async def start_harness(
 ) -> AsyncIterator[Harness]:
     api = FakeTaskApi(step=options.pop("step", 0.0))
     clock = options.pop("clock", time.time)
+    watch_clock = options.pop("watch_clock", time.time)
     slack, api_url = await start_fakes(aiohttp_server, api)
     settings = bot_settings(tmp_path, slack, api_url, **options)
-    async with running_bot(settings, clock) as bot:
+    async with running_bot(settings, clock, watch_clock=watch_clock) as bot:
         server = TestServer(http_app(bot))
         async with TestClient(server) as http:
             yield Harness(bot, slack, api, http)

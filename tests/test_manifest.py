@@ -47,3 +47,31 @@ def test_every_setting_is_documented() -> None:
     for name in Settings.model_fields:
         assert name.upper() in settings_page, f"{name.upper()} missing from docs/settings.md"
         assert name.upper() in example, f"{name.upper()} missing from .env.example"
+
+
+# -- Workflow Builder steps ------------------------------------------------------------------
+
+
+def test_functions_match_the_handled_steps() -> None:
+    from bot.render.step import OUTPUTS, TIMEOUT_MINUTES
+    from bot.slack.basics.ids import Function
+
+    loaded = manifest()
+    functions = loaded["functions"]
+    assert set(functions) == {f.value for f in Function}
+    assert "function_executed" in loaded["settings"]["event_subscriptions"]["bot_events"]
+    assert loaded["settings"]["org_deploy_enabled"] is True  # Slack: steps need org-ready apps
+    assert loaded["settings"]["function_runtime"] == "remote"
+    assert loaded["_metadata"]["major_version"] == 2
+    types = {"summary": "string", "all_done": "boolean", "failed_count": "integer"}
+    for name, function in functions.items():
+        outputs = function["output_parameters"]["properties"]
+        assert {k: v["type"] for k, v in outputs.items()} == {**types, "statuses": "string"}, name
+        assert tuple(outputs) == OUTPUTS
+        assert function["input_parameters"]["required"] == ["task_uids"]
+        assert function["input_parameters"]["properties"]["task_uids"]["type"] == "string"
+    timeout = functions["wait_for_tasks"]["input_parameters"]["properties"]["timeout_minutes"]
+    assert timeout["type"] == "integer"
+    assert (timeout["minimum"], timeout["maximum"]) == TIMEOUT_MINUTES
+    assert timeout["default"] == 10
+    assert set(functions["get_task_status"]["input_parameters"]["properties"]) == {"task_uids"}

@@ -37,7 +37,7 @@ class Metrics:
             "taskstatus_watch_updates", "Live message updates", ["outcome"], registry=self.registry
         )
         self.watches = Gauge("taskstatus_watches_open", "Open watches", registry=self.registry)
-        # Quiet follows: the same figure by `Watch.mode` (`all`, `errors`: a bounded set).
+        # The same figure by `Watch.mode` (`all`, `errors`, `step`: a bounded set).
         self.watches_by_mode = Gauge(
             "taskstatus_watches_open_by_mode",
             "Open watches held by this process, by mode",

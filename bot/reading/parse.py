@@ -152,6 +152,12 @@ def _command(text: str) -> Command:
     return Command(action, uids, invalid)
 
 
+def parse_uid_list(text: str) -> tuple[list[str], list[str]]:
+    """A list of UIDs and nothing else (a Workflow Builder step's `task_uids`): the explicit
+    rules of a command, with no action word; returns (UIDs, tokens that are not UIDs)."""
+    return split_valid(_command_tokens(_capped(text, MAX_TEXT)))
+
+
 def parse_mention(text: str, message: Mapping[str, Any], pattern: str | None = None) -> Command:
     """A mention is a command when no token after `@bot` (and `watch`) is an ordinary word
     (`@bot tsk-1 tsk-2`: each token is looked up or named back); with a word in it, it is a

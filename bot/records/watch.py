@@ -15,11 +15,30 @@ EndReason = Literal["", "done", "expired", "stopped", "gone"]
 # posts only when a task ends in `Error`. Few values on purpose: it labels metrics.
 WatchMode = Literal["all", "errors"]
 WATCH_MODES: tuple[WatchMode, ...] = ("all", "errors")
+# Workflow Builder steps: a `step` watch is a "Wait for tasks" step waiting for its tasks. It
+# has no message: it edits nothing and its completion is the function's. Not a follow mode.
+WatchKind = WatchMode | Literal["step"]
+WATCH_KINDS: tuple[WatchKind, ...] = (*WATCH_MODES, "step")
 
 # The task fields the bot renders; vendor extras are not worth keeping for days.
 _KEPT_FIELDS = frozenset(
     f.alias or name for name, f in TaskDetail.model_fields.items() if name != "model_config"
 )
+
+
+class Step(BaseModel):
+    """The Workflow Builder execution a `step` watch completes.
+
+    `token` is the execution's `bot_access_token`, sealed with `SECRETS_KEY` when that is set
+    (see `bot.slack.delivery.steps`): the one credential for its completion, dropped when the
+    watch ends (`bot.watch.machine`), so it is never kept past the execution. Never shown in
+    a repr.
+    """
+
+    execution_id: str
+    token: str = Field("", repr=False)
+    timeout: float  # seconds of waiting before the step fails with a timeout error
+    timed_out: bool = False  # the completion owed is the timeout error, not the outputs
 
 
 class Watch(BaseModel):
@@ -69,7 +88,8 @@ class Watch(BaseModel):
     skipped: str = ""
     # Quiet follows: an `errors` watch has no live message of its own; `message_ts` is then
     # the followed message, whose thread gets the one failure message (if any task failed).
-    mode: WatchMode = "all"
+    mode: WatchKind = "all"
+    step: Step | None = None  # set on a `step` watch only
 
     @property
     def via_response_url(self) -> bool:

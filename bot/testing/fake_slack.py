@@ -33,6 +33,7 @@ class Call:
     args: dict[str, Any]
     at: float = field(default_factory=time.monotonic)  # when the fake received it
     refused: str = ""  # the error a trouble window answered with, else ""
+    token: str = ""  # the token it was made with (Workflow Builder steps: whose token)
 
 
 @dataclass
@@ -98,6 +99,8 @@ class FakeSlack:
     # A response_url refuses a broken picture with a bare `invalid_blocks`, naming none.
     bare_picture_refusals: bool = False
     unfurls: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.unfurl calls
+    # Workflow Builder steps: each execution's one completion, by execution id.
+    completions: dict[str, Call] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -201,9 +204,9 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _args(request)
-        call = Call(method, args)
-        self.calls.append(call)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        call = Call(method, args, token=token or str(args.get("token") or ""))
+        self.calls.append(call)
         try:
             if (token or args.get("token")) in self.rejected_tokens:
                 return web.json_response({"ok": False, "error": "invalid_auth"})
@@ -217,7 +220,7 @@ class FakeSlack:
                 return web.json_response(
                     {"ok": False, "error": fault.error}, status=fault.status, headers=fault.headers
                 )
-            handler = getattr(self, "_" + method.replace(".", "_"), None)
+            handler = self._handler(method, call)
             if handler is None:
                 return web.json_response({"ok": False, "error": "unknown_method"})
             if fault is not None:  # Slack did the work, but its answer never arrives
@@ -235,6 +238,15 @@ class FakeSlack:
             )
         finally:
             await self._notify()
+
+    def _handler(
+        self, method: str, call: Call
+    ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+        if method in ("functions.completeSuccess", "functions.completeError"):
+            return lambda _: self._complete(call)  # kept with its call: whose token it was
+        handler: Callable[[dict[str, Any]], dict[str, Any]] | None
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        return handler
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -298,6 +310,21 @@ class FakeSlack:
             if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]
         ]
         return _page(list(reversed(found)), args)
+
+    # Workflow Builder steps: an execution completes once; Slack refuses a second completion
+    # as it documents (`function_execution_not_found`: complete, so no longer found).
+
+    def _complete(self, call: Call) -> dict[str, Any]:
+        execution = str(call.args.get("function_execution_id") or "")
+        if not execution:
+            return {"error": "invalid_arguments"}
+        if execution in self.completions:
+            return {"error": "function_execution_not_found"}
+        outputs = call.args.get("outputs")
+        if isinstance(outputs, str):
+            call.args["outputs"] = json.loads(outputs)
+        self.completions[execution] = call
+        return {}
 
     def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel")), str(args.get("message_ts"))

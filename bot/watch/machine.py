@@ -6,6 +6,7 @@ one compare-and-set in the store, so a process holding a stale copy can never wi
     active --(all done)--> notifying --(final form shown + notice sent / found)--> done (done)
     active --(expired)--> done (expired)     active --(Stop)--> done (stopped)
     active --(message gone)--> done (gone)   notifying --(notice can never go)--> done (gone)
+    step: active --(timeout)--> notifying --(the function failed with it)--> done (expired)
 
 While notifying, Slack's bad minutes (rate limits, 5xx, lost connections) only delay: they
 never count as attempts. Only a refusal that can never change, a run of the bot's own faults
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.records.watch import Watch
+from bot.records.watch import EndReason, Watch
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult, all_done, is_error
 from bot.watch.fingerprint import fingerprint, slowdown
 
@@ -75,7 +76,8 @@ def poll(
     may_edit: bool,
 ) -> tuple[Watch, Effect | None]:
     """Fold one poll's results into `watch`. `elapsed`: monotonic seconds since its last poll;
-    `now`: wall time, only to drop a `response_url` past its life and date a notice."""
+    `now`: wall time, only to drop a `response_url` past its life, date a notice and end a
+    step whose execution's token dies on Slack's clock."""
     if watch.state != "active":
         return watch, None
     new = watch.model_copy(deep=True)
@@ -83,13 +85,18 @@ def poll(
     if new.response_url and now >= new.response_url_expires_at:
         new.response_url = None  # dead after 30 minutes: no point keeping it
     results = _merge(new, latest)
-    if new.age >= rules.max_duration:
-        new.state, new.end_reason = "done", "expired"
+    if new.step is None and new.age >= rules.max_duration:  # a step has its own timeout
+        _end(new, "expired")
         return new, Expire(tuple(results))
     # A quiet (`errors`) watch completes at its first failed task: its one message says so
     # while the others may still run (its *Watch* button follows them).
     if all_done(results) or (new.mode == "errors" and any(is_error(r) for r in results)):
         new.state, new.notice_due_at = "notifying", now
+        return new, Finish(tuple(results))
+    if new.step is not None and _step_timed_out(new, now):
+        # A step's timeout is a completion like any other (the function fails with it):
+        # written as "notifying" before it is sent, so it goes exactly once.
+        new.state, new.notice_due_at, new.step.timed_out = "notifying", now, True
         return new, Finish(tuple(results))
     failures = [r for r in latest if isinstance(r, Failed)]
     retrying = (
@@ -100,6 +107,20 @@ def poll(
     if may_edit and (digest != new.last_hash or stale):
         return new, Edit(tuple(results), retrying, digest)
     return new, None
+
+
+def _step_timed_out(watch: Watch, now: float) -> bool:
+    """Past the step's timeout by its age, or by the wall clock: the execution's token dies
+    on Slack's clock, so time no process counted (a takeover's gap) counts too."""
+    assert watch.step is not None
+    return watch.age >= watch.step.timeout or now >= watch.created_at + watch.step.timeout
+
+
+def _end(watch: Watch, reason: EndReason) -> None:
+    """Every way into `done`: a step's execution token is dropped with it, never kept."""
+    watch.state, watch.end_reason = "done", reason
+    if watch.step is not None:
+        watch.step.token = ""
 
 
 def _merge(watch: Watch, latest: Sequence[TaskResult]) -> list[TaskResult]:
@@ -128,7 +149,7 @@ def edited(watch: Watch, outcome: EditOutcome, digest: str) -> Watch:
         return watch
     new = watch.model_copy(deep=True)
     if outcome == "gone":
-        new.state, new.end_reason = "done", "gone"
+        _end(new, "gone")
     else:
         if digest != new.last_hash:
             new.last_change_age = new.age
@@ -145,11 +166,13 @@ def started(watch: Watch, results: Sequence[TaskResult]) -> Watch:
 
 
 def stop(watch: Watch, user: str) -> Watch | None:
-    """Stop pressed: final. None when there is nothing left to stop (finishing or done)."""
-    if watch.state != "active":
+    """Stop pressed: final. None when there is nothing left to stop (finishing or done), or
+    for a step, which no button stops: it ends with its one completion."""
+    if watch.state != "active" or watch.step is not None:
         return None
     new = watch.model_copy(deep=True)
-    new.state, new.end_reason, new.stopped_by = "done", "stopped", user
+    _end(new, "stopped")
+    new.stopped_by = user
     return new
 
 
@@ -158,7 +181,7 @@ def abandon(watch: Watch) -> Watch | None:
     if watch.state == "done":
         return None
     new = watch.model_copy(deep=True)
-    new.state, new.end_reason = "done", "gone"
+    _end(new, "gone")
     return new
 
 
@@ -183,7 +206,7 @@ def noticed(watch: Watch) -> Watch | None:
 
 def _closed_when_complete(watch: Watch) -> Watch:
     if watch.final_shown and watch.notice_posted:
-        watch.state, watch.end_reason = "done", "done"
+        _end(watch, "expired" if watch.step is not None and watch.step.timed_out else "done")
     return watch
 
 
@@ -201,10 +224,13 @@ def notice_failed(watch: Watch, trouble: Trouble, *, elapsed: float, rules: Rule
         or new.notice_attempts >= MAX_NOTICE_ATTEMPTS
         or new.notifying_for >= rules.max_duration
     ):
-        new.state, new.end_reason = "done", "gone"
+        _end(new, "gone")
     return new
 
 
 def next_delay(watch: Watch, rules: Rules) -> float:
-    """Unchanged tasks are polled less often (see `slowdown`)."""
+    """Unchanged tasks are polled less often (see `slowdown`); a step never is: it must go on
+    within one poll interval of its last task ending."""
+    if watch.step is not None:
+        return rules.poll_interval
     return rules.poll_interval * slowdown(watch.age - watch.last_change_age)

@@ -582,9 +582,12 @@ class Watcher:
     async def _notify_once(self, watch: Watch, results: Sequence[TaskResult]) -> Watch | None:
         """Post the notice unless it may already be in Slack and is found there."""
         guard = self._notices
+        # A step's completion is never searched for: Slack refuses a second completion of
+        # an execution, which the publisher takes as done, so sending it again is safe.
+        searchable = watch.mode != "step"
         if guard.was_posted(watch.id):
             log.info("watch %s: its notice was sent from here; the store had lost it", watch.id)
-        elif guard.must_search(watch.id) and await self._notice_found(watch):
+        elif searchable and guard.must_search(watch.id) and await self._notice_found(watch):
             log.info("watch %s: its notice is already in Slack", watch.id)
         else:
             if not await self._holds(watch.id, fresh=True):

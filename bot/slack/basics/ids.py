@@ -7,6 +7,7 @@ from enum import StrEnum
 from bot.render.answer import ACTION_REFRESH, ACTION_UNWATCH, ACTION_WATCH
 from bot.render.home import HOME_FOLLOW_MODE, HOME_LOOKUP, HOME_UNWATCH
 from bot.render.modal import DM_BLOCK, DM_INPUT, MODAL_CALLBACK, UIDS_BLOCK, UIDS_INPUT
+from bot.render.step import GET_TASK_STATUS, WAIT_FOR_TASKS
 from bot.render.unfurl import ACTION_UNFURL_WATCH
 
 COMMAND = "/taskstatus"
@@ -41,6 +42,14 @@ class Modal(StrEnum):
     DM_INPUT = DM_INPUT
 
 
+class Function(StrEnum):
+    """Workflow Builder steps: `manifest.yaml` `functions`, each handled in
+    `bot.slack.surfaces.steps`."""
+
+    GET_TASK_STATUS = GET_TASK_STATUS
+    WAIT_FOR_TASKS = WAIT_FOR_TASKS
+
+
 FOLLOW_WORDS = ("follow", "unfollow", "following")  # `/taskstatus follow` and friends
 
 # Events beyond `app_mention`, each handled in `bot.slack.surfaces.follow` or
@@ -56,6 +65,7 @@ EVENTS = (
     # Link unfurls (bot.slack.surfaces.unfurl): pasted task links; Work Objects' flexpane.
     "link_shared",
     "entity_details_requested",
+    "function_executed",  # Workflow Builder steps (`bot.slack.surfaces.steps`)
 )
 
 # Bot scopes, each for a call the code makes; `manifest.yaml` asks for exactly these.

@@ -219,15 +219,15 @@ class RefreshingPublisher:
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
         outcome = await self.inner.update(watch, build, final=final)
-        if watch.mode == "errors":
-            return outcome  # quiet watches are on nobody's Home
+        if watch.mode != "all":
+            return outcome  # quiet watches and steps are on nobody's Home
         if outcome.kind == "sent" or final:
             self._home.touch(watch.user_id)
         return outcome
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
         rest = await self.inner.notify(watch, results)
-        if watch.mode != "errors":  # quiet watches are on nobody's Home
+        if watch.mode == "all":  # quiet watches and steps are on nobody's Home
             self._home.touch(watch.user_id)
         return rest
 

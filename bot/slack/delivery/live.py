@@ -28,6 +28,7 @@ from bot.slack.delivery.pacing import (
     transient,
 )
 from bot.slack.delivery.response_uses import LIFETIME, USES
+from bot.slack.delivery.steps import StepCompleter, StepTokens
 from bot.taskapi.models import Found, TaskResult, is_error
 from bot.watch.publisher import (
     GONE,
@@ -76,6 +77,7 @@ class SlackPublisher:
         pictures: PictureFetcher | None,
         upload_max_files: int,
         links: TaskLinks | None = None,
+        step_tokens: StepTokens | None = None,
     ) -> None:
         self._delivery = delivery
         # Edits that must not wait out limits; the same count of response_url uses.
@@ -90,13 +92,15 @@ class SlackPublisher:
         )
         self._metrics = metrics
         self._client = watch_client
+        # Workflow steps: their completion, through the notice's own client.
+        self.steps = StepCompleter(self._once.client, step_tokens or StepTokens(None))
         self._pictures = pictures if upload_max_files > 0 else None
         self._max_files = upload_max_files
         self._links = links  # TASK_LINK_URL: the notice links each UID to its page
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
-        if watch.mode == "errors":
-            return SKIPPED  # a quiet watch has no message of its own to edit
+        if watch.mode != "all":
+            return SKIPPED  # a quiet watch or a step has no message of its own to edit
         with bound(watch_id=watch.id, team=watch.team_id):
             outcome = await self._update(watch, build, final=final)
         self._metrics.watch_updates.labels(outcome.kind).inc()
@@ -152,6 +156,9 @@ class SlackPublisher:
             try:
                 if watch.mode == "errors":
                     await self._notify_failure(watch, results)
+                    return None
+                if watch.mode == "step":
+                    await self.steps.complete(watch, results)
                     return None
                 channel, thread = await self._notice_place(watch)
                 metadata = _notice_metadata(watch)
@@ -240,8 +247,8 @@ class SlackPublisher:
         return NoticePage(found=False, cursor=more or None)
 
     async def note(self, watch: Watch, text: str) -> None:
-        if watch.mode == "errors":
-            return  # quiet: an expired quiet watch says nothing
+        if watch.mode != "all":
+            return  # quiet: an expired quiet watch says nothing, a step has no thread
         channel, thread = await self._notice_place(watch)
         await self._delivery.post(channel, lambda _: note_message(text), thread_ts=thread)
 

@@ -31,7 +31,7 @@ from bot.ops.startup import (
     verify_bot_token,
 )
 from bot.pictures.fetcher import PictureFetcher
-from bot.records.watch import WATCH_MODES
+from bot.records.watch import WATCH_KINDS
 from bot.render.links import TaskLinks
 from bot.slack.basics.limits import LookupLimiter
 from bot.slack.bolt.app import build_app
@@ -40,12 +40,14 @@ from bot.slack.delivery.deliver import Delivery
 from bot.slack.delivery.home_tab import HomeTab, RefreshingPublisher
 from bot.slack.delivery.live import SlackPublisher
 from bot.slack.delivery.pacing import ANSWERS, LIVE_EDITS, Holds, PacedWebClient
+from bot.slack.delivery.steps import StepTokens
 from bot.slack.delivery.tracker import Tracker
 from bot.slack.front.front_door import FrontDoor
 from bot.slack.front.health import Health, add_routes
 from bot.slack.front.monitoring import listen_metrics, metrics_handler, sample_store_size
 from bot.slack.front.socket_front import ObservedSocketModeHandler
 from bot.store import open_store
+from bot.store.keyring import Keyring
 from bot.taskapi.client import TaskApiClient, config_from_settings
 from bot.watch.scheduler import WatchConfig, Watcher
 
@@ -142,14 +144,19 @@ def web_client(
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, clock: Callable[[], float] = time.time, *, deferred: bool = False
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
+    *,
+    deferred: bool = False,
+    watch_clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[Bot]:
     """Everything the bot needs, each step checked at start; closed in reverse on any exit.
 
     A start-up fault raises `StartupError` after closing what was already open (the store's
     thread included), so the process can exit at once. `deferred`: the watcher waits for
     `Bot.start()`, which the fronts call once they listen (and, in Socket Mode, are
-    connected); otherwise it starts at once (a bot embedded in tests).
+    connected); otherwise it starts at once (a bot embedded in tests). `watch_clock`: the
+    watcher's wall clock (a step's timeout runs on it; tests move it on).
     """
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
@@ -173,6 +180,9 @@ async def running_bot(
         holds = Holds(store)  # Slack's Retry-After, kept in the store for the fleet
         client = web_client(settings, session, wait_rate_limits=True, metrics=metrics, holds=holds)
         delivery = Delivery(client, session, metrics=metrics, pictures=pictures)
+        step_tokens = StepTokens(
+            Keyring(settings.secrets_key.get_secret_value()) if settings.secrets_key else None
+        )
         publisher = SlackPublisher(
             delivery,
             metrics,
@@ -181,15 +191,20 @@ async def running_bot(
             pictures=pictures if settings.watch_upload_pictures else None,
             upload_max_files=settings.watch_upload_max_files,
             links=TaskLinks.of(settings.task_link_url),
+            step_tokens=step_tokens,
         )
         home = HomeTab(client, store)
         stack.callback(home.close)
         watcher = Watcher(
-            store, tasks, RefreshingPublisher(publisher, home), watch_config(settings)
+            store,
+            tasks,
+            RefreshingPublisher(publisher, home),
+            watch_config(settings),
+            clock=watch_clock,
         )
         watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
         metrics.watches.set_function(lambda: watcher.open_watches)
-        for mode in WATCH_MODES:  # quiet follows: the same figure by mode
+        for mode in WATCH_KINDS:  # quiet follows and steps: the same figure by kind
             metrics.watches_by_mode.labels(mode).set_function(partial(_open_in, watcher, mode))
         identity = await step(
             "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
@@ -210,6 +225,7 @@ async def running_bot(
             lookups=LookupLimiter(settings.lookup_uids_per_minute),
             home=home,
             clock=clock,
+            step_tokens=step_tokens,
         )
         home.team_id, home.workspace_url = deps.home_team, str(identity.get("url") or "")
         holds.team = deps.home_team
