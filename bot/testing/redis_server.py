@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import shutil
+import socket
 import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,11 +33,11 @@ def redis_server_binary() -> str:
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[str]:
+def redis_server(*extra: str) -> Iterator[str]:
     """Start one; yields its URL; stops it on exit."""
     port = free_port()
     args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1"]
-    args += ["--save", "", "--appendonly", "no"]
+    args += ["--save", "", "--appendonly", "no", *extra]
     process = subprocess.Popen(args, stdout=subprocess.PIPE)  # noqa: S603 - our own fixed args
     assert process.stdout is not None
     for line in process.stdout:
@@ -49,3 +52,65 @@ def redis_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+CLUSTER_SLOTS = 16384
+
+
+@contextlib.contextmanager
+def redis_cluster(nodes: int = 3) -> Iterator[str]:
+    """A Redis Cluster of `nodes` primaries on loopback; yields a `redis+cluster://` URL.
+
+    Built by hand, as `redis-cli --cluster create` would (a machine may have no redis-cli):
+    each node gets an equal range of slots (`CLUSTER ADDSLOTS`), then the nodes meet, and
+    the cluster is ready once every node says `cluster_state:ok`.
+    """
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="redis-cluster-"))
+        ports = []
+        for n in range(nodes):
+            url = stack.enter_context(
+                redis_server(
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    f"{folder}/nodes-{n}.conf",
+                    "--dir",
+                    folder,
+                )
+            )
+            ports.append(int(url.rsplit(":", 1)[1].split("/")[0]))
+        share = -(-CLUSTER_SLOTS // nodes)
+        for n, port in enumerate(ports):
+            slots = range(n * share, min((n + 1) * share, CLUSTER_SLOTS))
+            _command(port, "CLUSTER", "ADDSLOTS", *map(str, slots))
+        for port in ports[1:]:
+            _command(ports[0], "CLUSTER", "MEET", "127.0.0.1", str(port))
+        deadline = time.monotonic() + 30.0
+        while not all(_cluster_ok(port, nodes) for port in ports):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the local Redis Cluster did not come up in 30 s")
+            time.sleep(0.05)  # gossip between the nodes: nothing to wait on but their answer
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+
+
+def _cluster_ok(port: int, nodes: int) -> bool:
+    info = _command(port, "CLUSTER", "INFO")
+    return "cluster_state:ok" in info and f"cluster_known_nodes:{nodes}" in info
+
+
+def _command(port: int, *words: str) -> str:
+    """One command over RESP, with no client library: this runs before any event loop."""
+    request = f"*{len(words)}\r\n" + "".join(f"${len(w)}\r\n{w}\r\n" for w in words)
+    with socket.create_connection(("127.0.0.1", port), timeout=5.0) as conn:
+        conn.sendall(request.encode())
+        reply = b""
+        while not reply.endswith(b"\r\n") or (reply.startswith(b"$") and reply.count(b"\r\n") < 2):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    text = reply.decode()
+    if text.startswith("-"):
+        raise RuntimeError(f"redis-server refused {words[:2]}: {text.strip()}")
+    return text

@@ -209,7 +209,7 @@ async def running_bot(
             home=home,
             clock=clock,
         )
-        home.team_id, home.workspace_url = deps.home_team, str(identity.get("url") or "")
+        home.workspace_url = str(identity.get("url") or "")
         holds.team = deps.home_team
         app = build_app(deps, client)
         health = Health(store, watcher, tracker, settings.watch_poll_interval)
