@@ -41,7 +41,7 @@ async def test_sqlite_syncs_the_notifying_write_then_goes_back_to_normal(tmp_pat
         stale = watch.model_copy()
         assert await store.update_watch_durably(watch) == "durable"
         assert watch.version == 2
-        stored = await store.get_watch(watch.id)
+        stored = await store.get_watch("", watch.id)
         assert stored is not None
         assert (stored.state, stored.version) == ("notifying", 2)
         assert await store.update_watch_durably(stale) == "lost"

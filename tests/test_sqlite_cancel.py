@@ -50,10 +50,10 @@ async def test_a_write_cancelled_in_a_lock_wait_leaves_the_store_working(
 
     await other.execute("BEGIN IMMEDIATE")  # the other process holds the write lock
     with pytest.raises(TimeoutError):  # cancelled while its BEGIN waits on that lock
-        await asyncio.wait_for(store.claim("first"), 0.3)
+        await asyncio.wait_for(store.claim("T1", "first"), 0.3)
     await other.execute("COMMIT")
 
-    assert await store.claim("second")  # later transactions work
+    assert await store.claim("T1", "second")  # later transactions work
     await store.release_leases("A")
     assert await owner_of(other, "w1") == ""  # the release is visible to the other side
     await other.execute("BEGIN IMMEDIATE")  # and the other side can write at once

@@ -515,7 +515,7 @@ class RedisStore:
         for key in old_watches:
             await script(keys=[key], args=[self._seconds(self.retention)])
         open_ids = {str(i) for i in await self._redis.smembers(_PREFIX + "watches:open")}
-        scored = await self._redis.zrange(_PREFIX + "owed-forms", 0, -1, withscores=True)
+        scored: Any = await self._redis.zrange(_PREFIX + "owed-forms", 0, -1, withscores=True)
         owed = {str(member): float(score) for member, score in scored}
         known: set[str] = set()
         for key in old_watches:

@@ -33,9 +33,9 @@ def redis_server_binary() -> str:
 
 
 @contextlib.contextmanager
-def redis_server(*extra: str) -> Iterator[str]:
+def redis_server(*extra: str, port: int | None = None) -> Iterator[str]:
     """Start one; yields its URL; stops it on exit."""
-    port = free_port()
+    port = port or free_port()
     args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1"]
     args += ["--save", "", "--appendonly", "no", *extra]
     process = subprocess.Popen(args, stdout=subprocess.PIPE)  # noqa: S603 - our own fixed args
@@ -69,7 +69,8 @@ def redis_cluster(nodes: int = 3) -> Iterator[str]:
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="redis-cluster-"))
         ports = []
         for n in range(nodes):
-            url = stack.enter_context(
+            port = _cluster_port()
+            stack.enter_context(
                 redis_server(
                     "--cluster-enabled",
                     "yes",
@@ -77,9 +78,10 @@ def redis_cluster(nodes: int = 3) -> Iterator[str]:
                     f"{folder}/nodes-{n}.conf",
                     "--dir",
                     folder,
+                    port=port,
                 )
             )
-            ports.append(int(url.rsplit(":", 1)[1].split("/")[0]))
+            ports.append(port)
         share = -(-CLUSTER_SLOTS // nodes)
         for n, port in enumerate(ports):
             slots = range(n * share, min((n + 1) * share, CLUSTER_SLOTS))
@@ -92,6 +94,24 @@ def redis_cluster(nodes: int = 3) -> Iterator[str]:
                 raise RuntimeError("the local Redis Cluster did not come up in 30 s")
             time.sleep(0.05)  # gossip between the nodes: nothing to wait on but their answer
         yield f"redis+cluster://127.0.0.1:{ports[0]}"
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (Redis 6: always the port plus 10000) is free too."""
+    for _ in range(100):
+        port = free_port()
+        if port + 10_000 < 65_536 and _free(port + 10_000):
+            return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _cluster_ok(port: int, nodes: int) -> bool:
