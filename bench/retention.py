@@ -35,7 +35,12 @@ async def mention(store: Store, n: int) -> None:
 
 async def watch(store: Store, n: int) -> None:
     w = Watch(
-        team_id=WS, user_id=f"U{n % 50}", channel_id="C1", uids=[f"ok-{n}"], created_at=0, expires_at=0
+        team_id=WS,
+        user_id=f"U{n % 50}",
+        channel_id="C1",
+        uids=[f"ok-{n}"],
+        created_at=0,
+        expires_at=0,
     )
     w.message_key = f"C1:{n}.000200"
     await store.reserve(WS, w.user_id, w.id, 1_000)

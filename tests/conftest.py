@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 from hypothesis import HealthCheck, settings
 from pytest_aiohttp import AiohttpServer
+from redis.asyncio.cluster import RedisCluster
 
 from bot.store import Store, open_store
 from bot.taskapi.client import ClientConfig, TaskApiClient

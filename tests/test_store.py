@@ -17,7 +17,6 @@ from bot.records.watch import Watch
 from bot.store import Store, open_store
 from tests.conftest import empty_redis
 
-
 KINDS = ["sqlite", "redis", "cluster"]
 
 
@@ -325,7 +324,9 @@ async def test_a_follows_mode_changes_once_per_workspace(store: Store) -> None:
     befores = await asyncio.gather(*(store.set_follow_mode("T1", "C1", "errors") for _ in range(5)))
     assert sorted(b.mode for b in befores if b is not None) == ["all"] + ["errors"] * 4
     assert await store.get_follow("T1", "C1") == first.model_copy(update={"mode": "errors"})
-    assert (await store.get_follow("T2", "C1")) == first.model_copy(update={"team_id": "T2", "workspace": "T2"})
+    assert (await store.get_follow("T2", "C1")) == first.model_copy(
+        update={"team_id": "T2", "workspace": "T2"}
+    )
     assert [f.mode for f in await store.follows("T1")] == ["errors"]
     assert await store.set_follow_mode("T1", "C1", "all") == first.model_copy(
         update={"mode": "errors"}
