@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 
 from bot.records.follow import Follow
 from bot.records.watch import Watch
@@ -390,3 +392,261 @@ async def test_an_owed_final_form_goes_to_one_process_at_a_time_until_settled(
     await one.settle_final_form(WS, "w3")
     assert await one.take_owed_forms(hold=0.0) == []
     assert await two.take_owed_forms(hold=0.0) == []
+
+
+# -- workspaces: each one's state is its own, and goes whole ------------------------------------
+
+
+async def fill_workspace(store: Store, ws: str) -> Watch:
+    """One of everything a workspace keeps; returns its open watch."""
+    assert await store.claim(ws, "event:E1")
+    await store.put_uids(ws, ["a", "b"])
+    assert await store.reserve(ws, "U1", "w-open", 5)
+    live = watch(id=f"{ws}-open", team_id=ws, message_key="C1:1.0")
+    assert await store.create_watch(live, 60)
+    ended = watch(id=f"{ws}-ended", team_id=ws)
+    assert await store.create_watch(ended, 60)
+    ended.state = "done"
+    assert await store.update_watch(ended)
+    assert await store.follow(Follow(team_id=ws, channel_id="C1", user_id="U1", since=1.0))
+    await store.add(ws, "follow-count:C1", 60)
+    assert await store.spend(ws, "edits", 1, 60.0)
+    await store.pause_team(ws, 60.0)
+    await store.hold_scope(ws, f"{ws}/channel/C1", 60.0)
+    await store.owe_final_form(ws, ended.id, 0.0)
+    return live
+
+
+async def test_one_workspace_sees_nothing_of_another(store: Store) -> None:
+    """The same names in two workspaces are two things: a claim, a UID set, a watch, a
+    message's one open watch, a person's slots, a budget, a counter, a hold, a follow."""
+    key = await store.put_uids("TA", ["a", "b"])
+    assert await store.get_uids("TB", key) is None
+    assert await store.claim("TA", "event:E1")
+    assert await store.claim("TB", "event:E1")  # B's own first delivery
+    a = watch(team_id="TA", message_key="C1:1.0")
+    assert await store.create_watch(a, 60)
+    assert await store.get_watch("TB", a.id) is None
+    assert await store.open_watches("TB") == []
+    assert await store.create_watch(watch(team_id="TB", message_key="C1:1.0"), 60)
+    assert [w.id for w in await store.open_watches("TA")] == [a.id]
+    assert await store.reserve("TA", "U1", "t1", limit=1)
+    assert await store.reserve("TB", "U1", "t2", limit=1)  # B's U1 has slots of its own
+    assert await store.spend("TA", "edits", 1, 60.0)
+    assert not await store.spend("TA", "edits", 1, 60.0)
+    assert await store.spend("TB", "edits", 1, 60.0)  # A's busy watches spend none of B's
+    assert await store.add("TA", "follow-count:C1", 60, 5) == 5
+    assert await store.add("TB", "follow-count:C1", 60, 0) == 0
+    await store.hold_scope("TA", "method/chat.update", 60.0)
+    assert await store.scope_held("TB", "method/chat.update") == 0.0
+    await store.pause_team("TA", 60.0)
+    assert await store.paused_teams(["TA", "TB"]) == {"TA"}
+    assert await store.follow(Follow(team_id="TA", channel_id="C1", user_id="U1", since=1.0))
+    assert await store.get_follow("TB", "C1") is None
+    assert await store.unfollow("TB", "C1") is None
+    assert await store.set_follow_mode("TB", "C1", "errors") is None
+
+
+async def test_a_watch_read_under_another_workspace_cannot_be_changed_there(store: Store) -> None:
+    """A compare-and-set goes to the watch's own workspace, whatever id it names."""
+    a = watch(team_id="TA")
+    assert await store.create_watch(a, 60)
+    forged = a.model_copy(update={"workspace": "TB", "state": "done"})
+    assert not await store.update_watch(forged)
+    stored = await store.get_watch("TA", a.id)
+    assert stored is not None
+    assert stored.state == "active"
+
+
+async def test_deleting_a_workspace_removes_all_of_it_and_nothing_else(store: Store) -> None:
+    gone = await fill_workspace(store, "TA")
+    kept = await fill_workspace(store, "TB")
+    before = await store.size()
+    removed = await store.delete_workspace("TA")
+    assert removed >= 8
+    assert await store.size() <= before - 8
+    assert await store.get_watch("TA", gone.id) is None
+    assert await store.get_watch("TA", "TA-ended") is None
+    assert await store.open_watches("TA") == []
+    assert await store.follows("TA") == []
+    assert await store.claim("TA", "event:E1")  # its claims went too
+    assert await store.add("TA", "follow-count:C1", 60, 0) == 0
+    assert await store.scope_held("TA", "TA/channel/C1") == 0.0
+    assert await store.paused_teams(["TA", "TB"]) == {"TB"}
+    assert await store.spend("TA", "edits", 1, 60.0)
+    assert await store.reserve("TA", "U1", "again", limit=1)
+    assert {w.id for w in await store.take_leases("me", ttl=5)} == {kept.id}
+    assert await store.take_owed_forms(hold=60.0) == [("TB", "TB-ended")]
+    # What B keeps is all there.
+    assert [f.channel_id for f in await store.follows("TB")] == ["C1"]
+    assert not await store.claim("TB", "event:E1")
+    assert await store.get_watch("TB", "TB-ended") is not None
+    assert await store.delete_workspace("TZ") == 0  # nothing there: nothing goes
+
+
+async def test_a_deleted_workspaces_watch_cannot_be_written_back(store: Store) -> None:
+    """The process that held its lease keeps a copy: its next compare-and-set fails, so a
+    deleted workspace's watch never comes back (nor does its message's open watch)."""
+    live = await fill_workspace(store, "TA")
+    [held] = await store.take_leases("owner", ttl=60)
+    await store.delete_workspace("TA")
+    held.age = 30.0
+    assert not await store.update_watch(held)
+    held.state = "done"
+    assert not await store.update_watch(held)
+    assert await store.get_watch("TA", live.id) is None
+    assert await store.take_leases("owner", ttl=60) == []
+
+
+async def test_leases_cover_every_workspace(pair: list[Store]) -> None:
+    one, two = pair
+    ids = set()
+    for ws in ("TA", "TB", "TC"):
+        w = watch(team_id=ws)
+        assert await one.create_watch(w, 60)
+        ids.add(w.id)
+    assert {w.id for w in await one.take_leases("one", ttl=60)} == ids
+    assert {w.workspace for w in await one.take_leases("one", ttl=60)} == {"TA", "TB", "TC"}
+    assert await two.take_leases("two", ttl=60) == []
+    await one.release_leases("one")
+    assert {w.id for w in await two.take_leases("two", ttl=60)} == ids
+
+
+async def test_owed_forms_name_their_workspace(store: Store) -> None:
+    await store.owe_final_form("TA", "w1", 0.0)
+    await store.owe_final_form("TB", "w1", 0.0)
+    assert sorted(await store.take_owed_forms(hold=60.0)) == [("TA", "w1"), ("TB", "w1")]
+    await store.settle_final_form("TA", "w1")
+    assert await store.take_owed_forms(hold=0.0) == []  # B's is still held
+    await store.owe_final_form("TB", "w1", 0.0)
+    assert await store.take_owed_forms(hold=0.0) == [("TB", "w1")]
+
+
+async def test_a_workspace_left_idle_leaves_the_index_and_comes_back(store: Store) -> None:
+    """Retention drops a workspace with nothing open from what the fleet iterates; a new
+    watch there is found again."""
+    w = watch(team_id="TA")
+    assert await store.create_watch(w, 60)
+    w.state = "done"
+    assert await store.update_watch(w)
+    await store.purge()
+    again = watch(team_id="TA")
+    assert await store.create_watch(again, 60)
+    assert [x.id for x in await store.take_leases("me", ttl=5)] == [again.id]
+
+
+@pytest.mark.parametrize("kind", ["redis", "cluster"])
+async def test_redis_keys_of_a_workspace_share_its_hash_tag(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    """Every key of a workspace is `taskstatus:{ws}:...`, so on a cluster each lives in its
+    workspace's one slot; only the index of workspaces is outside."""
+    url = str(request.getfixturevalue("redis_url" if kind == "redis" else "redis_cluster_url"))
+    await empty_redis(url)
+    store = await open_store(url)
+    try:
+        await fill_workspace(store, "TA")
+        await store.update_watch_durably(watch(team_id="TA", id="none"))  # refused, no key
+        raw = (
+            RedisCluster.from_url(url.replace("+cluster", "", 1))
+            if kind == "cluster"
+            else aioredis.from_url(url)
+        )
+        async with raw:
+            keys = sorted([k.decode() async for k in raw.scan_iter(count=1000)])
+    finally:
+        await store.close()
+    assert "taskstatus:{index}:workspaces" in keys
+    own = [k for k in keys if k != "taskstatus:{index}:workspaces"]
+    assert len(own) >= 10
+    assert all(k.startswith("taskstatus:{TA}:") for k in own), own
+    assert len({key_slot(k.encode()) for k in own}) == 1
+
+
+# -- a file or a Redis written before workspaces ----------------------------------------------
+
+BEFORE_WORKSPACES = [
+    "CREATE TABLE claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
+    "CREATE TABLE uid_sets (key TEXT PRIMARY KEY, uids TEXT NOT NULL, expires_at REAL)",
+    "CREATE TABLE watches (id TEXT PRIMARY KEY, state TEXT NOT NULL, data TEXT NOT NULL,"
+    " version INTEGER NOT NULL DEFAULT 0, is_open INTEGER, owner TEXT NOT NULL DEFAULT '',"
+    " lease_until REAL NOT NULL DEFAULT 0, message_key TEXT NOT NULL DEFAULT '',"
+    " updated_at REAL NOT NULL DEFAULT 0)",
+    "CREATE TABLE slots (token TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_at REAL NOT NULL)",
+    "CREATE TABLE pauses (team TEXT PRIMARY KEY, until REAL NOT NULL)",
+    "CREATE TABLE budgets (name TEXT PRIMARY KEY, used INTEGER NOT NULL, expires_at REAL NOT NULL)",
+    "CREATE TABLE follows (team_id TEXT NOT NULL, channel_id TEXT NOT NULL, data TEXT NOT NULL,"
+    " PRIMARY KEY (team_id, channel_id))",
+    "CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at REAL NOT NULL)",
+    "CREATE TABLE owed_forms (id TEXT PRIMARY KEY, due REAL NOT NULL)",
+]
+OLD_WATCH = {**LEGACY, "id": "old9", "team_id": "T9", "message_key": "C1:9.0"}
+OLD_FOLLOW = Follow(team_id="T9", channel_id="C7", user_id="U1", since=1.0)
+OLD_UIDS = ["a", "b"]
+
+
+async def test_a_sqlite_file_from_before_workspaces_keeps_its_state(tmp_path: Path) -> None:
+    import aiosqlite
+
+    from bot.store.base import uid_set_key
+
+    path = tmp_path / "old.sqlite3"
+    far = 4_000_000_000.0
+    async with aiosqlite.connect(path) as db:
+        for statement in BEFORE_WORKSPACES:
+            await db.execute(statement)
+        await db.execute(
+            "INSERT INTO watches (id, state, data, version, is_open, message_key)"
+            " VALUES ('old9', 'active', ?, 1, 1, 'C1:9.0')",
+            (json.dumps(OLD_WATCH),),
+        )
+        await db.execute("INSERT INTO slots VALUES ('old9', 'U1', ?)", (far,))
+        await db.execute("INSERT INTO owed_forms VALUES ('old9', 0)")
+        await db.execute(
+            "INSERT INTO follows VALUES ('T9', 'C7', ?)", (OLD_FOLLOW.model_dump_json(),)
+        )
+        await db.execute("INSERT INTO claims VALUES ('event:E1', ?)", (far,))
+        await db.execute(
+            "INSERT INTO uid_sets VALUES (?, ?, ?)",
+            (uid_set_key(OLD_UIDS), json.dumps(OLD_UIDS), far),
+        )
+        await db.execute("INSERT INTO counters VALUES ('home-seen:U1', 1, ?)", (far,))
+        await db.commit()
+    await keeps_the_old_state(f"sqlite:///{path}")
+
+
+async def test_a_redis_from_before_workspaces_keeps_its_state(redis_url: str) -> None:
+    from bot.store.base import uid_set_key
+
+    async with aioredis.from_url(redis_url) as raw:
+        await raw.flushdb()
+        await raw.hset("taskstatus:watch:old9", mapping={"v": 1, "d": json.dumps(OLD_WATCH)})
+        await raw.sadd("taskstatus:watches:open", "old9")
+        await raw.set("taskstatus:msg:C1:9.0", "old9")
+        await raw.zadd("taskstatus:owed-forms", {"old9": 0})
+        await raw.hset("taskstatus:follows:T9", "C7", OLD_FOLLOW.model_dump_json())
+        await raw.set("taskstatus:claim:event:E1", "1", ex=600)
+        await raw.set(f"taskstatus:uids:{uid_set_key(OLD_UIDS)}", json.dumps(OLD_UIDS), ex=600)
+        await raw.set("taskstatus:count:home-seen:U1", 1, ex=600)
+        await keeps_the_old_state(redis_url)
+        assert [k async for k in raw.scan_iter(match="taskstatus:[^{]*")] == []
+
+
+async def keeps_the_old_state(url: str) -> None:
+    """Watches and follows go to their team's workspace; what named no team (claims, UID
+    sets, Home's seen marks) to the one workspace the store knew."""
+    from bot.store.base import uid_set_key
+
+    store = await open_store(url)
+    try:
+        [taken] = await store.take_leases("me", ttl=5)
+        assert (taken.id, taken.workspace) == ("old9", "T9")
+        assert await store.update_watch(taken)
+        assert not await store.create_watch(watch(team_id="T9", message_key="C1:9.0"), 60)
+        assert await store.take_owed_forms(hold=60.0) == [("T9", "old9")]
+        assert await store.follows("T9") == [OLD_FOLLOW]
+        assert await store.get_uids("T9", uid_set_key(OLD_UIDS)) == OLD_UIDS
+        assert not await store.claim("T9", "event:E1")
+        assert await store.add("T9", "home-seen:U1", 60, 0) == 1
+    finally:
+        await store.close()
