@@ -123,7 +123,7 @@ async def test_the_search_window_is_slacks_clock_not_the_writers(
     )
     async with running_bot(settings) as bot:
         await asyncio.wait_for(bot.deps.watcher.wait_ticks(3), 10)
-        assert await bot.deps.store.open_watches(HOME_TEAM) == []
+        assert await bot.deps.store.open_watches(watch.workspace) == []
     assert len(notices(slack)) == 1
     [search] = slack.called("conversations.replies")
     assert search["oldest"] == live["ts"]  # Slack's own timestamp of the live message
@@ -145,7 +145,7 @@ async def test_thread_reads_stay_within_the_workspaces_budget(
     async with running_bot(settings) as bot:
         await slack.wait_for(lambda: notices(slack))
         await asyncio.wait_for(bot.deps.watcher.wait_ticks(5), 10)
-        [waiting] = await bot.deps.store.open_watches(HOME_TEAM)
+        [waiting] = await bot.deps.store.open_watches("T1")
         assert waiting.state == "notifying"
     assert len(slack.called("conversations.replies")) == 1
     assert len(notices(slack)) == 1

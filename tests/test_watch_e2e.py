@@ -497,3 +497,21 @@ async def refresh_held_up(harness: Harness, uid: str, ts: str) -> dict[str, Any]
     await api.wait_until(lambda: api.received > asked)
     api.faults.latency = 0.0
     return live
+
+
+@pytest.mark.parametrize("harness", [{"step": 3600.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_a_deleted_workspaces_watch_stops_without_a_word(harness: Harness) -> None:
+    """Uninstalled: the workspace's state is deleted while its watch is live and leased. The
+    watcher never brings it back: its tasks finishing draws no edit and no notice."""
+    slack, store = harness.slack, harness.bot.deps.store
+    await harness.command("watch ok-1")
+    await slack.wait_for(lambda: "Live" in body(slack.messages.get("C1", [{}])[0]))
+    await _ticks(harness, 2)  # leased and polled by this process
+    assert len(await store.open_watches(HOME_TEAM)) == 1
+    assert await store.delete_workspace(HOME_TEAM) >= 1
+    calls = len(slack.calls)
+    harness.api.step = 0.0  # every task finishes at its next poll
+    await _ticks(harness, 4)
+    assert slack.calls[calls:] == []  # no edit, no notice, no search for one
+    assert await store.open_watches(HOME_TEAM) == []
+    assert await store.take_owed_forms(hold=0.0) == []
