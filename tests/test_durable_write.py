@@ -23,7 +23,7 @@ from bot.testing.redis_server import redis_server_binary
 
 
 def notifying(**fields: object) -> Watch:
-    base = {"user_id": "U1", "channel_id": "C1", "uids": ["a"], "created_at": 0.0}
+    base = {"team_id": "T1", "user_id": "U1", "channel_id": "C1", "uids": ["a"], "created_at": 0}
     return Watch.model_validate({**base, "expires_at": time.time() + 3600, **fields})
 
 
@@ -41,7 +41,7 @@ async def test_sqlite_syncs_the_notifying_write_then_goes_back_to_normal(tmp_pat
         stale = watch.model_copy()
         assert await store.update_watch_durably(watch) == "durable"
         assert watch.version == 2
-        stored = await store.get_watch("", watch.id)
+        stored = await store.get_watch("T1", watch.id)
         assert stored is not None
         assert (stored.state, stored.version) == ("notifying", 2)
         assert await store.update_watch_durably(stale) == "lost"
@@ -125,7 +125,7 @@ async def test_redis_with_a_replica_waits_for_its_acknowledgement(tmp_path: Path
             try:
                 watch = await _written(store)
                 assert await store.update_watch_durably(watch) == "durable"
-                copied = await replica.hget(f"taskstatus:watch:{watch.id}", "v")
+                copied = await replica.hget(f"taskstatus:{{T1}}:watch:{watch.id}", "v")
                 assert copied == b"2"  # on the replica when the write returned
             finally:
                 await store.close()

@@ -57,7 +57,7 @@ async def test_a_write_cancelled_in_a_lock_wait_leaves_the_store_working(
     await store.release_leases("A")
     assert await owner_of(other, "w1") == ""  # the release is visible to the other side
     await other.execute("BEGIN IMMEDIATE")  # and the other side can write at once
-    await other.execute("INSERT INTO claims (key, expires_at) VALUES ('x', 1e12)")
+    await other.execute("INSERT INTO claims (ws, key, expires_at) VALUES ('T1', 'x', 1e12)")
     await other.execute("COMMIT")
     await store.close()
 

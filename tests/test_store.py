@@ -650,3 +650,16 @@ async def keeps_the_old_state(url: str) -> None:
         assert await store.add("T9", "home-seen:U1", 60, 0) == 1
     finally:
         await store.close()
+
+
+async def test_a_durable_write_is_a_compare_and_set_in_its_workspace(store: Store) -> None:
+    """On a cluster the replication check and the write go to the watch's own node."""
+    w = watch(team_id="TA", state="notifying")
+    assert await store.create_watch(w, 60)
+    stale = w.model_copy()
+    assert await store.update_watch_durably(w) in ("durable", "unconfirmed")
+    assert w.version == 2
+    assert await store.update_watch_durably(stale) == "lost"
+    stored = await store.get_watch("TA", w.id)
+    assert stored is not None
+    assert (stored.state, stored.version) == ("notifying", 2)
