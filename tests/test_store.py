@@ -291,12 +291,13 @@ async def test_an_older_redis_record_is_migrated(redis_url: str) -> None:
 async def test_an_open_redis_id_without_its_record_is_dropped(redis_url: str) -> None:
     async with aioredis.from_url(redis_url) as raw:
         await raw.flushdb()
-        await raw.sadd("taskstatus:watches:open", "lost1")
+        await raw.sadd("taskstatus:{T1}:open", "lost1")
+        await raw.sadd("taskstatus:{index}:workspaces", "T1")
         store = await open_store(redis_url)
         try:
             assert await store.take_leases("me", ttl=5) == []
-            assert await raw.smembers("taskstatus:watches:open") == set()
-            assert await raw.exists("taskstatus:lease:lost1") == 0
+            assert await raw.smembers("taskstatus:{T1}:open") == set()
+            assert await raw.exists("taskstatus:{T1}:lease:lost1") == 0
         finally:
             await store.close()
 
