@@ -19,7 +19,7 @@ from bot.store import open_store
 from bot.store.redis import REPLICA_WAIT_MS, RedisStore
 from bot.store.sqlite import SqliteStore
 from bot.testing.net import free_port
-from bot.testing.redis_server import redis_server_binary
+from bot.testing.redis_server import redis_cluster, redis_server_binary
 
 
 def notifying(**fields: object) -> Watch:
@@ -129,3 +129,29 @@ async def test_redis_with_a_replica_waits_for_its_acknowledgement(tmp_path: Path
                 assert copied == b"2"  # on the replica when the write returned
             finally:
                 await store.close()
+
+
+@pytest.fixture(scope="module")
+def replicated_cluster() -> Iterator[str]:
+    """Three primaries, each with a replica."""
+    with redis_cluster(replicas=True) as url:
+        yield url
+
+
+@pytest.mark.parametrize("ws", ["TA", "TB", "TC", "TD"])  # their slots spread over the nodes
+async def test_a_redis_cluster_waits_for_the_watch_nodes_replica(
+    replicated_cluster: str, ws: str
+) -> None:
+    """The write and its `WAIT` go to the node of the watch's slot, on one connection."""
+    store = await open_store(replicated_cluster)
+    try:
+        watch = notifying(team_id=ws)
+        assert await store.create_watch(watch, 60)
+        watch.state = "notifying"
+        assert await store.update_watch_durably(watch) == "durable"
+        stored = await store.get_watch(ws, watch.id)
+        assert stored is not None
+        assert stored.version == 2
+        assert await store.update_watch_durably(watch.model_copy(update={"version": 1})) == "lost"
+    finally:
+        await store.close()

@@ -431,7 +431,10 @@ class RedisStore:
     ) -> tuple[Any, Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
             if isinstance(self._redis, RedisCluster):
-                pipe.evalsha(self._update.sha, len(keys), *keys, *self._update_args(watch))
+                # redis-py refuses `evalsha` in a cluster pipeline by name; the command itself
+                # is routed by its keys like any other.
+                args = self._update_args(watch)
+                pipe.execute_command("EVALSHA", self._update.sha, len(keys), *keys, *args)
             else:
                 # A plain pipeline loads the script before it runs (redis-py's own handling).
                 queued: Any = pipe

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bot.testing.net import free_port
@@ -58,42 +58,51 @@ CLUSTER_SLOTS = 16384
 
 
 @contextlib.contextmanager
-def redis_cluster(nodes: int = 3) -> Iterator[str]:
-    """A Redis Cluster of `nodes` primaries on loopback; yields a `redis+cluster://` URL.
+def redis_cluster(nodes: int = 3, *, replicas: bool = False) -> Iterator[str]:
+    """A Redis Cluster of `nodes` primaries on loopback (`replicas`: each with one replica);
+    yields a `redis+cluster://` URL.
 
     Built by hand, as `redis-cli --cluster create` would (a machine may have no redis-cli):
-    each node gets an equal range of slots (`CLUSTER ADDSLOTS`), then the nodes meet, and
-    the cluster is ready once every node says `cluster_state:ok`.
+    each primary gets an equal range of slots (`CLUSTER ADDSLOTS`), the nodes meet, each
+    replica follows its primary (`CLUSTER REPLICATE`), and the cluster is ready once every
+    node says `cluster_state:ok` and every primary has its replica connected.
     """
     with contextlib.ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="redis-cluster-"))
-        ports = []
-        for n in range(nodes):
-            port = _cluster_port()
-            stack.enter_context(
-                redis_server(
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    f"{folder}/nodes-{n}.conf",
-                    "--dir",
-                    folder,
-                    port=port,
-                )
-            )
-            ports.append(port)
+        ports = [_cluster_node(stack, folder) for _ in range(nodes * (2 if replicas else 1))]
+        primaries, followers = ports[:nodes], ports[nodes:]
         share = -(-CLUSTER_SLOTS // nodes)
-        for n, port in enumerate(ports):
+        for n, port in enumerate(primaries):
             slots = range(n * share, min((n + 1) * share, CLUSTER_SLOTS))
             _command(port, "CLUSTER", "ADDSLOTS", *map(str, slots))
         for port in ports[1:]:
             _command(ports[0], "CLUSTER", "MEET", "127.0.0.1", str(port))
-        deadline = time.monotonic() + 30.0
-        while not all(_cluster_ok(port, nodes) for port in ports):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the local Redis Cluster did not come up in 30 s")
-            time.sleep(0.05)  # gossip between the nodes: nothing to wait on but their answer
-        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+        _until(lambda: all(_cluster_ok(port, len(ports)) for port in ports))
+        for primary, follower in zip(primaries, followers, strict=False):
+            _command(follower, "CLUSTER", "REPLICATE", _command(primary, "CLUSTER", "MYID"))
+        _until(lambda: all(_replicated(port) for port in primaries) if followers else True)
+        _until(lambda: all(_cluster_ok(port, len(ports)) for port in ports))
+        yield f"redis+cluster://127.0.0.1:{primaries[0]}"
+
+
+def _cluster_node(stack: contextlib.ExitStack, folder: str) -> int:
+    port = _cluster_port()
+    conf = f"{folder}/nodes-{port}.conf"
+    options = ("--cluster-enabled", "yes", "--cluster-config-file", conf, "--dir", folder)
+    stack.enter_context(redis_server(*options, port=port))
+    return port
+
+
+def _until(ready: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30.0
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the local Redis Cluster did not come up in 30 s")
+        time.sleep(0.05)  # gossip between the nodes: nothing to wait on but their answer
+
+
+def _replicated(port: int) -> bool:
+    return "connected_slaves:1" in _command(port, "INFO", "replication")
 
 
 def _cluster_port() -> int:
@@ -120,17 +129,27 @@ def _cluster_ok(port: int, nodes: int) -> bool:
 
 
 def _command(port: int, *words: str) -> str:
-    """One command over RESP, with no client library: this runs before any event loop."""
+    """One command over RESP, with no client library (this runs before any event loop): the
+    reply's text, for a simple or a bulk string."""
     request = f"*{len(words)}\r\n" + "".join(f"${len(w)}\r\n{w}\r\n" for w in words)
     with socket.create_connection(("127.0.0.1", port), timeout=5.0) as conn:
         conn.sendall(request.encode())
         reply = b""
-        while not reply.endswith(b"\r\n") or (reply.startswith(b"$") and reply.count(b"\r\n") < 2):
+        while b"\r\n" not in reply or len(reply) < _reply_size(reply):
             chunk = conn.recv(65536)
             if not chunk:
                 break
             reply += chunk
-    text = reply.decode()
+    head, _, rest = reply.partition(b"\r\n")
+    text = head.decode()
     if text.startswith("-"):
-        raise RuntimeError(f"redis-server refused {words[:2]}: {text.strip()}")
-    return text
+        raise RuntimeError(f"redis-server refused {words[:2]}: {text}")
+    return rest[:-2].decode() if text.startswith("$") else text[1:]
+
+
+def _reply_size(reply: bytes) -> int:
+    """Bytes the whole reply takes: its first line, and a bulk string's body after it."""
+    head = reply.split(b"\r\n", 1)[0]
+    if head.startswith(b"$") and head[1:].isdigit():
+        return len(head) + 2 + int(head[1:]) + 2
+    return len(head) + 2
