@@ -32,6 +32,7 @@ _PREFIX = "taskstatus:"
 INDEX = _PREFIX + "{index}:workspaces"  # workspaces with open watches or owed forms
 REPLICA_WAIT_MS = 1000  # how long a durable write waits for one replica's acknowledgement
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+CLUSTER_CONNECTIONS = 512  # per node of a cluster (see `RedisStore.open`)
 FAN_OUT = 16  # per-workspace scripts in flight at once when the fleet looks at every one
 T = TypeVar("T")
 
@@ -201,9 +202,13 @@ class RedisStore:
     async def open(cls, url: str, retention: float = DEFAULT_RETENTION) -> RedisStore:
         client: aioredis.Redis | RedisCluster
         if url.startswith(CLUSTER_SCHEMES):
-            # Any node's address; the client learns the others (and each slot's) from it.
+            # Any node's address; the client learns the others (and each slot's) from it. Its
+            # pools cannot wait for a free connection (past the limit a call fails), so the
+            # limit per node is far above the one Redis's 64 that bursts queue for.
             plain = url.replace("+cluster://", "://", 1)
-            client = RedisCluster.from_url(plain, decode_responses=True, max_connections=64)
+            client = RedisCluster.from_url(
+                plain, decode_responses=True, max_connections=CLUSTER_CONNECTIONS
+            )
             await client.initialize()
         else:
             # A bounded pool that waits for a free connection, rather than failing a burst of
