@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from bot.records.follow import Follow
@@ -233,8 +234,34 @@ class RedisStore:
             async with self._fan_out:
                 return await work(ws)
 
-        members = sorted(str(ws) for ws in await self._redis.smembers(INDEX))
-        return list(await asyncio.gather(*(one(ws) for ws in members)))
+        return list(await asyncio.gather(*(one(ws) for ws in await self._workspaces())))
+
+    async def _workspaces(self) -> list[str]:
+        return sorted(str(ws) for ws in await self._redis.smembers(INDEX))
+
+    async def _each_workspace_script(
+        self, script: AsyncScript, call: Callable[[str], tuple[list[str], list[Any]]]
+    ) -> list[Any]:
+        """`script` once per workspace in the index, in one pipeline: one round trip on one
+        Redis, one per node on a cluster (each call still touches its own slot only)."""
+        calls = [call(ws) for ws in await self._workspaces()]
+        if not calls:
+            return []
+        try:
+            return await self._pipelined(script, calls)
+        except NoScriptError:  # a node that has not seen it (new, or restarted): once more
+            await self._redis.script_load(script.script)
+            return await self._pipelined(script, calls)
+
+    async def _pipelined(
+        self, script: AsyncScript, calls: list[tuple[list[str], list[Any]]]
+    ) -> list[Any]:
+        # EVALSHA by name: redis-py refuses its `evalsha` helper in a cluster pipeline, while
+        # the command itself is routed by its keys like any other.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return list(await pipe.execute())
 
     async def _index(self, ws: str) -> None:
         """After the workspace's own write (see `_prune`): the fleet now looks at it."""
@@ -306,20 +333,18 @@ class RedisStore:
 
     async def take_leases(self, owner: str, ttl: float) -> list[Watch]:
         ms = max(1, int(ttl * 1000))
-
-        async def take(ws: str) -> list[Any]:
-            return list(await self._take(keys=[_key(ws, "open")], args=[_key(ws, ""), owner, ms]))
-
-        flat = [item for taken in await self._each_workspace(take) for item in taken]
+        replies = await self._each_workspace_script(
+            self._take, lambda ws: ([_key(ws, "open")], [_key(ws, ""), owner, ms])
+        )
+        flat = [item for taken in replies for item in taken]
         return sorted(
             (_watch(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)), key=lambda w: w.id
         )
 
     async def release_leases(self, owner: str) -> None:
-        async def release(ws: str) -> None:
-            await self._release(keys=[_key(ws, "open")], args=[_key(ws, ""), owner])
-
-        await self._each_workspace(release)
+        await self._each_workspace_script(
+            self._release, lambda ws: ([_key(ws, "open")], [_key(ws, ""), owner])
+        )
 
     # -- slots, pauses, budgets ----------------------------------------------------------------
 
@@ -456,8 +481,17 @@ class RedisStore:
         await self._index(ws)
 
     async def take_owed_forms(self, hold: float, limit: int = 50) -> list[tuple[str, str]]:
+        """One pipeline finds the workspaces that owe any (most owe none), then each of those,
+        in turn, until `limit` are taken."""
+        members = await self._workspaces()
+        if not members:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ws in members:
+                pipe.zcard(_key(ws, "owed"))
+            counts = await pipe.execute()
         taken: list[tuple[str, str]] = []
-        for ws in sorted(str(ws) for ws in await self._redis.smembers(INDEX)):
+        for ws in (ws for ws, count in zip(members, counts, strict=True) if count):
             if len(taken) >= limit:
                 break
             args: list[str | float] = ["take", max(0.0, hold), limit - len(taken)]
