@@ -9,6 +9,10 @@ hash tag per workspace, so each script touches one slot and the store runs on Re
 (`redis+cluster://`) as on one Redis. What the fleet iterates over every workspace (leases,
 owed forms) starts from `taskstatus:{index}:workspaces`, the workspaces with open watches or
 owed forms; each is then handled by its own script.
+
+New per-workspace state builds its keys with `_key(ws, "<thing>", ...)`: `delete_workspace`
+then removes it with the rest. State no workspace owns takes a fixed hash tag of its own
+(`taskstatus:{<thing>}:...`).
 """
 
 from __future__ import annotations
