@@ -323,7 +323,7 @@ class Watcher:
                 log.exception("watch %s: update failed; next tick tries again", watch.id)
 
     async def _lease(self) -> list[Watch]:
-        """Renew and take leases (one round trip); `_held` is what this process now holds."""
+        """Renew and take leases (one store call); `_held` is what this process now holds."""
         asked = self._monotonic()
         watches = await self._store.take_leases(self.owner, self.lease_ttl)
         mine = {w.id for w in watches}
