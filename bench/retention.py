@@ -23,19 +23,27 @@ from bot.testing.redis_server import redis_server
 
 MENTIONS, WATCHES = 10_000, 1_000
 RETENTION = 20.0
+WS = "T1"
 
 
 async def mention(store: Store, n: int) -> None:
-    await store.claim(f"event:Ev{n}")
-    await store.claim(f"message:C1:{n}.000100")
+    await store.claim(WS, f"event:Ev{n}")
+    await store.claim(WS, f"message:C1:{n}.000100")
     if n % 10 == 0:
-        await store.put_uids([f"uid-{n}-{k}" for k in range(300)])
+        await store.put_uids(WS, [f"uid-{n}-{k}" for k in range(300)])
 
 
 async def watch(store: Store, n: int) -> None:
-    w = Watch(user_id=f"U{n % 50}", channel_id="C1", uids=[f"ok-{n}"], created_at=0, expires_at=0)
+    w = Watch(
+        team_id=WS,
+        user_id=f"U{n % 50}",
+        channel_id="C1",
+        uids=[f"ok-{n}"],
+        created_at=0,
+        expires_at=0,
+    )
     w.message_key = f"C1:{n}.000200"
-    await store.reserve(w.user_id, w.id, 1_000)
+    await store.reserve(WS, w.user_id, w.id, 1_000)
     await store.create_watch(w, 60)
     w.age = 1.0
     await store.update_watch(w)

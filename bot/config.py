@@ -142,8 +142,9 @@ class Settings(BaseSettings):
     @field_validator("state_url")
     @classmethod
     def _state_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "redis://", "rediss://")):
-            raise ValueError("must start with sqlite:/// or redis://")
+        schemes = ("sqlite:///", "redis://", "rediss://", "redis+cluster://", "rediss+cluster://")
+        if not value.startswith(schemes):
+            raise ValueError("must start with sqlite:///, redis:// or redis+cluster://")
         return value
 
     @field_validator("task_uid_pattern")

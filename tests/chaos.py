@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.slack.delivery.live import NOTICE_EVENT
 from bot.store import Store
-from bot.testing.fake_slack import FakeSlack
+from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 
 WAIT = 60.0  # generous: real processes on a loaded two-core machine
 
@@ -36,4 +36,4 @@ def in_final_form(message: dict[str, Any]) -> bool:
 
 
 async def all_closed(store: Store) -> bool:
-    return await store.open_watches() == []
+    return await store.open_watches(HOME_TEAM) == []

@@ -12,11 +12,12 @@ import pytest
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, settings
 from pytest_aiohttp import AiohttpServer
+from redis.asyncio.cluster import RedisCluster
 
 from bot.store import Store, open_store
 from bot.taskapi.client import ClientConfig, TaskApiClient
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
-from bot.testing.redis_server import redis_server
+from bot.testing.redis_server import redis_cluster, redis_server
 from tests.slack_harness import Harness, start_harness
 
 # `make mutation` (`--hypothesis-profile=mutation`): a fixed seed, so a mutant is caught or not
@@ -97,6 +98,28 @@ def redis_url() -> Iterator[str]:
     """A real redis-server on a free loopback port, for this test session only."""
     with redis_server() as url:
         yield url
+
+
+# -- Redis Cluster: the store's keys of one workspace share a hash tag ---------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """Three real `redis-server --cluster-enabled yes` primaries for this test session; a
+    `redis+cluster://` URL (what `STATE_URL` takes)."""
+    with redis_cluster() as url:
+        yield url
+
+
+async def empty_redis(url: str) -> None:
+    """Every key gone, on one Redis or on each primary of a cluster."""
+    if url.startswith("redis+cluster://"):
+        cluster = RedisCluster.from_url(url.replace("+cluster", "", 1))
+        async with cluster:
+            await cluster.flushdb(target_nodes=RedisCluster.PRIMARIES)
+        return
+    async with aioredis.from_url(url) as fresh:
+        await fresh.flushdb()
 
 
 @pytest.fixture

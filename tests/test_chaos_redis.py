@@ -13,6 +13,7 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.store import Store
 from bot.taskapi.fake import FakeTaskApi
+from bot.testing.fake_slack import HOME_TEAM
 from tests.chaos import WAIT, all_closed, in_final_form, live_answers, notices
 from tests.fleet import fleet
 from tests.slack_harness import start_fakes
@@ -56,7 +57,7 @@ async def test_a_redis_rolled_back_behind_the_notices_sends_none_again(
         await until(lambda: all(polls(api, f"ok-r{n}") >= 2 for n in range(WATCHES)))
         second = await start()
         before = await snapshot(redis_url)
-        assert len(await shared.open_watches()) == WATCHES  # what the rollback brings back
+        assert len(await shared.open_watches(HOME_TEAM)) == WATCHES  # what the rollback brings back
         api.step = 0.0  # every task finishes at its next poll
         await slack.wait_for(lambda: len(notices(slack)) == WATCHES, WAIT)
 

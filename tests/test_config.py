@@ -106,3 +106,11 @@ def test_the_store_size_sampler_waits_at_least_five_seconds(
         with pytest.raises(SettingsError) as raised:
             load_settings(env_file=None)
         assert "STORE_SIZE_INTERVAL" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis+cluster://10.0.0.5:7000", "rediss+cluster://node.example:6380", "rediss://r:1"]
+)
+def test_a_redis_cluster_state_url_is_accepted(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("STATE_URL", url)
+    assert load_settings(env_file=None).state_url == url

@@ -19,11 +19,11 @@ from bot.store import open_store
 from bot.store.redis import REPLICA_WAIT_MS, RedisStore
 from bot.store.sqlite import SqliteStore
 from bot.testing.net import free_port
-from bot.testing.redis_server import redis_server_binary
+from bot.testing.redis_server import redis_cluster, redis_server_binary
 
 
 def notifying(**fields: object) -> Watch:
-    base = {"user_id": "U1", "channel_id": "C1", "uids": ["a"], "created_at": 0.0}
+    base = {"team_id": "T1", "user_id": "U1", "channel_id": "C1", "uids": ["a"], "created_at": 0}
     return Watch.model_validate({**base, "expires_at": time.time() + 3600, **fields})
 
 
@@ -41,7 +41,7 @@ async def test_sqlite_syncs_the_notifying_write_then_goes_back_to_normal(tmp_pat
         stale = watch.model_copy()
         assert await store.update_watch_durably(watch) == "durable"
         assert watch.version == 2
-        stored = await store.get_watch(watch.id)
+        stored = await store.get_watch("T1", watch.id)
         assert stored is not None
         assert (stored.state, stored.version) == ("notifying", 2)
         assert await store.update_watch_durably(stale) == "lost"
@@ -125,7 +125,33 @@ async def test_redis_with_a_replica_waits_for_its_acknowledgement(tmp_path: Path
             try:
                 watch = await _written(store)
                 assert await store.update_watch_durably(watch) == "durable"
-                copied = await replica.hget(f"taskstatus:watch:{watch.id}", "v")
+                copied = await replica.hget(f"taskstatus:{{T1}}:watch:{watch.id}", "v")
                 assert copied == b"2"  # on the replica when the write returned
             finally:
                 await store.close()
+
+
+@pytest.fixture(scope="module")
+def replicated_cluster() -> Iterator[str]:
+    """Three primaries, each with a replica."""
+    with redis_cluster(replicas=True) as url:
+        yield url
+
+
+@pytest.mark.parametrize("ws", ["TA", "TB", "TC", "TD"])  # their slots spread over the nodes
+async def test_a_redis_cluster_waits_for_the_watch_nodes_replica(
+    replicated_cluster: str, ws: str
+) -> None:
+    """The write and its `WAIT` go to the node of the watch's slot, on one connection."""
+    store = await open_store(replicated_cluster)
+    try:
+        watch = notifying(team_id=ws)
+        assert await store.create_watch(watch, 60)
+        watch.state = "notifying"
+        assert await store.update_watch_durably(watch) == "durable"
+        stored = await store.get_watch(ws, watch.id)
+        assert stored is not None
+        assert stored.version == 2
+        assert await store.update_watch_durably(watch.model_copy(update={"version": 1})) == "lost"
+    finally:
+        await store.close()

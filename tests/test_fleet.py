@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpServer
 from bot.slack.delivery.live import NOTICE_EVENT
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
-from bot.testing.fake_slack import FakeSlack
+from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from tests.fleet import Replica, fleet
 from tests.slack_harness import start_fakes
 
@@ -153,7 +153,7 @@ async def test_a_killed_replicas_watches_finish_elsewhere_with_one_notice_each(
         assert len(set(notices(slack))) == 4
 
         async def all_closed() -> bool:
-            return await shared.open_watches() == []
+            return await shared.open_watches(HOME_TEAM) == []
 
         await until(all_closed)  # "done" is written right after each notice
 
@@ -190,7 +190,7 @@ async def test_stop_through_another_replica_is_final(
         await slack.wait_for(lambda: len(notices(slack)) == 1, WAIT)
         assert notices(slack) != [watch_id]
         assert stopped()
-        record = await shared.get_watch(watch_id)
+        record = await shared.get_watch(HOME_TEAM, watch_id)
         assert record is not None
         assert (record.state, record.end_reason, record.stopped_by) == ("done", "stopped", "U2")
 
@@ -215,9 +215,9 @@ async def test_two_concurrent_watch_presses_make_one_watch(
 
         await slack.wait_for(said_live, WAIT)
         await until(lambda: "task_unwatch" in json.dumps(slack.messages["C1"][0]))
-        assert len(await shared.open_watches()) == 1
+        assert len(await shared.open_watches(HOME_TEAM)) == 1
         await a.click(slack, "task_watch", value, answer, "U3")  # later press: same answer
-        assert len(await shared.open_watches()) == 1
+        assert len(await shared.open_watches(HOME_TEAM)) == 1
 
 
 async def test_the_per_person_limit_holds_under_concurrent_requests(
@@ -238,7 +238,7 @@ async def test_the_per_person_limit_holds_under_concurrent_requests(
         await slack.wait_for(lambda: refused() == 5 and live_answers(slack), WAIT)
 
         async def one_open() -> bool:
-            return len(await shared.open_watches()) == 1
+            return len(await shared.open_watches(HOME_TEAM)) == 1
 
         await until(one_open)
         assert len(live_answers(slack)) == 1
@@ -290,4 +290,4 @@ async def test_two_replicas_quietly_following_post_one_failure_message_each(
 
 
 async def _none_open(store: Store) -> bool:
-    return not await store.open_watches()
+    return not await store.open_watches(HOME_TEAM)

@@ -15,6 +15,7 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.slack.surfaces.follow import RETRY_HEADER, is_retry
 from bot.taskapi.fake import FakeTaskApi
+from bot.testing.fake_slack import HOME_TEAM
 from tests.follow_events import message
 from tests.slack_harness import (
     envelope,
@@ -63,6 +64,10 @@ async def test_a_socket_mode_first_delivery_numbered_zero_claims_nothing_before_
         )
         await slack.wait_for(lambda: slack.thread("C1", "41.2"))
         await bot.deps.tracker.idle.wait()
-        assert await bot.deps.store.claim("event:EvZero")  # a first delivery claimed nothing
-        assert not await bot.deps.store.claim("event:EvNamed")  # the answered one is claimed
+        assert await bot.deps.store.claim(
+            HOME_TEAM, "event:EvZero"
+        )  # a first delivery claimed nothing
+        assert not await bot.deps.store.claim(
+            HOME_TEAM, "event:EvNamed"
+        )  # the answered one is claimed
         assert slack.thread("C1", "41.1") == []

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from bot.testing.fake_slack import HOME_TEAM
 from tests.follow_events import send_event
 from tests.slack_harness import Harness
 
@@ -80,9 +81,9 @@ async def test_opening_the_tab_twice_keeps_the_person_gap_and_shows_the_newest_s
     slack = harness.slack
     home = harness.bot.deps.home
     assert home is not None
-    await home.opened("U1")
+    await home.opened(HOME_TEAM, "U1")
     await harness.command("watch slow-newest", user="U1")
-    await home.opened("U1")
+    await home.opened(HOME_TEAM, "U1")
     await slack.wait_for(lambda: len(slack.calls_to("views.publish")) == 2, timeout=10)
     first, second = slack.calls_to("views.publish")
     assert second.at - first.at >= MIN_GAP

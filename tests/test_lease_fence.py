@@ -57,7 +57,7 @@ async def test_a_watch_taken_over_mid_tick_is_not_edited_by_its_old_holder(
     old = Watcher(first, await make_client(), old_pub, config, clock=clock, monotonic=clock)
     new = Watcher(second, await make_client(), new_pub, config, clock=clock, monotonic=clock)
     try:
-        token = await old.reserve("U1")
+        token = await old.reserve("T1", "U1")
         watch = old.new_watch(
             id=token, team_id="T1", user_id="U1", channel_id="C1", uids=["slow-1"], message_ts="1.0"
         )
@@ -73,7 +73,7 @@ async def test_a_watch_taken_over_mid_tick_is_not_edited_by_its_old_holder(
         assert new_pub.updates == [token]
         await slow_tick
         assert old_pub.updates == []  # a stale edit would land after the newer one
-        stored = await second.get_watch(token)
+        stored = await second.get_watch("T1", token)
         assert stored is not None
         assert stored.state == "active"
     finally:

@@ -74,7 +74,7 @@ async def test_a_failed_start_touches_no_watch(
     assert [c.method for c in slack.calls] == ["auth.test"]  # no edit, no notice
     assert api.calls == []  # not even polled
     store = await SqliteStore.open(str(tmp_path / "state.sqlite3"))
-    after = await store.get_watch(watch.id)
+    after = await store.get_watch(HOME_TEAM, watch.id)
     await store.close()
     assert after is not None
     assert (after.state, after.version) == ("active", 1)

@@ -22,7 +22,7 @@ from bot.store import open_store
 from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
-from bot.testing.fake_slack import FakeSlack
+from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock
@@ -46,7 +46,7 @@ def final(message: dict[str, Any]) -> bool:
 async def until_closed(harness: Harness, ticks: int = 400) -> None:
     """Every watch closed in the store, looked at after each tick."""
     for _ in range(ticks):
-        if await harness.bot.deps.store.open_watches() == []:
+        if await harness.bot.deps.store.open_watches(HOME_TEAM) == []:
             return
         await asyncio.wait_for(harness.bot.deps.watcher.wait_ticks(1), 10)
     raise AssertionError("watches still open")
@@ -123,7 +123,7 @@ async def test_the_search_window_is_slacks_clock_not_the_writers(
     )
     async with running_bot(settings) as bot:
         await asyncio.wait_for(bot.deps.watcher.wait_ticks(3), 10)
-        assert await bot.deps.store.open_watches() == []
+        assert await bot.deps.store.open_watches(watch.workspace) == []
     assert len(notices(slack)) == 1
     [search] = slack.called("conversations.replies")
     assert search["oldest"] == live["ts"]  # Slack's own timestamp of the live message
@@ -145,7 +145,7 @@ async def test_thread_reads_stay_within_the_workspaces_budget(
     async with running_bot(settings) as bot:
         await slack.wait_for(lambda: notices(slack))
         await asyncio.wait_for(bot.deps.watcher.wait_ticks(5), 10)
-        [waiting] = await bot.deps.store.open_watches()
+        [waiting] = await bot.deps.store.open_watches("T1")
         assert waiting.state == "notifying"
     assert len(slack.called("conversations.replies")) == 1
     assert len(notices(slack)) == 1
@@ -207,7 +207,7 @@ async def test_a_holder_whose_final_edit_outlived_its_lease_sends_no_notice(
     old = Watcher(first, await make_client(), old_pub, config, clock=clock, monotonic=clock)
     new = Watcher(second, await make_client(), new_pub, config, clock=clock, monotonic=clock)
     try:
-        token = await old.reserve("U1")
+        token = await old.reserve("T1", "U1")
         watch = old.new_watch(
             id=token, team_id="T1", user_id="U1", channel_id="C1", uids=["ok-1"], message_ts="1.0"
         )
@@ -224,7 +224,7 @@ async def test_a_holder_whose_final_edit_outlived_its_lease_sends_no_notice(
         old_pub.release.set()  # the first holder's edit answers at last
         await old.shutdown(grace=5.0)
         assert slack.notices == [token]
-        stored = await second.get_watch(token)
+        stored = await second.get_watch("T1", token)
         assert stored is not None
         assert (stored.state, stored.end_reason) == ("done", "done")
     finally:

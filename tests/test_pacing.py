@@ -103,7 +103,9 @@ async def test_a_hold_set_by_one_process_is_kept_by_another(
         assert await first.mention("ok-1", "800.1", "EvHold1") == 200
         scope = f"{HOME_TEAM}/channel/C1"
         deadline = time.monotonic() + 30
-        while not await shared.scope_held(scope):  # written by the first process, in Redis
+        while not await shared.scope_held(
+            HOME_TEAM, scope
+        ):  # written by the first process, in Redis
             assert time.monotonic() < deadline, "no hold was written"
             await asyncio.sleep(0.02)
         window.until = time.monotonic()  # Slack refused once; only the hold keeps calls back
@@ -147,7 +149,9 @@ async def test_live_edits_never_wait_for_a_held_scope(
         slack, deps = h.slack, h.bot.deps
         await h.command("watch ok-1")
         await slack.wait_for(lambda: "task_unwatch" in text_of(slack.messages.get("C1", [{}])[0]))
-        await deps.store.hold_scope(f"{HOME_TEAM}/method/chat.update", HOLD)  # another replica's
+        await deps.store.hold_scope(
+            HOME_TEAM, f"{HOME_TEAM}/method/chat.update", HOLD
+        )  # another replica's
         held_from = time.monotonic()
         # The tasks change every 0.1 s: ticks go on at their pace, none waits on the hold...
         await asyncio.wait_for(deps.watcher.wait_ticks(5), HOLD)
@@ -190,7 +194,7 @@ async def test_the_notice_is_refused_at_once_while_an_answer_sleeps_out_a_retry_
     answer = asyncio.create_task(clients.answers.chat_postMessage(channel="C1", text="answer"))
     await slack.wait_for(lambda: slack.calls_to("chat.postMessage", "C1"))
     scope = scope_of("", "chat.postMessage", {"channel": "C1"})
-    await until(lambda: clients.store.scope_held(scope))  # the answer's hold, in the store
+    await until(lambda: clients.store.scope_held("", scope))  # the answer's hold, in the store
     window.until = time.monotonic()  # Slack would take posts again; the hold stands
     began = time.monotonic()
     with pytest.raises(SlackApiError) as refused:

@@ -13,6 +13,7 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.pictures.fetcher import IPAddress, PictureFetcher, is_public
 from bot.taskapi.fake import solid_png
+from bot.testing.fake_slack import HOME_TEAM
 from tests.slack_harness import Harness
 
 PRETEND_PUBLIC = ipaddress.ip_address("127.0.0.2")
@@ -193,6 +194,6 @@ async def test_pictures_on_loopback_are_not_uploaded(harness: Harness) -> None:
         lambda: any("/pictures/ok3-1/" in json.dumps(m) for m in slack.messages.get("C1", [])[1:])
     )
     await asyncio.wait_for(harness.bot.deps.watcher.wait_ticks(2), 10)
-    assert await harness.bot.deps.store.open_watches() == []
+    assert await harness.bot.deps.store.open_watches(HOME_TEAM) == []
     assert slack.called("files.getUploadURLExternal") == []
     assert slack.uploads == {}

@@ -10,6 +10,7 @@ import pytest
 
 from bot.slack.basics.values import decode_uids
 from bot.slack.delivery.live import NOTICE_EVENT
+from bot.testing.fake_slack import HOME_TEAM
 from tests.follow_events import bot_message, eventually, message, send_event, text_of
 from tests.slack_harness import Harness
 from tests.test_home_modal_e2e import elements, home_text, open_home, publishes
@@ -39,7 +40,7 @@ async def quiet_watches_done(harness: Harness, count: int) -> None:
         started = harness.bot.deps.metrics.registry.get_sample_value(
             "taskstatus_answers_total", {"surface": "follow", "outcome": "quiet"}
         )
-        return (started or 0) >= count and not await store.open_watches()
+        return (started or 0) >= count and not await store.open_watches(HOME_TEAM)
 
     await eventually(done)
 
@@ -85,7 +86,7 @@ async def test_a_mixed_message_gets_one_failure_message_pinging_its_author(
     value = buttons(failure)
     assert set(value) == {"task_refresh", "task_watch"}
     assert value["task_refresh"] == value["task_watch"]
-    assert await decode_uids(value["task_watch"], harness.bot.deps.store) == [
+    assert await decode_uids(HOME_TEAM, value["task_watch"], harness.bot.deps.store) == [
         "ok-3",
         "err-4",
         "slow-5",
@@ -192,4 +193,4 @@ async def test_quiet_watches_count_toward_the_limit_and_the_metrics_by_mode(
 
 
 async def _open_count(store: Any, expected: int) -> bool:
-    return len(await store.open_watches()) == expected
+    return len(await store.open_watches(HOME_TEAM)) == expected

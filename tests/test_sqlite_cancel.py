@@ -50,14 +50,14 @@ async def test_a_write_cancelled_in_a_lock_wait_leaves_the_store_working(
 
     await other.execute("BEGIN IMMEDIATE")  # the other process holds the write lock
     with pytest.raises(TimeoutError):  # cancelled while its BEGIN waits on that lock
-        await asyncio.wait_for(store.claim("first"), 0.3)
+        await asyncio.wait_for(store.claim("T1", "first"), 0.3)
     await other.execute("COMMIT")
 
-    assert await store.claim("second")  # later transactions work
+    assert await store.claim("T1", "second")  # later transactions work
     await store.release_leases("A")
     assert await owner_of(other, "w1") == ""  # the release is visible to the other side
     await other.execute("BEGIN IMMEDIATE")  # and the other side can write at once
-    await other.execute("INSERT INTO claims (key, expires_at) VALUES ('x', 1e12)")
+    await other.execute("INSERT INTO claims (ws, key, expires_at) VALUES ('T1', 'x', 1e12)")
     await other.execute("COMMIT")
     await store.close()
 

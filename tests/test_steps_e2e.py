@@ -202,8 +202,8 @@ async def _watches(harness: Harness) -> list[Watch]:
     """The step watches of this test's executions, open or done."""
     store = harness.bot.deps.store
     ids = {f"step-{HOME_TEAM}-{c.args.get('function_execution_id')}" for c in harness.slack.calls}
-    ids |= {w.id for w in await store.open_watches()}
-    found = [await store.get_watch(i) for i in sorted(ids)]
+    ids |= {w.id for w in await store.open_watches(HOME_TEAM)}
+    found = [await store.get_watch(HOME_TEAM, i) for i in sorted(ids)]
     return [w for w in found if w is not None]
 
 
@@ -215,7 +215,7 @@ async def test_a_wait_already_completed_by_a_lost_process_ends_as_done(harness: 
     assert (await harness.send(body, "application/json")).status == 200
 
     async def ended() -> bool:
-        return not await harness.bot.deps.store.open_watches()
+        return not await harness.bot.deps.store.open_watches(HOME_TEAM)
 
     await harness.slack.wait_for(lambda: completions(harness.slack, "FxA"))
     await _until(harness, ended)
@@ -230,7 +230,7 @@ async def test_a_wait_whose_token_no_longer_works_ends_without_retrying(harness:
     assert (await harness.send(body, "application/json")).status == 200
 
     async def ended() -> bool:
-        return not await harness.bot.deps.store.open_watches()
+        return not await harness.bot.deps.store.open_watches(HOME_TEAM)
 
     await harness.slack.wait_for(lambda: completions(harness.slack, "FxD"))
     await _until(harness, ended)
@@ -277,6 +277,6 @@ async def test_a_wait_belongs_to_the_workspace_of_its_event(harness: Harness) ->
     )
     assert (await harness.send(body, "application/json")).status == 200
     await harness.api.wait_until(lambda: harness.api.calls)
-    watch = await harness.bot.deps.store.get_watch("step-E1-FxE")
+    watch = await harness.bot.deps.store.get_watch("E1", "step-E1-FxE")
     assert watch is not None
     assert watch.team_id == "E1"

@@ -61,10 +61,10 @@ async def test_a_wait_completes_once_after_its_process_dies_and_another_starts(
         assert_one_success(slack, "FxK1")
 
         async def closed() -> bool:
-            return await shared.open_watches() == []
+            return await shared.open_watches("T0HOME") == []
 
         await until(closed)
-        record = await shared.get_watch("step-T0HOME-FxK1")
+        record = await shared.get_watch("T0HOME", "step-T0HOME-FxK1")
         assert record is not None
         assert record.step is not None
         assert record.step.token == ""

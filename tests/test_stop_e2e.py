@@ -16,6 +16,7 @@ from bot.records.watch import Watch
 from bot.slack.basics.ids import Action
 from bot.store import Store, open_store
 from bot.taskapi.fake import FakeTaskApi
+from bot.testing.fake_slack import HOME_TEAM
 from bot.watch.publisher import Build, Outcome
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.fleet import fleet
@@ -98,7 +99,7 @@ async def test_a_stop_under_a_long_retry_after_is_drawn_by_a_later_tick(
     slack, store = harness.slack, harness.bot.deps.store
     live = await live_answer(harness)
     await eventually(lambda: _one_open(store))
-    [watch] = await store.open_watches()
+    [watch] = await store.open_watches(HOME_TEAM)
     slack.trouble("chat.update", 3600.0, retry_after=90.0)
     await harness.click(Action.UNWATCH, button(live, Action.UNWATCH)["value"], live, user="U2")
     await eventually(lambda: _logged(caplog, "Slack still refuses its ended form"))
@@ -107,7 +108,7 @@ async def test_a_stop_under_a_long_retry_after_is_drawn_by_a_later_tick(
     replica = Watcher(store, harness.bot.deps.tasks, redrawer, WatchConfig())
     await replica.tick()
     assert redrawer.shown == []  # owed, but not before the 90 s
-    await store.owe_final_form(watch.id, 0.0)  # the 90 s are over
+    await store.owe_final_form(HOME_TEAM, watch.id, 0.0)  # the 90 s are over
     await replica.tick()
     await eventually(lambda: _drawn(redrawer))
     [(shown_id, shown)] = redrawer.shown
@@ -128,7 +129,7 @@ async def test_a_stop_cut_short_by_shutdown_is_handed_to_the_fleet(harness: Harn
     slack, store = harness.slack, harness.bot.deps.store
     live = await live_answer(harness)
     await eventually(lambda: _one_open(store))
-    [watch] = await store.open_watches()
+    [watch] = await store.open_watches(HOME_TEAM)
     slack.trouble("chat.update", 3600.0, retry_after=20.0)
     await harness.click(Action.UNWATCH, button(live, Action.UNWATCH)["value"], live, user="U2")
     await slack.wait_for(
@@ -136,7 +137,7 @@ async def test_a_stop_cut_short_by_shutdown_is_handed_to_the_fleet(harness: Harn
     )
     assert await harness.bot.deps.tracker.drain(0.0) >= 0
     await harness.bot.deps.watcher.shutdown(grace=0.6)
-    assert await store.take_owed_forms(hold=60.0) == [watch.id]
+    assert await store.take_owed_forms(hold=60.0) == [(HOME_TEAM, watch.id)]
 
 
 async def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
@@ -194,13 +195,13 @@ async def test_a_refresh_racing_an_expiry_repairs_to_the_expired_form(harness: H
     slack, store = harness.slack, harness.bot.deps.store
     live = await live_answer(harness)
     await eventually(lambda: _one_open(store))
-    [watch] = await store.open_watches()
+    [watch] = await store.open_watches(HOME_TEAM)
     edits = len(slack.called("chat.update"))
     held = slack.stall("chat.update")  # the refresh's edit lands, its answer is held
     await harness.click(Action.REFRESH, button(live, Action.REFRESH)["value"], live)
     await slack.wait_for(lambda: len(slack.called("chat.update")) > edits)
     assert Action.UNWATCH in body(live)
-    ended = await store.get_watch(watch.id)  # meanwhile another replica ends it: too old
+    ended = await store.get_watch(HOME_TEAM, watch.id)  # meanwhile another replica ends it: too old
     assert ended is not None
     ended.state, ended.end_reason = "done", "expired"
     assert await store.update_watch(ended)
@@ -219,14 +220,14 @@ async def test_a_live_answer_cut_off_before_its_watch_is_saved_is_not_live(
     await slack.wait_for(lambda: slack.messages.get("C1"))
     assert await harness.bot.deps.tracker.drain(0.0) == 1  # shutdown cuts the answer off
     held.set()
-    watched = {w.message_ts for w in await store.open_watches()}
+    watched = {w.message_ts for w in await store.open_watches(HOME_TEAM)}
     shown_live = [m["ts"] for m in slack.messages["C1"] if Action.UNWATCH in body(m)]
     assert [ts for ts in shown_live if ts not in watched] == []
     assert slack.messages["C1"]  # the answer itself is there, plain
 
 
 async def _one_open(store: Store) -> bool:
-    return len(await store.open_watches()) == 1
+    return len(await store.open_watches(HOME_TEAM)) == 1
 
 
 @pytest.mark.parametrize("harness", [SLOW], indirect=True)
@@ -234,7 +235,7 @@ async def test_a_stop_on_a_watch_already_ended_shows_its_ended_form(harness: Har
     slack, store = harness.slack, harness.bot.deps.store
     live = await live_answer(harness)
     await eventually(lambda: _one_open(store))
-    [watch] = await store.open_watches()
+    [watch] = await store.open_watches(HOME_TEAM)
     watch.state, watch.end_reason, watch.stopped_by = "done", "stopped", "U3"
     assert await store.update_watch(watch)  # stopped elsewhere; its edit never landed
     await harness.click(Action.UNWATCH, button(live, Action.UNWATCH)["value"], live, user="U2")
@@ -256,7 +257,7 @@ async def test_a_live_answer_killed_before_its_watch_is_saved_is_not_live(
         held.set()
     store = await open_store(state)
     try:
-        watched = {w.message_ts for w in await store.open_watches()}
+        watched = {w.message_ts for w in await store.open_watches(HOME_TEAM)}
     finally:
         await store.close()
     shown_live = [m["ts"] for m in slack.messages["C1"] if Action.UNWATCH in body(m)]

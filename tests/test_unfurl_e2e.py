@@ -299,7 +299,7 @@ async def test_watch_on_an_unfurl_starts_a_live_answer_in_the_message_thread(
     await h.slack.wait_for(live)
     (answer,) = live()
     assert f"<{page('slow-1')}|slow-1>" in json.dumps(answer["blocks"])  # UIDs link to pages
-    watches = await h.bot.deps.store.open_watches()
+    watches = await h.bot.deps.store.open_watches("T0HOME")
     assert [(w.uids, w.thread_ts) for w in watches] == [(["slow-1"], message["ts"])]
 
 

@@ -46,7 +46,7 @@ async def test_a_wall_clock_step_neither_stalls_polling_nor_expires_watches(
     store = await open_store(f"sqlite:///{tmp_path}/state.sqlite3")
     config = WatchConfig(poll_interval=0.02, max_duration=3600.0)
     watcher = Watcher(store, await make_client(), RecordingPublisher(), config, clock=wall)
-    token = await watcher.reserve("U1")
+    token = await watcher.reserve("", "U1")
     watch = watcher.new_watch(
         id=token, user_id="U1", channel_id="C1", uids=["slow-1"], message_ts="1.0"
     )
@@ -57,7 +57,7 @@ async def test_a_wall_clock_step_neither_stalls_polling_nor_expires_watches(
         assert watcher.takeovers == 0  # its own new watch
         wall.advance(2 * 86_400.0)  # two days ahead: far past WATCH_MAX_DURATION on the wall
         await watcher.wait_ticks(5)
-        stored = await store.get_watch(watch.id)
+        stored = await store.get_watch("", watch.id)
         assert stored is not None
         assert stored.state == "active"
         wall.advance(-3 * 86_400.0)  # and three days back

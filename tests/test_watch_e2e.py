@@ -15,7 +15,7 @@ from bot.slack.delivery.live import NOTICE_EVENT
 from bot.slack.front.server import running_bot
 from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
-from bot.testing.fake_slack import DROPPED, FakeSlack
+from bot.testing.fake_slack import DROPPED, HOME_TEAM, FakeSlack
 from bot.watch import machine
 from bot.watch.machine import MAX_NOTICE_ATTEMPTS, MISSING_POLLS
 from tests.slack_harness import Harness, bot_settings, start_fakes
@@ -83,7 +83,7 @@ async def _ticks(harness: Harness, count: int) -> None:
 async def _until_closed(harness: Harness, ticks: int = 200) -> None:
     """Every watch closed in the store, looked at after each tick."""
     for _ in range(ticks):
-        if await harness.bot.deps.store.open_watches() == []:
+        if await harness.bot.deps.store.open_watches(HOME_TEAM) == []:
             return
         await _ticks(harness, 1)
     raise AssertionError("watches still open")
@@ -123,7 +123,7 @@ async def test_watch_and_unwatch_buttons(harness: Harness) -> None:
     await slack.wait_for(lambda: "Stopped updating" in body(live_message(slack)))
     assert "<@U2>" in body(live_message(slack))
     store = harness.bot.deps.store
-    assert await store.open_watches() == []
+    assert await store.open_watches(HOME_TEAM) == []
     assert notices(slack, "C1") == []
 
 
@@ -178,7 +178,7 @@ async def test_deleted_message_ends_the_watch_quietly(harness: Harness) -> None:
     store = harness.bot.deps.store
     await slack.wait_for(lambda: slack.called("chat.update"))
     await _ticks(harness, 2)
-    assert await store.open_watches() == []
+    assert await store.open_watches(HOME_TEAM) == []
     assert slack.called("chat.postMessage")[1:] == []
 
 
@@ -293,7 +293,7 @@ async def test_crash_between_notice_and_close_never_double_notifies(
         )
     async with running_bot(settings) as bot:
         await asyncio.wait_for(bot.deps.watcher.wait_ticks(2), 10)
-        assert await bot.deps.store.open_watches() == []
+        assert await bot.deps.store.open_watches(HOME_TEAM) == []
     assert len(notices(slack, "C1")) == 1
 
 
@@ -357,7 +357,7 @@ async def test_a_task_left_out_of_a_few_answers_is_not_done(harness: Harness) ->
     assert notices(slack, "C1") == []
     assert "ok-1" in body(live_message(slack))
     assert "not found" not in body(live_message(slack)).lower()
-    [open_watch] = await harness.bot.deps.store.open_watches()
+    [open_watch] = await harness.bot.deps.store.open_watches(HOME_TEAM)
     assert open_watch.missing == {}  # seen again: the count starts over
     api.step = 0.0
     await slack.wait_for(lambda: notices(slack, "C1"))
@@ -403,7 +403,7 @@ async def test_a_notice_whose_answer_was_lost_is_not_sent_again(harness: Harness
     harness.api.step = 0.0
     await slack.wait_for(lambda: notices(slack, "C1"))
     await _ticks(harness, 3)
-    assert await harness.bot.deps.store.open_watches() == []
+    assert await harness.bot.deps.store.open_watches(HOME_TEAM) == []
     assert len(notices(slack, "C1")) == 1
     assert len(slack.called("chat.postMessage")) == 2  # the live answer and one notice
     assert slack.called("conversations.replies")  # looked for it before trying again
@@ -430,7 +430,7 @@ async def test_a_live_answer_whose_watch_cannot_be_saved_stops_saying_live(
     await slack.wait_for(lambda: slack.messages.get("C1"))
     await harness.bot.deps.tracker.idle.wait()
     assert "task_unwatch" not in body(live_message(slack))  # the answer stays, not "Live"
-    assert await harness.bot.deps.store.open_watches() == []
+    assert await harness.bot.deps.store.open_watches(HOME_TEAM) == []
     async with aiosqlite.connect(path) as db:
         await db.execute("DROP TRIGGER refuse")
         await db.commit()
@@ -452,7 +452,7 @@ async def test_a_watch_button_whose_live_edit_fails_leaves_no_watch_behind(
     _, key = await harness.click("task_watch", button(answer, "task_watch")["value"], answer)
     await slack.wait_for(lambda: "Something went wrong" in json.dumps(slack.responses.get(key)))
     # The person was told it failed: no watch may go on behind their back, holding their slot.
-    assert await harness.bot.deps.store.open_watches() == []
+    assert await harness.bot.deps.store.open_watches(HOME_TEAM) == []
 
 
 @pytest.mark.parametrize("harness", [{"step": 30.0, "watch_poll_interval": 60.0}], indirect=True)
@@ -470,7 +470,7 @@ async def test_a_refresh_racing_a_stop_leaves_the_answer_stopped(harness: Harnes
 async def test_a_refresh_racing_the_finish_leaves_the_answer_done(harness: Harness) -> None:
     await refresh_held_up(harness, "slow-2", "970.1")
     slack, store = harness.slack, harness.bot.deps.store
-    [watch] = await store.open_watches()  # ...and meanwhile the watch finishes elsewhere
+    [watch] = await store.open_watches(HOME_TEAM)  # ...and meanwhile the watch finishes elsewhere
     watch.state = "notifying"
     finished = machine.noticed(watch)
     assert finished is not None
@@ -497,3 +497,21 @@ async def refresh_held_up(harness: Harness, uid: str, ts: str) -> dict[str, Any]
     await api.wait_until(lambda: api.received > asked)
     api.faults.latency = 0.0
     return live
+
+
+@pytest.mark.parametrize("harness", [{"step": 3600.0, "watch_poll_interval": 0.05}], indirect=True)
+async def test_a_deleted_workspaces_watch_stops_without_a_word(harness: Harness) -> None:
+    """Uninstalled: the workspace's state is deleted while its watch is live and leased. The
+    watcher never brings it back: its tasks finishing draws no edit and no notice."""
+    slack, store = harness.slack, harness.bot.deps.store
+    await harness.command("watch ok-1")
+    await slack.wait_for(lambda: "Live" in body(slack.messages.get("C1", [{}])[0]))
+    await _ticks(harness, 2)  # leased and polled by this process
+    assert len(await store.open_watches(HOME_TEAM)) == 1
+    assert await store.delete_workspace(HOME_TEAM) >= 1
+    calls = len(slack.calls)
+    harness.api.step = 0.0  # every task finishes at its next poll
+    await _ticks(harness, 4)
+    assert slack.calls[calls:] == []  # no edit, no notice, no search for one
+    assert await store.open_watches(HOME_TEAM) == []
+    assert await store.take_owed_forms(hold=0.0) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bot.taskapi.models import Found, NotFound, TaskDetail, TaskResult
 
@@ -56,6 +56,9 @@ class Watch(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     version: int = 0  # kept by the store; a write with an older version is refused
     team_id: str = ""
+    # The workspace key (`bot.records.workspace`) its store keys live under; a record written
+    # before there was one reads as its team's.
+    workspace: str = ""
     user_id: str
     channel_id: str
     uids: list[str]
@@ -90,6 +93,12 @@ class Watch(BaseModel):
     # the followed message, whose thread gets the one failure message (if any task failed).
     mode: WatchKind = "all"
     step: Step | None = None  # set on a `step` watch only
+
+    @model_validator(mode="after")
+    def _own_workspace(self) -> Watch:
+        if not self.workspace:
+            self.workspace = self.team_id
+        return self
 
     @property
     def via_response_url(self) -> bool:

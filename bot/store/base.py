@@ -3,6 +3,11 @@
 The store is the single source of truth for a fleet of bot processes: leases say which one
 polls a watch, versions fence stale writers, slots hold the per-person watch limit, and
 everything expires after `retention` seconds of disuse so months of uptime stay small.
+
+Everything a workspace owns is kept under its key (`ws`, see `bot.records.workspace`): each
+such method takes `ws` first (a watch or a follow carries its own in `workspace`), nothing of
+one workspace is visible through another's key, and `delete_workspace` removes it all. Only
+the fleet's own bookkeeping (leases, owed forms, retention, size) looks across workspaces.
 """
 
 from __future__ import annotations
@@ -25,20 +30,21 @@ SLOT_PENDING = 600.0  # a slot reserved for a watch that never got started frees
 class Store(Protocol):
     retention: float
 
-    async def claim(self, key: str, ttl: float = CLAIM_TTL) -> bool:
+    async def claim(self, ws: str, key: str, ttl: float = CLAIM_TTL) -> bool:
         """True for the first caller of `key` within `ttl` (at most `retention`); else False."""
         ...
 
-    async def put_uids(self, uids: list[str]) -> str:
+    async def put_uids(self, ws: str, uids: list[str]) -> str:
         """Keep a UID list for buttons too small to carry it; returns its key."""
         ...
 
-    async def get_uids(self, key: str) -> list[str] | None:
+    async def get_uids(self, ws: str, key: str) -> list[str] | None:
         """None when unknown or kept longer than `retention` ago."""
         ...
 
     async def create_watch(self, watch: Watch, slot_seconds: float) -> bool:
-        """Record a new watch at version 1; its slot (reserved under its id) is held for
+        """Record a new watch at version 1, in `watch.workspace`; its slot (reserved under its
+        id) is held for
         `slot_seconds`. False, and nothing written, when an open watch has its message."""
         ...
 
@@ -48,38 +54,41 @@ class Store(Protocol):
         message and slot, drops its lease, and is kept `retention` seconds more."""
         ...
 
-    async def get_watch(self, watch_id: str) -> Watch | None: ...
+    async def get_watch(self, ws: str, watch_id: str) -> Watch | None: ...
 
-    async def open_watches(self) -> list[Watch]:
-        """Watches not yet done (active or notifying), whoever holds them."""
+    async def open_watches(self, ws: str) -> list[Watch]:
+        """A workspace's watches not yet done (active or notifying), whoever holds them."""
         ...
 
     async def take_leases(self, owner: str, ttl: float) -> list[Watch]:
-        """In one round trip: renew `owner`'s leases, take every open watch whose lease is free
-        or expired, and return the open watches `owner` now holds."""
+        """Across workspaces, one atomic step per workspace: renew `owner`'s leases, take every
+        open watch whose lease is free or expired, and return the open watches `owner` now
+        holds."""
         ...
 
     async def release_leases(self, owner: str) -> None:
         """Hand back every lease `owner` holds (at shutdown), so others take over at once."""
         ...
 
-    async def reserve(self, user_id: str, token: str, limit: int) -> bool:
+    async def reserve(self, ws: str, user_id: str, token: str, limit: int) -> bool:
         """Take one of `user_id`'s `limit` watch slots under `token` (a watch id), or False."""
         ...
 
-    async def release(self, user_id: str, token: str) -> None:
+    async def release(self, ws: str, user_id: str, token: str) -> None:
         """Give a slot back (a watch that failed to start)."""
         ...
 
-    async def pause_team(self, team_id: str, seconds: float) -> None:
-        """No live edits for `team_id` for `seconds` (Slack said Retry-After)."""
+    async def pause_team(self, ws: str, seconds: float) -> None:
+        """No live edits in workspace `ws` for `seconds` (Slack said Retry-After)."""
         ...
 
-    async def paused_teams(self, team_ids: list[str]) -> set[str]: ...
+    async def paused_teams(self, workspaces: list[str]) -> set[str]:
+        """Which of `workspaces` have live edits paused."""
+        ...
 
-    async def spend(self, name: str, limit: int, window: float) -> bool:
-        """Take one unit of a fleet-wide budget of `limit` per `window` seconds (windows
-        aligned on the store's clock); False when this window's budget is used up."""
+    async def spend(self, ws: str, name: str, limit: int, window: float) -> bool:
+        """Take one unit of a workspace's fleet-wide budget of `limit` per `window` seconds
+        (windows aligned on the store's clock); False when this window's budget is used up."""
         ...
 
     async def purge(self) -> int:
@@ -98,17 +107,17 @@ class Store(Protocol):
         """Turn following on; True when it was off (the caller announces it), else False."""
         ...
 
-    async def unfollow(self, team_id: str, channel_id: str) -> Follow | None:
+    async def unfollow(self, ws: str, channel_id: str) -> Follow | None:
         """Turn following off; returns what was followed, None when it was not."""
         ...
 
-    async def get_follow(self, team_id: str, channel_id: str) -> Follow | None: ...
+    async def get_follow(self, ws: str, channel_id: str) -> Follow | None: ...
 
-    async def follows(self, team_id: str) -> list[Follow]:
+    async def follows(self, ws: str) -> list[Follow]:
         """Every channel followed in a workspace, oldest first."""
         ...
 
-    async def add(self, key: str, ttl: float, amount: int = 1) -> int:
+    async def add(self, ws: str, key: str, ttl: float, amount: int = 1) -> int:
         """Add to a counter living `ttl` seconds from its first use; returns the new value.
 
         One atomic step, so replicas sharing the store share the count.
@@ -117,12 +126,12 @@ class Store(Protocol):
 
     # -- Slack Retry-After holds, shared by the fleet (see `bot.slack.delivery.pacing`) ---
 
-    async def hold_scope(self, scope: str, seconds: float) -> None:
+    async def hold_scope(self, ws: str, scope: str, seconds: float) -> None:
         """No Slack call in `scope` for `seconds` (Slack said Retry-After). Lengthens a hold,
         never shortens it; the hold goes away on its own when it ends."""
         ...
 
-    async def scope_held(self, scope: str) -> float:
+    async def scope_held(self, ws: str, scope: str) -> float:
         """Seconds left of the hold on `scope`; 0.0 when there is none."""
         ...
 
@@ -135,27 +144,35 @@ class Store(Protocol):
 
     # -- ended forms still owed to their messages (see `Watcher.repair`) --------------------
 
-    async def owe_final_form(self, watch_id: str, after: float) -> None:
+    async def owe_final_form(self, ws: str, watch_id: str, after: float) -> None:
         """A done watch's ended form is not on its message yet: whichever process ticks may
         take it `after` seconds from now (a Retry-After, or the hold of a try under way)."""
         ...
 
-    async def take_owed_forms(self, hold: float, limit: int = 50) -> list[str]:
-        """Claim up to `limit` owed forms whose time has come; each is then held `hold`
-        seconds (like a lease), so one process redraws it and another only if that one dies."""
+    async def take_owed_forms(self, hold: float, limit: int = 50) -> list[tuple[str, str]]:
+        """Claim up to `limit` owed forms (per workspace) whose time has come, as
+        (ws, watch id); each is then held `hold` seconds (like a lease), so one process
+        redraws it and another only if that one dies."""
         ...
 
-    async def settle_final_form(self, watch_id: str) -> None:
+    async def settle_final_form(self, ws: str, watch_id: str) -> None:
         """The ended form landed, or there is no message left to show it on."""
         ...
 
     # -- quiet follows: a followed channel's mode ---------------------------------------------
 
-    async def set_follow_mode(
-        self, team_id: str, channel_id: str, mode: WatchMode
-    ) -> Follow | None:
+    async def set_follow_mode(self, ws: str, channel_id: str, mode: WatchMode) -> Follow | None:
         """Change a followed channel's mode, atomically; returns the follow as it was before
         (its mode says whether anything changed), None when the channel is not followed."""
+        ...
+
+    # -- a workspace's whole state (uninstall) -------------------------------------------------
+
+    async def delete_workspace(self, ws: str) -> int:
+        """Delete everything kept under `ws` (watches, leases, follows, claims, UID sets,
+        slots, counters, budgets, holds, owed forms, and whatever else is stored under its
+        key), leaving other workspaces untouched; returns how many items went. Its open
+        watches stop: a holder's next compare-and-set fails, and the watcher drops them."""
         ...
 
 

@@ -4,6 +4,11 @@ Right for one process, and for two overlapping on one host (a rolling restart): 
 is one statement or one `BEGIN IMMEDIATE` transaction, which SQLite serialises across
 processes; leases and versions are conditional `UPDATE`s. Lease times are wall-clock seconds,
 as the processes share no other clock.
+
+Every table of workspace-owned state has a `ws` column, first in its primary key, rather
+than keys prefixed with the workspace: the isolation is then in the schema (a query without
+`ws` cannot match another workspace's row by a shared prefix), and `delete_workspace` finds
+every such table, those added later included, by its column.
 """
 
 from __future__ import annotations
@@ -23,16 +28,19 @@ from bot.records.watch import Watch, WatchMode
 from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
 
 _TABLES = [
-    "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS uid_sets (key TEXT PRIMARY KEY, uids TEXT NOT NULL,"
-    " expires_at REAL)",
+    "CREATE TABLE IF NOT EXISTS claims (ws TEXT NOT NULL, key TEXT NOT NULL,"
+    " expires_at REAL NOT NULL, PRIMARY KEY (ws, key))",
+    "CREATE TABLE IF NOT EXISTS uid_sets (ws TEXT NOT NULL, key TEXT NOT NULL,"
+    " uids TEXT NOT NULL, expires_at REAL, PRIMARY KEY (ws, key))",
     "CREATE TABLE IF NOT EXISTS watches (id TEXT PRIMARY KEY, state TEXT NOT NULL,"
     " data TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS slots (token TEXT PRIMARY KEY, user_id TEXT NOT NULL,"
-    " expires_at REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS pauses (team TEXT PRIMARY KEY, until REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, used INTEGER NOT NULL,"
-    " expires_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS slots (ws TEXT NOT NULL, token TEXT NOT NULL,"
+    " user_id TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (ws, token))",
+    # Live-edit pauses (scope '') and Slack Retry-After holds (a scope with a '/').
+    "CREATE TABLE IF NOT EXISTS holds (ws TEXT NOT NULL, scope TEXT NOT NULL,"
+    " until REAL NOT NULL, PRIMARY KEY (ws, scope))",
+    "CREATE TABLE IF NOT EXISTS budgets (ws TEXT NOT NULL, name TEXT NOT NULL,"
+    " used INTEGER NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (ws, name))",
 ]
 # Columns added since the first release; an older file gets them on open.
 _WATCH_COLUMNS = {
@@ -42,16 +50,19 @@ _WATCH_COLUMNS = {
     "lease_until": "REAL NOT NULL DEFAULT 0",
     "message_key": "TEXT NOT NULL DEFAULT ''",
     "updated_at": "REAL NOT NULL DEFAULT 0",
+    "ws": "TEXT NOT NULL DEFAULT ''",
 }
 _INDEXES = [
     "DROP INDEX IF EXISTS watches_state",
     "CREATE INDEX IF NOT EXISTS watches_open ON watches (is_open) WHERE is_open = 1",
-    "CREATE UNIQUE INDEX IF NOT EXISTS watches_message ON watches (message_key)"
+    "DROP INDEX IF EXISTS watches_message",
+    "CREATE UNIQUE INDEX IF NOT EXISTS watches_ws_message ON watches (ws, message_key)"
     " WHERE is_open = 1 AND message_key != ''",
+    "CREATE INDEX IF NOT EXISTS watches_ws ON watches (ws)",
     "CREATE INDEX IF NOT EXISTS watches_ended ON watches (updated_at) WHERE is_open IS NULL",
     "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires_at)",
     "CREATE INDEX IF NOT EXISTS uid_sets_expiry ON uid_sets (expires_at)",
-    "CREATE INDEX IF NOT EXISTS slots_user ON slots (user_id, expires_at)",
+    "CREATE INDEX IF NOT EXISTS slots_user ON slots (ws, user_id, expires_at)",
 ]
 
 
@@ -78,9 +89,11 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous=NORMAL")
         store = cls(db, retention)
         async with store._transaction():
+            legacy = await store._set_legacy_tables_aside()
             for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES]:
                 await db.execute(statement)
             await store._migrate()
+            await store._adopt_legacy_rows(legacy)
             for statement in _INDEXES:
                 await db.execute(statement)
         await store.purge()
@@ -94,6 +107,49 @@ class SqliteStore:
                 await self._db.execute(f"ALTER TABLE watches ADD COLUMN {column} {declaration}")
         if "is_open" not in have:
             await self._db.execute("UPDATE watches SET is_open = 1 WHERE state != 'done'")
+        if "ws" not in have:  # a record from before workspaces: its team's
+            await self._db.execute(
+                "UPDATE watches SET ws = coalesce(json_extract(data, '$.team_id'), '')"
+            )
+
+    async def _set_legacy_tables_aside(self) -> list[str]:
+        """Tables from before workspaces (no `ws` column) are renamed `<name>_legacy`, so
+        the new ones can be made; `_adopt_legacy_rows` then copies what is worth keeping."""
+        aside = []
+        for table in _LEGACY_TABLES:
+            async with self._db.execute(f"PRAGMA table_info({table})") as cursor:
+                columns = {row[1] for row in await cursor.fetchall()}
+            if columns and "ws" not in columns:
+                await self._db.execute(f"ALTER TABLE {table} RENAME TO {table}_legacy")
+                aside.append(table)
+        return aside
+
+    async def _adopt_legacy_rows(self, legacy: list[str]) -> None:
+        """Follows keep their team as their workspace; slots and owed forms take their
+        watch's. Claims, UID sets and counters (Home's seen marks) carry no team: they go to
+        the one workspace the file knows, when it knows one (a single-workspace install), else
+        they are dropped. Pauses and budgets last seconds and are dropped."""
+        copies = {
+            "follows": "INSERT INTO follows SELECT team_id, channel_id, data FROM follows_legacy",
+            "slots": "INSERT OR IGNORE INTO slots SELECT w.ws, s.token, s.user_id, s.expires_at"
+            " FROM slots_legacy s JOIN watches w ON w.id = s.token",
+            "owed_forms": "INSERT OR IGNORE INTO owed_forms SELECT w.ws, o.id, o.due"
+            " FROM owed_forms_legacy o JOIN watches w ON w.id = o.id",
+        }
+        for table in legacy:
+            if table in copies:
+                await self._db.execute(copies[table])
+        rows = await self._db.execute_fetchall(
+            "SELECT ws FROM watches WHERE ws != '' UNION SELECT ws FROM follows"
+        )
+        known = [str(row[0]) for row in rows]
+        for table in legacy:
+            if len(known) == 1 and table in _TEAMLESS:
+                await self._db.execute(
+                    f"INSERT OR IGNORE INTO {table} SELECT ?, * FROM {table}_legacy",  # noqa: S608
+                    (known[0],),
+                )
+            await self._db.execute(f"DROP TABLE {table}_legacy")
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
@@ -131,30 +187,31 @@ class SqliteStore:
 
     # -- claims and UID sets -------------------------------------------------------------------
 
-    async def claim(self, key: str, ttl: float = CLAIM_TTL) -> bool:
+    async def claim(self, ws: str, key: str, ttl: float = CLAIM_TTL) -> bool:
         now = self._clock()
         async with self._transaction():
             await self._db.execute(
-                "DELETE FROM claims WHERE key = ? AND expires_at < ?", (key, now)
+                "DELETE FROM claims WHERE ws = ? AND key = ? AND expires_at < ?", (ws, key, now)
             )
             cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)",
-                (key, now + min(ttl, self.retention)),
+                "INSERT OR IGNORE INTO claims (ws, key, expires_at) VALUES (?, ?, ?)",
+                (ws, key, now + min(ttl, self.retention)),
             )
         return cursor.rowcount == 1
 
-    async def put_uids(self, uids: list[str]) -> str:
+    async def put_uids(self, ws: str, uids: list[str]) -> str:
         key = uid_set_key(uids)
         async with self._lock:
             await self._db.execute(
-                "INSERT OR REPLACE INTO uid_sets (key, uids, expires_at) VALUES (?, ?, ?)",
-                (key, json.dumps(uids), self._clock() + self.retention),
+                "INSERT OR REPLACE INTO uid_sets (ws, key, uids, expires_at) VALUES (?, ?, ?, ?)",
+                (ws, key, json.dumps(uids), self._clock() + self.retention),
             )
         return key
 
-    async def get_uids(self, key: str) -> list[str] | None:
+    async def get_uids(self, ws: str, key: str) -> list[str] | None:
         async with self._db.execute(
-            "SELECT uids FROM uid_sets WHERE key = ? AND expires_at > ?", (key, self._clock())
+            "SELECT uids FROM uid_sets WHERE ws = ? AND key = ? AND expires_at > ?",
+            (ws, key, self._clock()),
         ) as cursor:
             row = await cursor.fetchone()
         return list(json.loads(row[0])) if row else None
@@ -167,10 +224,11 @@ class SqliteStore:
         try:
             async with self._transaction():
                 await self._db.execute(
-                    "INSERT INTO watches (id, state, data, version, is_open, message_key,"
-                    " updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
+                    "INSERT INTO watches (id, ws, state, data, version, is_open, message_key,"
+                    " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
                     (
                         watch.id,
+                        watch.workspace,
                         watch.state,
                         stored.model_dump_json(),
                         1 if watch.is_open else None,
@@ -179,8 +237,8 @@ class SqliteStore:
                     ),
                 )
                 await self._db.execute(
-                    "UPDATE slots SET expires_at = ? WHERE token = ?",
-                    (now + slot_seconds, watch.id),
+                    "UPDATE slots SET expires_at = ? WHERE ws = ? AND token = ?",
+                    (now + slot_seconds, watch.workspace, watch.id),
                 )
         except sqlite3.IntegrityError:
             return False
@@ -195,7 +253,7 @@ class SqliteStore:
                 "UPDATE watches SET state = ?, data = ?, version = version + 1, is_open = ?,"
                 " updated_at = ?, owner = CASE WHEN ? THEN '' ELSE owner END,"
                 " lease_until = CASE WHEN ? THEN 0 ELSE lease_until END"
-                " WHERE id = ? AND version = ?",
+                " WHERE id = ? AND ws = ? AND version = ?",
                 (
                     watch.state,
                     stored.model_dump_json(),
@@ -204,27 +262,31 @@ class SqliteStore:
                     done,
                     done,
                     watch.id,
+                    watch.workspace,
                     watch.version,
                 ),
             )
             if cursor.rowcount == 1 and done:
-                await self._db.execute("DELETE FROM slots WHERE token = ?", (watch.id,))
+                await self._db.execute(
+                    "DELETE FROM slots WHERE ws = ? AND token = ?", (watch.workspace, watch.id)
+                )
         if cursor.rowcount != 1:
             return False
         watch.version += 1
         return True
 
-    async def get_watch(self, watch_id: str) -> Watch | None:
+    async def get_watch(self, ws: str, watch_id: str) -> Watch | None:
         async with self._db.execute(
-            "SELECT version, data FROM watches WHERE id = ? AND (is_open = 1 OR updated_at > ?)",
-            (watch_id, self._clock() - self.retention),
+            "SELECT version, data FROM watches WHERE id = ? AND ws = ?"
+            " AND (is_open = 1 OR updated_at > ?)",
+            (watch_id, ws, self._clock() - self.retention),
         ) as cursor:
             row = await cursor.fetchone()
         return _watch(row) if row else None
 
-    async def open_watches(self) -> list[Watch]:
+    async def open_watches(self, ws: str) -> list[Watch]:
         async with self._db.execute(
-            "SELECT version, data FROM watches WHERE is_open = 1 ORDER BY id"
+            "SELECT version, data FROM watches WHERE is_open = 1 AND ws = ? ORDER BY id", (ws,)
         ) as cursor:
             rows = await cursor.fetchall()
         return [_watch(row) for row in rows]
@@ -255,54 +317,52 @@ class SqliteStore:
 
     # -- slots and pauses ------------------------------------------------------------------------
 
-    async def reserve(self, user_id: str, token: str, limit: int) -> bool:
+    async def reserve(self, ws: str, user_id: str, token: str, limit: int) -> bool:
         now = self._clock()
         async with self._transaction():
             await self._db.execute(
-                "DELETE FROM slots WHERE user_id = ? AND expires_at < ?", (user_id, now)
+                "DELETE FROM slots WHERE ws = ? AND user_id = ? AND expires_at < ?",
+                (ws, user_id, now),
             )
             cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO slots (token, user_id, expires_at)"
-                " SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM slots WHERE user_id = ?) < ?",
-                (token, user_id, now + SLOT_PENDING, user_id, limit),
+                "INSERT OR IGNORE INTO slots (ws, token, user_id, expires_at) SELECT ?, ?, ?, ?"
+                " WHERE (SELECT COUNT(*) FROM slots WHERE ws = ? AND user_id = ?) < ?",
+                (ws, token, user_id, now + SLOT_PENDING, ws, user_id, limit),
             )
         return cursor.rowcount == 1
 
-    async def release(self, user_id: str, token: str) -> None:
+    async def release(self, ws: str, user_id: str, token: str) -> None:
         async with self._lock:
             await self._db.execute(
-                "DELETE FROM slots WHERE token = ? AND user_id = ?", (token, user_id)
+                "DELETE FROM slots WHERE ws = ? AND token = ? AND user_id = ?",
+                (ws, token, user_id),
             )
 
-    async def pause_team(self, team_id: str, seconds: float) -> None:
-        async with self._lock:
-            await self._db.execute(
-                "INSERT INTO pauses (team, until) VALUES (?, ?) ON CONFLICT (team)"
-                " DO UPDATE SET until = max(until, excluded.until)",
-                (team_id, self._clock() + seconds),
-            )
+    async def pause_team(self, ws: str, seconds: float) -> None:
+        await self.hold_scope(ws, "", seconds)
 
-    async def paused_teams(self, team_ids: list[str]) -> set[str]:
-        if not team_ids:
+    async def paused_teams(self, workspaces: list[str]) -> set[str]:
+        if not workspaces:
             return set()
-        marks = ",".join("?" * len(team_ids))
+        marks = ",".join("?" * len(workspaces))
         async with self._db.execute(
-            f"SELECT team FROM pauses WHERE until > ? AND team IN ({marks})",  # noqa: S608 - marks only
-            (self._clock(), *team_ids),
+            f"SELECT ws FROM holds WHERE scope = '' AND until > ? AND ws IN ({marks})",  # noqa: S608 - marks only
+            (self._clock(), *workspaces),
         ) as cursor:
             return {str(row[0]) for row in await cursor.fetchall()}
 
-    async def spend(self, name: str, limit: int, window: float) -> bool:
+    async def spend(self, ws: str, name: str, limit: int, window: float) -> bool:
         now = self._clock()
         slot = f"{name}:{int(now // window)}"
         async with self._transaction():
             await self._db.execute(
-                "INSERT INTO budgets (name, used, expires_at) VALUES (?, 0, ?)"
-                " ON CONFLICT (name) DO NOTHING",
-                (slot, now + 2 * window),
+                "INSERT INTO budgets (ws, name, used, expires_at) VALUES (?, ?, 0, ?)"
+                " ON CONFLICT (ws, name) DO NOTHING",
+                (ws, slot, now + 2 * window),
             )
             cursor = await self._db.execute(
-                "UPDATE budgets SET used = used + 1 WHERE name = ? AND used < ?", (slot, limit)
+                "UPDATE budgets SET used = used + 1 WHERE ws = ? AND name = ? AND used < ?",
+                (ws, slot, limit),
             )
         return cursor.rowcount == 1
 
@@ -316,7 +376,7 @@ class SqliteStore:
                 ("DELETE FROM claims WHERE expires_at < ?", (now,)),
                 ("DELETE FROM uid_sets WHERE expires_at < ?", (now,)),
                 ("DELETE FROM slots WHERE expires_at < ?", (now,)),
-                ("DELETE FROM pauses WHERE until < ?", (now,)),
+                ("DELETE FROM holds WHERE until < ?", (now,)),
                 ("DELETE FROM counters WHERE expires_at < ?", (now,)),  # follow caps
                 ("DELETE FROM budgets WHERE expires_at < ?", (now,)),
                 (
@@ -330,7 +390,7 @@ class SqliteStore:
 
     async def size(self) -> int:
         total = 0
-        for table in ("claims", "uid_sets", "watches", "slots", "pauses", "budgets", "counters"):
+        for table in ("claims", "uid_sets", "watches", "slots", "holds", "budgets", "counters"):
             async with self._db.execute(f"SELECT COUNT(*) FROM {table}") as cursor:  # noqa: S608
                 row = await cursor.fetchone()
             total += int(row[0]) if row else 0
@@ -345,63 +405,67 @@ class SqliteStore:
     async def follow(self, follow: Follow) -> bool:
         async with self._transaction():
             cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO follows (team_id, channel_id, data) VALUES (?, ?, ?)",
-                (follow.team_id, follow.channel_id, follow.model_dump_json()),
+                "INSERT OR IGNORE INTO follows (ws, channel_id, data) VALUES (?, ?, ?)",
+                (follow.workspace, follow.channel_id, follow.model_dump_json()),
             )
         return cursor.rowcount == 1
 
-    async def unfollow(self, team_id: str, channel_id: str) -> Follow | None:
+    async def unfollow(self, ws: str, channel_id: str) -> Follow | None:
         async with self._transaction():
             rows = list(
                 await self._db.execute_fetchall(
-                    "DELETE FROM follows WHERE team_id = ? AND channel_id = ? RETURNING data",
-                    (team_id, channel_id),
+                    "DELETE FROM follows WHERE ws = ? AND channel_id = ? RETURNING data",
+                    (ws, channel_id),
                 )
             )
         return Follow.model_validate_json(str(rows[0][0])) if rows else None
 
-    async def get_follow(self, team_id: str, channel_id: str) -> Follow | None:
+    async def get_follow(self, ws: str, channel_id: str) -> Follow | None:
         async with self._lock:
             rows = list(
                 await self._db.execute_fetchall(
-                    "SELECT data FROM follows WHERE team_id = ? AND channel_id = ?",
-                    (team_id, channel_id),
+                    "SELECT data FROM follows WHERE ws = ? AND channel_id = ?",
+                    (ws, channel_id),
                 )
             )
         return Follow.model_validate_json(str(rows[0][0])) if rows else None
 
-    async def follows(self, team_id: str) -> list[Follow]:
+    async def follows(self, ws: str) -> list[Follow]:
         async with self._lock:
-            rows = await self._db.execute_fetchall(
-                "SELECT data FROM follows WHERE team_id = ?", (team_id,)
-            )
+            rows = await self._db.execute_fetchall("SELECT data FROM follows WHERE ws = ?", (ws,))
         return sorted((Follow.model_validate_json(str(r[0])) for r in rows), key=lambda f: f.since)
 
-    async def add(self, key: str, ttl: float, amount: int = 1) -> int:
+    async def add(self, ws: str, key: str, ttl: float, amount: int = 1) -> int:
         now = self._clock()
         async with self._transaction():
             await self._db.execute(
-                "DELETE FROM counters WHERE key = ? AND expires_at < ?", (key, now)
+                "DELETE FROM counters WHERE ws = ? AND key = ? AND expires_at < ?", (ws, key, now)
             )
             rows = list(
                 await self._db.execute_fetchall(
-                    "INSERT INTO counters (key, value, expires_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"
+                    "INSERT INTO counters (ws, key, value, expires_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (ws, key) DO UPDATE SET value = value + excluded.value"
                     " RETURNING value",
-                    (key, amount, now + ttl),
+                    (ws, key, amount, now + ttl),
                 )
             )
         return int(str(rows[0][0]))
 
     # -- Slack Retry-After holds (`bot.slack.delivery.pacing`): kept beside the edit pauses,
-    # which are holds too (a scope always holds a '/', a team id never); ended ones read as
-    # none and are purged with the pauses.
+    # which are holds too (scope ''); ended ones read as none and are purged.
 
-    async def hold_scope(self, scope: str, seconds: float) -> None:
-        await self.pause_team(scope, seconds)
+    async def hold_scope(self, ws: str, scope: str, seconds: float) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO holds (ws, scope, until) VALUES (?, ?, ?) ON CONFLICT (ws, scope)"
+                " DO UPDATE SET until = max(until, excluded.until)",
+                (ws, scope, self._clock() + seconds),
+            )
 
-    async def scope_held(self, scope: str) -> float:
-        async with self._db.execute("SELECT until FROM pauses WHERE team = ?", (scope,)) as cursor:
+    async def scope_held(self, ws: str, scope: str) -> float:
+        async with self._db.execute(
+            "SELECT until FROM holds WHERE ws = ? AND scope = ?", (ws, scope)
+        ) as cursor:
             row = await cursor.fetchone()
         return max(0.0, float(row[0]) - self._clock()) if row else 0.0
 
@@ -426,42 +490,42 @@ class SqliteStore:
 
     # -- ended forms owed to their messages (see `Store.owe_final_form`) ---------------------
 
-    async def owe_final_form(self, watch_id: str, after: float) -> None:
+    async def owe_final_form(self, ws: str, watch_id: str, after: float) -> None:
         async with self._transaction():
             await self._db.execute(
-                "INSERT INTO owed_forms (id, due) VALUES (?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET due = excluded.due",
-                (watch_id, self._clock() + max(0.0, after)),
+                "INSERT INTO owed_forms (ws, id, due) VALUES (?, ?, ?)"
+                " ON CONFLICT (ws, id) DO UPDATE SET due = excluded.due",
+                (ws, watch_id, self._clock() + max(0.0, after)),
             )
 
-    async def take_owed_forms(self, hold: float, limit: int = 50) -> list[str]:
+    async def take_owed_forms(self, hold: float, limit: int = 50) -> list[tuple[str, str]]:
         now = self._clock()
         async with self._transaction():
             rows = list(
                 await self._db.execute_fetchall(
-                    "SELECT id FROM owed_forms WHERE due <= ? ORDER BY due LIMIT ?", (now, limit)
+                    "SELECT ws, id FROM owed_forms WHERE due <= ? ORDER BY due LIMIT ?",
+                    (now, limit),
                 )
             )
-            ids = [str(row[0]) for row in rows]
+            taken = [(str(row[0]), str(row[1])) for row in rows]
             await self._db.executemany(
-                "UPDATE owed_forms SET due = ? WHERE id = ?", [(now + hold, i) for i in ids]
+                "UPDATE owed_forms SET due = ? WHERE ws = ? AND id = ?",
+                [(now + hold, ws, i) for ws, i in taken],
             )
-        return ids
+        return taken
 
-    async def settle_final_form(self, watch_id: str) -> None:
+    async def settle_final_form(self, ws: str, watch_id: str) -> None:
         async with self._transaction():
-            await self._db.execute("DELETE FROM owed_forms WHERE id = ?", (watch_id,))
+            await self._db.execute("DELETE FROM owed_forms WHERE ws = ? AND id = ?", (ws, watch_id))
 
     # -- quiet follows: a followed channel's mode ---------------------------------------------
 
-    async def set_follow_mode(
-        self, team_id: str, channel_id: str, mode: WatchMode
-    ) -> Follow | None:
+    async def set_follow_mode(self, ws: str, channel_id: str, mode: WatchMode) -> Follow | None:
         async with self._transaction():  # read and write in one transaction: one announcement
             rows = list(
                 await self._db.execute_fetchall(
-                    "SELECT data FROM follows WHERE team_id = ? AND channel_id = ?",
-                    (team_id, channel_id),
+                    "SELECT data FROM follows WHERE ws = ? AND channel_id = ?",
+                    (ws, channel_id),
                 )
             )
             if not rows:
@@ -469,14 +533,35 @@ class SqliteStore:
             before = Follow.model_validate_json(str(rows[0][0]))
             if before.mode != mode:
                 await self._db.execute(
-                    "UPDATE follows SET data = ? WHERE team_id = ? AND channel_id = ?",
-                    (
-                        before.model_copy(update={"mode": mode}).model_dump_json(),
-                        team_id,
-                        channel_id,
-                    ),
+                    "UPDATE follows SET data = ? WHERE ws = ? AND channel_id = ?",
+                    (before.model_copy(update={"mode": mode}).model_dump_json(), ws, channel_id),
                 )
         return before
+
+    # -- a workspace's whole state (uninstall) -------------------------------------------------
+
+    async def delete_workspace(self, ws: str) -> int:
+        """One transaction over every table with a `ws` column, whoever added it."""
+        removed = 0
+        async with self._transaction():
+            for table in await self._workspace_tables():
+                cursor = await self._db.execute(
+                    f"DELETE FROM {table} WHERE ws = ?",  # noqa: S608 - names from the schema
+                    (ws,),
+                )
+                removed += max(cursor.rowcount, 0)
+        return removed
+
+    async def _workspace_tables(self) -> list[str]:
+        tables = await self._db.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        found = []
+        for (name,) in tables:
+            async with self._db.execute(f"PRAGMA table_info({name})") as cursor:
+                if any(row[1] == "ws" for row in await cursor.fetchall()):
+                    found.append(str(name))
+        return found
 
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
@@ -486,10 +571,26 @@ def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
 
 
 _FOLLOW_TABLES = [
-    "CREATE TABLE IF NOT EXISTS follows (team_id TEXT NOT NULL, channel_id TEXT NOT NULL,"
-    " data TEXT NOT NULL, PRIMARY KEY (team_id, channel_id))",
-    "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL,"
-    " expires_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS follows (ws TEXT NOT NULL, channel_id TEXT NOT NULL,"
+    " data TEXT NOT NULL, PRIMARY KEY (ws, channel_id))",
+    "CREATE TABLE IF NOT EXISTS counters (ws TEXT NOT NULL, key TEXT NOT NULL,"
+    " value INTEGER NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (ws, key))",
 ]
 # Ended forms not yet shown on their messages (see `Store.owe_final_form`)
-_OWED_TABLES = ["CREATE TABLE IF NOT EXISTS owed_forms (id TEXT PRIMARY KEY, due REAL NOT NULL)"]
+_OWED_TABLES = [
+    "CREATE TABLE IF NOT EXISTS owed_forms (ws TEXT NOT NULL, id TEXT NOT NULL,"
+    " due REAL NOT NULL, PRIMARY KEY (ws, id))"
+]
+# Tables written before workspaces, each without a `ws` column (see `_set_legacy_tables_aside`);
+# `pauses` became `holds`. Those whose rows name no team follow `_TEAMLESS`.
+_LEGACY_TABLES = (
+    "claims",
+    "uid_sets",
+    "slots",
+    "pauses",
+    "budgets",
+    "follows",
+    "counters",
+    "owed_forms",
+)
+_TEAMLESS = frozenset({"claims", "uid_sets", "counters"})

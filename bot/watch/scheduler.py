@@ -93,11 +93,12 @@ class Watcher:
         self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._repairs: set[asyncio.Task[None]] = set()  # ended forms waiting out rate limits
-        self._redrawing: dict[str, asyncio.Task[None]] = {}  # owed ended forms tried here
+        # Owed ended forms tried here, by (workspace, watch id).
+        self._redrawing: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._follow_ons: set[asyncio.Task[None]] = set()  # what follows posted notices
         self._slots = asyncio.Semaphore(config.completions)
         self._last_purge = monotonic()
-        self._budget_spent = False  # the fleet's edit budget said no during this tick
+        self._budget_spent: set[str] = set()  # workspaces whose edit budget said no this tick
         self._held: set[str] = set()  # watches leased here as of the last tick
         self._leased_at = 0.0  # monotonic time `_held` was last confirmed by the store
         self._created: set[str] = set()  # created here, lease not yet taken
@@ -123,11 +124,11 @@ class Watcher:
                 "Split them into several watches."
             )
 
-    async def reserve(self, user_id: str) -> str:
+    async def reserve(self, ws: str, user_id: str) -> str:
         """Take one of the person's watch slots before any lookup; returns the new watch's id.
         Atomic in the store, so concurrent requests on any process cannot overshoot."""
         token = uuid.uuid4().hex
-        if not await self._store.reserve(user_id, token, self._config.max_per_user):
+        if not await self._store.reserve(ws, user_id, token, self._config.max_per_user):
             count = self._config.max_per_user
             raise WatchLimitError(
                 f"You already have {count} live watch{'es' if count != 1 else ''} "
@@ -136,9 +137,9 @@ class Watcher:
             )
         return token
 
-    async def release(self, user_id: str, token: str) -> None:
+    async def release(self, ws: str, user_id: str, token: str) -> None:
         """Give back a slot whose watch did not start."""
-        await self._store.release(user_id, token)
+        await self._store.release(ws, user_id, token)
 
     def new_watch(self, **fields: object) -> Watch:
         now = self._clock()
@@ -178,32 +179,32 @@ class Watcher:
         self._wake.set()
         return started
 
-    async def stop(self, watch_id: str, user: str = "", *, way_out: WayOut = None) -> None:
+    async def stop(self, ws: str, watch_id: str, user: str = "", *, way_out: WayOut = None) -> None:
         """Stop pressed (on any process): final, whoever holds the watch's lease; then the
         stopped form is shown, through rate limits. A Stop on a watch already ended shows
         its ended form again (an earlier edit of it may have failed).
 
         `way_out`: the Stop action's own `response_url` and when it dies, fresher than the
         one kept since the answer (which lives 30 minutes)."""
-        await self._transition(watch_id, lambda w: machine.stop(w, user))
+        await self._transition(ws, watch_id, lambda w: machine.stop(w, user))
         # A task of the watcher's own: a drain that cancels the action leaves it to finish
         # (or to be handed back to the fleet at shutdown), so the stopped form stays owed.
-        await asyncio.shield(self._redraw_in_task(watch_id, way_out=way_out))
+        await asyncio.shield(self._redraw_in_task(ws, watch_id, way_out=way_out))
 
-    async def abandon(self, watch_id: str) -> Watch | None:
+    async def abandon(self, ws: str, watch_id: str) -> Watch | None:
         """End a watch whose live message could not be shown."""
-        return await self._transition(watch_id, machine.abandon)
+        return await self._transition(ws, watch_id, machine.abandon)
 
-    async def amend(self, watch_id: str, change: Callable[[Watch], Watch]) -> Watch | None:
+    async def amend(self, ws: str, watch_id: str, change: Callable[[Watch], Watch]) -> Watch | None:
         """A handler's change to an open watch (where its message lives), as a CAS."""
-        return await self._transition(watch_id, lambda w: change(w) if w.is_open else None)
+        return await self._transition(ws, watch_id, lambda w: change(w) if w.is_open else None)
 
     async def _transition(
-        self, watch_id: str, change: Callable[[Watch], Watch | None]
+        self, ws: str, watch_id: str, change: Callable[[Watch], Watch | None]
     ) -> Watch | None:
         """Apply `change` to the latest stored copy; on a lost race, read again and retry."""
         for _ in range(10):
-            watch = await self._store.get_watch(watch_id)
+            watch = await self._store.get_watch(ws, watch_id)
             new = change(watch) if watch is not None else None
             if new is None:
                 return None
@@ -287,10 +288,10 @@ class Watcher:
     async def _hand_back_owed(self) -> None:
         """Ended forms whose tries were cut short go back to the fleet at once, not after
         their hold ends."""
-        cut = [i for i, task in self._redrawing.items() if task.cancelled()]
+        cut = [key for key, task in self._redrawing.items() if task.cancelled()]
         try:
-            for watch_id in cut:
-                await asyncio.wait_for(self._store.owe_final_form(watch_id, 0.0), 0.5)
+            for ws, watch_id in cut:
+                await asyncio.wait_for(self._store.owe_final_form(ws, watch_id, 0.0), 0.5)
         except Exception:
             log.warning("could not hand owed ended forms back; their holds end on their own")
 
@@ -315,18 +316,18 @@ class Watcher:
             return
         uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
         found = dict(zip(uids, await self._tasks.get_tasks(uids, lane=Lane.WATCH), strict=True))
-        paused = await self._store.paused_teams(sorted({w.team_id for w in due}))
-        self._budget_spent = False
+        paused = await self._store.paused_teams(sorted({w.workspace for w in due}))
+        self._budget_spent = set()
         for watch in sorted(due, key=lambda w: w.last_shown_age - w.age):
             try:
                 # A quiet watch has no message to edit: it spends none of the edit budget.
-                may_edit = watch.team_id not in paused and watch.mode == "all"
+                may_edit = watch.workspace not in paused and watch.mode == "all"
                 await self._advance(watch, found, mono, now, may_edit=may_edit)
             except Exception:
                 log.exception("watch %s: update failed; next tick tries again", watch.id)
 
     async def _lease(self) -> list[Watch]:
-        """Renew and take leases (one round trip); `_held` is what this process now holds."""
+        """Renew and take leases (one store call); `_held` is what this process now holds."""
         asked = self._monotonic()
         watches = await self._store.take_leases(self.owner, self.lease_ttl)
         mine = {w.id for w in watches}
@@ -402,11 +403,11 @@ class Watcher:
                 self._spawn(new.id, self._complete(new, effect.results))
             return 0
         sent = 0
-        if isinstance(effect, Edit) and await self._may_edit():
+        if isinstance(effect, Edit) and await self._may_edit(new.workspace):
             build = self.live_message(new, effect.results, retrying=effect.retrying)
             outcome = await self.publisher.update(new, build, final=False)
             if outcome.kind == "rate_limited":
-                await self._store.pause_team(new.team_id, outcome.retry_after)
+                await self._store.pause_team(new.workspace, outcome.retry_after)
             sent = int(outcome.kind == "sent")
             new = machine.edited(new, outcome.kind, effect.digest)
             if new.state == "done":
@@ -418,21 +419,26 @@ class Watcher:
         if not await self._store.update_watch(new):
             log.info("watch %s: changed elsewhere; this poll's copy is dropped", watch.id)
             if sent:
-                await self.repair(new.id)
+                await self.repair(new.workspace, new.id)
             return sent
         self._seen[new.id] = mono
         return sent
 
-    async def _may_edit(self) -> bool:
-        """Live edits share one budget across the fleet, so replicas add no Slack traffic."""
-        if self._budget_spent:
+    async def _may_edit(self, ws: str) -> bool:
+        """A workspace's live edits share one budget across the fleet, so replicas add no
+        Slack traffic (Slack counts its limits per workspace, so one workspace's busy watches
+        never hold back another's)."""
+        if ws in self._budget_spent:
             return False  # asked once this tick already: no round trip per waiting watch
         per_tick = max(1, round(self._config.updates_per_minute * self._config.poll_interval / 60))
-        allowed = await self._store.spend("edits", per_tick, self._config.poll_interval)
-        self._budget_spent = not allowed
+        allowed = await self._store.spend(ws, "edits", per_tick, self._config.poll_interval)
+        if not allowed:
+            self._budget_spent.add(ws)
         return allowed
 
-    async def repair(self, watch_id: str, *, way_out: WayOut = None, patient: bool = False) -> None:
+    async def repair(
+        self, ws: str, watch_id: str, *, way_out: WayOut = None, patient: bool = False
+    ) -> None:
         """An edit raced a Stop or an end (a poll here, a refresh, another process): show
         the ended form again, so a message never says *Live* with no watch behind it.
 
@@ -441,15 +447,15 @@ class Watcher:
         else in a task of its own, so a tick never waits on Slack. A done watch's ended form
         stays owed in the store until it lands or its message is gone, and any process's
         tick takes up one still owed after that (see `Store.owe_final_form`)."""
-        fresh = await self._store.get_watch(watch_id)
+        fresh = await self._store.get_watch(ws, watch_id)
         note = self._ended_note(fresh) if fresh is not None else None
-        if fresh is None:
-            await self._store.settle_final_form(watch_id)  # its message is past caring
+        if fresh is None:  # its message is past caring (or its workspace was deleted)
+            await self._store.settle_final_form(ws, watch_id)
             return
         if note is None:
             return  # still live: nothing is owed
         if not fresh.is_open:
-            await self._store.owe_final_form(watch_id, OWED_HOLD)  # held while tried here
+            await self._store.owe_final_form(ws, watch_id, OWED_HOLD)  # held while tried here
         if way_out is not None and fresh.via_response_url:
             url, expires_at = way_out
             fresh = fresh.model_copy(
@@ -466,14 +472,14 @@ class Watcher:
             wait = await self._redraw(fresh, build, backoff)
             if wait is None:
                 if not fresh.is_open:
-                    await self._store.settle_final_form(watch_id)
+                    await self._store.settle_final_form(ws, watch_id)
                 return
             if not patient:
-                self._redraw_in_task(watch_id, way_out=way_out)
+                self._redraw_in_task(ws, watch_id, way_out=way_out)
                 return
             if self._monotonic() + wait > deadline:
                 if not fresh.is_open:
-                    await self._store.owe_final_form(watch_id, wait)
+                    await self._store.owe_final_form(ws, watch_id, wait)
                 log.warning(
                     "watch %s: Slack still refuses its ended form; tried again in %.0fs",
                     fresh.id,
@@ -499,19 +505,22 @@ class Watcher:
             return max(outcome.retry_after, 0.1)
         return None
 
-    def _redraw_in_task(self, watch_id: str, *, way_out: WayOut = None) -> asyncio.Task[None]:
+    def _redraw_in_task(
+        self, ws: str, watch_id: str, *, way_out: WayOut = None
+    ) -> asyncio.Task[None]:
         """A patient repair that no request's cancellation ends (shutdown waits for it)."""
-        running = self._redrawing.get(watch_id)
+        key = (ws, watch_id)
+        running = self._redrawing.get(key)
         if running is not None and not running.done() and way_out is None:
             return running
-        task = asyncio.create_task(self.repair(watch_id, way_out=way_out, patient=True))
+        task = asyncio.create_task(self.repair(ws, watch_id, way_out=way_out, patient=True))
         self._repairs.add(task)
-        self._redrawing[watch_id] = task
+        self._redrawing[key] = task
 
         def done(finished: asyncio.Task[None]) -> None:
             self._repairs.discard(finished)
-            if self._redrawing.get(watch_id) is finished and not finished.cancelled():
-                del self._redrawing[watch_id]
+            if self._redrawing.get(key) is finished and not finished.cancelled():
+                del self._redrawing[key]
 
         task.add_done_callback(done)
         return task
@@ -521,10 +530,10 @@ class Watcher:
         that died): this tick takes the ones whose time has come, one try task each."""
         if self._stopping:
             return
-        for watch_id in await self._store.take_owed_forms(OWED_HOLD):
-            running = self._redrawing.get(watch_id)
+        for ws, watch_id in await self._store.take_owed_forms(OWED_HOLD):
+            running = self._redrawing.get((ws, watch_id))
             if running is None or running.done():
-                self._redraw_in_task(watch_id)
+                self._redraw_in_task(ws, watch_id)
 
     def _ended_note(self, watch: Watch) -> LiveNote | None:
         """How an ended (or finishing) watch's message reads; None while it is still live."""
@@ -574,7 +583,7 @@ class Watcher:
         except Exception as exc:
             return watch, self.publisher.sort(exc)
         if outcome.kind == "rate_limited":
-            await self._store.pause_team(watch.team_id, outcome.retry_after)
+            await self._store.pause_team(watch.workspace, outcome.retry_after)
             return watch, SlackTrouble("wait", "ratelimited", retry_after=outcome.retry_after)
         shown = machine.final_shown(watch, outcome.kind)
         return (await self._save(shown) if shown is not None else watch), None
@@ -624,8 +633,8 @@ class Watcher:
         """Search the notice's thread, one page per unit of the workspace's fleet-wide budget
         of thread reads. When it is spent, the search (and the notice) waits: never blind."""
         while True:
-            budget = f"thread-reads:{watch.team_id}"
-            if not await self._store.spend(budget, self._config.thread_reads_per_minute, 60.0):
+            per_minute = self._config.thread_reads_per_minute
+            if not await self._store.spend(watch.workspace, "thread-reads", per_minute, 60.0):
                 raise SlackTrouble("wait", "thread reads budget spent")
             page = await self.publisher.notice_sent(watch, self._notices.cursor(watch.id))
             self._notices.searched(watch.id, page)
@@ -677,7 +686,7 @@ class Watcher:
         waiting = sum(1 for r in results if not is_done(r))
         async with self._slots:
             try:
-                await self.repair(watch.id)
+                await self.repair(watch.workspace, watch.id)
             except Exception as exc:  # the store: the edit is owed only if it was recorded
                 log.warning("watch %s: its expired form is not shown (%s)", watch.id, exc)
             try:

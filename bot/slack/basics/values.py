@@ -17,11 +17,12 @@ class UidRef(BaseModel):
     k: str | None = None
 
 
-async def encode_uids(uids: list[str], store: Store) -> str:
+async def encode_uids(ws: str, uids: list[str], store: Store) -> str:
+    """A list too long for a button is kept in the store, in the workspace that shows it."""
     inline = inline_value(uids)
     if len(inline) <= MAX_VALUE:
         return inline
-    return UidRef(k=await store.put_uids(uids)).model_dump_json(exclude_none=True)
+    return UidRef(k=await store.put_uids(ws, uids)).model_dump_json(exclude_none=True)
 
 
 def inline_value(uids: list[str]) -> str:
@@ -33,11 +34,12 @@ def inline_value(uids: list[str]) -> str:
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-async def decode_uids(value: str, store: Store) -> list[str]:
-    """The UIDs a button stands for; [] when the value is unreadable or expired."""
+async def decode_uids(ws: str, value: str, store: Store) -> list[str]:
+    """The UIDs a button stands for; [] when the value is unreadable or expired (or kept by
+    another workspace)."""
     try:
         ref = UidRef.model_validate_json(value)
     except ValidationError:
         return []
-    uids = ref.u if ref.u is not None else (await store.get_uids(ref.k) if ref.k else None)
+    uids = ref.u if ref.u is not None else (await store.get_uids(ws, ref.k) if ref.k else None)
     return [u for u in uids or [] if EXPLICIT_UID.fullmatch(u)]

@@ -50,16 +50,19 @@ class Place:
     channel: str
     user: str
     team: str
+    ws: str  # the workspace key its state is kept under (`request_workspace`)
     thread_ts: str | None = None
     response_url: str | None = None
     response_type: Literal["in_channel", "ephemeral"] = "in_channel"
     post_first: bool = True  # False: answer through response_url (slash commands)
 
 
-async def lookup(deps: Deps, uids: list[str], skipped: str = "") -> tuple[list[TaskResult], Build]:
+async def lookup(
+    deps: Deps, place: Place, uids: list[str], skipped: str = ""
+) -> tuple[list[TaskResult], Build]:
     """The tasks and their answer; `skipped` names what the command held besides UIDs."""
     results = await deps.tasks.get_tasks(uids)
-    value = await encode_uids(uids, deps.store)
+    value = await encode_uids(place.ws, uids, deps.store)
     checked = time.time()
     links = TaskLinks.of(deps.settings.task_link_url)
     return results, lambda no_preview: lookup_message(
@@ -89,7 +92,7 @@ async def answer(
     """A one-off lookup, delivered where it belongs (`limit_person`: see `start_watch`)."""
     if limit_person and not await within_limit(deps, place, uids):
         return
-    _, build = await lookup(deps, uids, skipped)
+    _, build = await lookup(deps, place, uids, skipped)
     await deliver(deps, place, build, surface)
 
 
@@ -145,7 +148,9 @@ async def start_watch(
     try:
         deps.watcher.check_size(uids)
         # Before the lookup: races cannot pass.
-        token = await deps.watcher.reserve(place.user) if limit_person else uuid.uuid4().hex
+        token = (
+            await deps.watcher.reserve(place.ws, place.user) if limit_person else uuid.uuid4().hex
+        )
     except WatchLimitError as exc:
         await tell(deps, place, watch_limit_message(str(exc)))
         return
@@ -155,7 +160,7 @@ async def start_watch(
             started = await _start_watch(deps, place, uids, surface, token, skipped)
     finally:
         if not started:
-            await deps.watcher.release(place.user, token)
+            await deps.watcher.release(place.ws, place.user, token)
 
 
 async def _start_watch(
@@ -169,17 +174,18 @@ async def _start_watch(
     the message itself). Through `response_url`: the watch is saved first, then the live
     answer sent; a failure ends the watch.
     """
-    results, build = await lookup(deps, uids, skipped)
+    results, build = await lookup(deps, place, uids, skipped)
     if all_done(results):
         await deliver(deps, place, build, surface)
         return False
     watch = deps.watcher.new_watch(
         id=watch_id,
         team_id=place.team,
+        workspace=place.ws,
         user_id=place.user,
         channel_id=place.channel,
         uids=uids,
-        button_value=await encode_uids(uids, deps.store),
+        button_value=await encode_uids(place.ws, uids, deps.store),
         thread_ts=place.thread_ts,
         skipped=skipped,
     )
@@ -197,9 +203,11 @@ async def _start_watch(
         started, deps.watcher.live_message(started, results), final=False
     )
     if outcome.kind == "gone":
-        await deps.watcher.abandon(started.id)
+        await deps.watcher.abandon(started.workspace, started.id)
     elif outcome.kind != "sent":  # not shown yet (rate limited): its first poll shows it
-        await deps.watcher.amend(started.id, lambda w: w.model_copy(update={"last_hash": ""}))
+        await deps.watcher.amend(
+            started.workspace, started.id, lambda w: w.model_copy(update={"last_hash": ""})
+        )
     return True
 
 
@@ -221,10 +229,12 @@ async def _start_through_response_url(
     try:
         await deps.delivery.respond(url, deps.watcher.live_message(started, results), keep=1)
     except BaseException:
-        await asyncio.shield(deps.watcher.abandon(started.id))
+        await asyncio.shield(deps.watcher.abandon(started.workspace, started.id))
         raise
     uses = deps.delivery.uses.used(url)
-    await deps.watcher.amend(started.id, lambda w: w.model_copy(update={"response_url_uses": uses}))
+    await deps.watcher.amend(
+        started.workspace, started.id, lambda w: w.model_copy(update={"response_url_uses": uses})
+    )
     _counted(deps, surface, "response_url")
     _touch_home(deps, started)
     return True
@@ -232,7 +242,7 @@ async def _start_through_response_url(
 
 def _touch_home(deps: Deps, watch: Watch) -> None:
     if deps.home is not None:
-        deps.home.touch(watch.user_id)  # the new watch shows on the person's Home
+        deps.home.touch(watch.workspace, watch.user_id)  # the new watch shows on the person's Home
 
 
 async def post_note(deps: Deps, channel: str, message: Message) -> str:

@@ -5,6 +5,9 @@ second. So each person has at most one publish pending: changes while it waits o
 person again, and the view is read from the store just before the call, so it shows the
 newest state however long the wait. A person's publishes are `PERSON_GAP` seconds apart,
 and the process keeps to `PUBLISHES_PER_MINUTE` with short bursts allowed (`Pace`).
+
+A person is a workspace (`ws`) and a user id: what their Home shows, and whether they ever
+opened it, is read from that workspace's part of the store.
 """
 
 from __future__ import annotations
@@ -43,52 +46,53 @@ class HomeTab:
         # Its own tasks, not the request tracker's: a refresh is upkeep, not acknowledged work;
         # one dropped at shutdown is redone the next time the person opens the tab.
         self._tasks: set[asyncio.Task[None]] = set()
-        self.team_id = ""
         self.workspace_url = ""  # from auth.test: links to live messages without an API call
-        self._dirty: set[str] = set()  # people whose Home is older than their watches
-        self._unreachable: dict[str, float] = {}  # person -> monotonic time Slack first failed
-        self._refreshing: dict[str, asyncio.Task[None]] = {}  # one pending publish each
-        self._published: LRUCache[str, float] = LRUCache(maxsize=10_000)  # monotonic time
+        self._dirty: set[Person] = set()  # people whose Home is older than their watches
+        self._unreachable: dict[Person, float] = {}  # monotonic time Slack first failed
+        self._refreshing: dict[Person, asyncio.Task[None]] = {}  # one pending publish each
+        self._published: LRUCache[Person, float] = LRUCache(maxsize=10_000)  # monotonic time
         self._pace = Pace(PUBLISHES_PER_MINUTE, BURST)
         self._links: LRUCache[str, str] = LRUCache(maxsize=5000)
 
-    def touch(self, user_id: str) -> None:
+    def touch(self, ws: str, user_id: str) -> None:
         """Someone's watches changed: publish their Home soon, once for any number of changes
         until then."""
         if not user_id.startswith(("U", "W")):
             return
-        self._dirty.add(user_id)
-        self._pend(user_id, debounce=DEBOUNCE)
+        person = (ws, user_id)
+        self._dirty.add(person)
+        self._pend(person, debounce=DEBOUNCE)
 
-    def _pend(self, user_id: str, *, debounce: float) -> None:
-        if user_id in self._refreshing:
+    def _pend(self, person: Person, *, debounce: float) -> None:
+        if person in self._refreshing:
             return  # its pending publish reads the store when it goes: this change included
-        task = asyncio.create_task(self._refresh(user_id, debounce), name="home")
-        self._refreshing[user_id] = task
+        task = asyncio.create_task(self._refresh(person, debounce), name="home")
+        self._refreshing[person] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _: self._refreshing.pop(user_id, None))
+        task.add_done_callback(lambda _: self._refreshing.pop(person, None))
 
-    async def _refresh(self, user_id: str, debounce: float = DEBOUNCE) -> None:
+    async def _refresh(self, person: Person, debounce: float = DEBOUNCE) -> None:
         """The person's one pending publish; again after it if they changed meanwhile."""
+        ws, user_id = person
         try:
-            while user_id in self._dirty:
-                await asyncio.sleep(self._wait(user_id, debounce))
-                if self._wait(user_id, 0.0) > 0:
+            while person in self._dirty:
+                await asyncio.sleep(self._wait(person, debounce))
+                if self._wait(person, 0.0) > 0:
                     continue  # published meanwhile (the person opened the tab)
-                if await self._store.add(self._seen_key(user_id), SEEN_TTL, 0):
-                    await self.publish(user_id)
-                    self._unreachable.pop(user_id, None)
+                if await self._store.add(ws, _seen_key(user_id), SEEN_TTL, 0):
+                    await self.publish(ws, user_id)
+                    self._unreachable.pop(person, None)
                 else:
-                    self._dirty.discard(user_id)  # never opened the tab: nothing to refresh
+                    self._dirty.discard(person)  # never opened the tab: nothing to refresh
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             # Slack out of reach past the client's patience: its trouble, not the bot's. The
             # refresh stays owed and is tried again a person's gap later (or at the next
             # change), reading the newest state then.
-            self._dirty.add(user_id)
-            first = self._unreachable.setdefault(user_id, time.monotonic())
+            self._dirty.add(person)
+            first = self._unreachable.setdefault(person, time.monotonic())
             if time.monotonic() - first > UNREACHABLE_FOR:
-                del self._unreachable[user_id]  # still owed: done at the person's next change
+                del self._unreachable[person]  # still owed: done at the person's next change
                 log.warning("Home tab refresh given up for now: Slack out of reach too long")
                 return
             log.warning(
@@ -99,58 +103,57 @@ class HomeTab:
 
             async def again() -> None:
                 await asyncio.sleep(PERSON_GAP)
-                self.touch(user_id)
+                self.touch(ws, user_id)
 
             retry = asyncio.create_task(again(), name="home-retry")
             self._tasks.add(retry)
             retry.add_done_callback(self._tasks.discard)
         except Exception:
-            self._dirty.discard(user_id)
+            self._dirty.discard(person)
             log.exception("Home tab refresh failed")
 
-    def _wait(self, user_id: str, at_least: float) -> float:
-        last = self._published.get(user_id)
+    def _wait(self, person: Person, at_least: float) -> float:
+        last = self._published.get(person)
         gap = 0.0 if last is None else last + PERSON_GAP - time.monotonic()
         return max(at_least, gap)
 
-    async def opened(self, user_id: str) -> None:
+    async def opened(self, ws: str, user_id: str) -> None:
         """The person opened the tab: publish now, and refresh it from now on. People who
         never open it (authors in followed channels, say) cost no `views.publish` at all."""
-        await self._store.add(self._seen_key(user_id), SEEN_TTL)
-        await self.publish_soon(user_id)
+        await self._store.add(ws, _seen_key(user_id), SEEN_TTL)
+        await self.publish_soon(ws, user_id)
 
-    async def publish_soon(self, user_id: str) -> None:
+    async def publish_soon(self, ws: str, user_id: str) -> None:
         """Publish at once if the person's last publish is `PERSON_GAP` old (Slack sends
         `app_home_opened` at every switch to the tab), else once the gap allows: the pending
         publish reads the store when it goes, so it shows the newest state."""
-        if self._wait(user_id, 0.0) > 0 or user_id in self._refreshing:
-            self._dirty.add(user_id)
-            self._pend(user_id, debounce=0.0)
+        person = (ws, user_id)
+        if self._wait(person, 0.0) > 0 or person in self._refreshing:
+            self._dirty.add(person)
+            self._pend(person, debounce=0.0)
             return
-        self._published[user_id] = time.monotonic()  # claimed now: a second call waits
-        await self.publish(user_id)
-
-    def _seen_key(self, user_id: str) -> str:
-        return f"home-seen:{self.team_id}:{user_id}"
+        self._published[person] = time.monotonic()  # claimed now: a second call waits
+        await self.publish(ws, user_id)
 
     def close(self) -> None:
         for task in self._tasks:
             task.cancel()
 
-    async def publish(self, user_id: str) -> None:
+    async def publish(self, ws: str, user_id: str) -> None:
+        person = (ws, user_id)
         await self._pace.wait()
-        self._dirty.discard(user_id)  # the view below is read after every change so far
-        view = await self.view_for(user_id)
-        self._published[user_id] = time.monotonic()
+        self._dirty.discard(person)  # the view below is read after every change so far
+        view = await self.view_for(ws, user_id)
+        self._published[person] = time.monotonic()
         try:
             await self._client.views_publish(user_id=user_id, view=view)
         except SlackApiError as exc:
             log.warning("could not publish the Home tab (%s)", exc.response.get("error"))
 
-    async def view_for(self, user_id: str) -> dict[str, Any]:
+    async def view_for(self, ws: str, user_id: str) -> dict[str, Any]:
         watches = [
             w
-            for w in await self._store.open_watches()
+            for w in await self._store.open_watches(ws)
             if w.user_id == user_id and w.state == "active" and w.mode == "all"
         ]
         watches.sort(key=lambda w: w.created_at, reverse=True)
@@ -160,7 +163,7 @@ class HomeTab:
         ]
         followed = [
             FollowedChannel(f.channel_id, f.user_id, f.since, f.mode)
-            for f in await self._store.follows(self.team_id)
+            for f in await self._store.follows(ws)
         ]
         return home_view(shown, followed, time.time())
 
@@ -182,6 +185,14 @@ class HomeTab:
                 return None
             self._links[watch.id] = str(got.get("permalink") or "")
         return self._links[watch.id] or None
+
+
+Person = tuple[str, str]  # (workspace, user id)
+
+
+def _seen_key(user_id: str) -> str:
+    """The person opened their Home (a counter in their workspace's part of the store)."""
+    return f"home-seen:{user_id}"
 
 
 class Pace:
@@ -222,13 +233,13 @@ class RefreshingPublisher:
         if watch.mode != "all":
             return outcome  # quiet watches and steps are on nobody's Home
         if outcome.kind == "sent" or final:
-            self._home.touch(watch.user_id)
+            self._home.touch(watch.workspace, watch.user_id)
         return outcome
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
         rest = await self.inner.notify(watch, results)
         if watch.mode == "all":  # quiet watches and steps are on nobody's Home
-            self._home.touch(watch.user_id)
+            self._home.touch(watch.workspace, watch.user_id)
         return rest
 
     def sort(self, exc: BaseException) -> SlackTrouble:

@@ -93,8 +93,8 @@ def scope_of(team: str, method: str, args: dict[str, Any]) -> str:
 class Holds:
     """The store's holds, and each channel's posting turn in this process.
 
-    `team` is the bot token's workspace (from `auth.test`): the app has one bot token, and
-    Slack counts its limits there.
+    `team` is the bot token's workspace (from `auth.test`): Slack counts its limits there,
+    and its holds are kept in that workspace's part of the store.
     """
 
     def __init__(self, store: Store, team: str = "") -> None:
@@ -107,12 +107,12 @@ class Holds:
         return scope_of(self.team, method, args)
 
     async def hold(self, scope: str, seconds: float) -> None:
-        await self._store.hold_scope(scope, min(max(seconds, 0.0), MAX_HOLD))
+        await self._store.hold_scope(self.team, scope, min(max(seconds, 0.0), MAX_HOLD))
 
     async def left(self, scope: str) -> float:
         """Seconds the scope is still held; a store fault holds nothing (Slack still would)."""
         try:
-            return await self._store.scope_held(scope)
+            return await self._store.scope_held(self.team, scope)
         except Exception as exc:
             self._faults.warning(
                 "could not read Slack holds (%s); calling Slack anyway", type(exc).__name__

@@ -19,6 +19,7 @@ from bot.store import Store
 from bot.watch.scheduler import Watcher
 
 PROBE_TIMEOUT = 1.0  # a store that takes longer than this to answer is not ready
+PROBE_WORKSPACE = "readyz"  # the probe reads under a workspace key no team has
 TICKS_LATE = 3  # the watcher is stuck when it has not ticked for this many poll intervals
 
 
@@ -41,7 +42,9 @@ class Health:
         if self.slack_connected is not None and not await self.slack_connected():
             failed["slack"] = "Socket Mode connection is down (reconnecting)"
         try:
-            await asyncio.wait_for(self.store.get_uids("readyz-probe"), PROBE_TIMEOUT)
+            await asyncio.wait_for(
+                self.store.get_uids(PROBE_WORKSPACE, "readyz-probe"), PROBE_TIMEOUT
+            )
         except Exception as exc:
             failed["store"] = f"state store did not answer ({type(exc).__name__})"
         last = self.watcher.ticked_at or self.started_at

@@ -227,7 +227,7 @@ async def running_bot(
             clock=clock,
             step_tokens=step_tokens,
         )
-        home.team_id, home.workspace_url = deps.home_team, str(identity.get("url") or "")
+        home.workspace_url = str(identity.get("url") or "")
         holds.team = deps.home_team
         app = build_app(deps, client)
         health = Health(store, watcher, tracker, settings.watch_poll_interval)

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.records.watch import Watch, message_key
@@ -27,6 +28,7 @@ from bot.slack.basics.payloads import (
     user_id,
 )
 from bot.slack.basics.values import decode_uids
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import Place, guarded, lookup, tell, within_limit
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import Build
@@ -38,21 +40,24 @@ from bot.watch.scheduler import WatchLimitError, WayOut
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    def place_of(body: dict[str, Any]) -> Place:
+    def place_of(body: dict[str, Any], context: AsyncBoltContext) -> Place:
         return Place(
             channel=channel_id(body),
             user=user_id(body),
             team=team_id(body),
+            ws=request_workspace(context),
             thread_ts=message_thread(obj(body, "message")) or None,
             response_url=text(body, "response_url") or None,
             response_type="ephemeral",
         )
 
     def handler(name: str, work: Any) -> Any:
-        async def on_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        async def on_action(
+            ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+        ) -> None:
             await ack()
             deps.metrics.requests.labels(name).inc()
-            place = place_of(body)
+            place = place_of(body, context)
 
             async def run() -> None:
                 if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
@@ -70,36 +75,37 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place) -> None:
-    uids = await decode_uids(text(action, "value"), deps.store)
+    uids = await decode_uids(place.ws, text(action, "value"), deps.store)
     if not uids:
         await tell(deps, place, too_old_message("refresh"))
         return
     if not await within_limit(deps, place, uids):
         return
     watch_id = live_watch_id(obj(body, "message"))
-    watch = await deps.store.get_watch(watch_id) if watch_id else None
+    watch = await deps.store.get_watch(place.ws, watch_id) if watch_id else None
     if watch is not None and watch.state == "active":
         results = await deps.tasks.get_tasks(uids)
         build = deps.watcher.live_message(watch, results)
     else:
-        _, build = await lookup(deps, uids)
+        _, build = await lookup(deps, place, uids)
     await _replace(deps, body, place, build)
     if watch is not None and watch.state == "active":
         # A Stop or an end during the lookup stays final.
-        await deps.watcher.repair(watch.id, way_out=_way_out(place), patient=True)
+        await deps.watcher.repair(place.ws, watch.id, way_out=_way_out(place), patient=True)
     answered(deps.metrics, "refresh")
 
 
 async def watch_button(
     deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
 ) -> None:
-    uids = await decode_uids(text(action, "value"), deps.store)
+    uids = await decode_uids(place.ws, text(action, "value"), deps.store)
     if not uids:
         await tell(deps, place, too_old_message("watch"))
         return
     try:
         deps.watcher.check_size(uids)
-        token = await deps.watcher.reserve(place.user)  # before the lookup: races cannot pass
+        # Before the lookup: races cannot pass.
+        token = await deps.watcher.reserve(place.ws, place.user)
     except WatchLimitError as exc:
         await tell(deps, place, note_message(f":warning: {exc}"))
         return
@@ -108,7 +114,7 @@ async def watch_button(
         started = await _watch_answer(deps, body, action, place, uids, token)
     finally:
         if not started:
-            await deps.watcher.release(place.user, token)
+            await deps.watcher.release(place.ws, place.user, token)
 
 
 async def _watch_answer(
@@ -122,7 +128,7 @@ async def _watch_answer(
     """Save the watch first (one per message), then make the answer live; undo on failure."""
     if not await within_limit(deps, place, uids):
         return False
-    results, build = await lookup(deps, uids)
+    results, build = await lookup(deps, place, uids)
     if all_done(results):
         await _replace(deps, body, place, build)
         return False
@@ -132,6 +138,7 @@ async def _watch_answer(
     watch = deps.watcher.new_watch(
         id=watch_id,
         team_id=place.team,
+        workspace=place.ws,
         user_id=place.user,
         channel_id=place.channel,
         uids=uids,
@@ -151,10 +158,10 @@ async def _watch_answer(
     except Exception:
         # The person is told it failed: end the watch too (freeing its message and slot),
         # rather than leave it running outside their watch limit.
-        await deps.watcher.abandon(started.id)
+        await deps.watcher.abandon(place.ws, started.id)
         raise
     if outcome.kind != "sent":
-        await deps.watcher.abandon(started.id)  # frees the message and the slot
+        await deps.watcher.abandon(place.ws, started.id)  # frees the message and the slot
         await tell(
             deps, place, note_message(":warning: I could not turn this answer into a live one.")
         )
@@ -174,6 +181,7 @@ async def _make_live(
         outcome = await publisher.update(started, live, final=False)
         uses = started.response_url_uses
         await deps.watcher.amend(
+            place.ws,
             started.id,
             lambda w: w.model_copy(update={"message_ts": None, "response_url_uses": uses}),
         )
@@ -183,7 +191,7 @@ async def _make_live(
 async def unwatch_button(
     deps: Deps, body: dict[str, Any], action: dict[str, Any], place: Place
 ) -> None:
-    await deps.watcher.stop(text(action, "value"), place.user, way_out=_way_out(place))
+    await deps.watcher.stop(place.ws, text(action, "value"), place.user, way_out=_way_out(place))
 
 
 async def _replace(deps: Deps, body: dict[str, Any], place: Place, build: Build) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.reading.parse import parse_command
 from bot.render.notes import (
@@ -16,6 +17,7 @@ from bot.render.notes import (
 )
 from bot.slack.basics.ids import COMMAND
 from bot.slack.basics.payloads import is_external, text
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import (
     MAX_LOOKUP_UIDS,
     Place,
@@ -30,7 +32,7 @@ from bot.slack.surfaces.follow import follow_command, follow_word
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
         deps.metrics.requests.labels("command").inc()
         if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**ack_payload(external_refused_message()))
@@ -39,9 +41,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         word = follow_word(said)
         if word:
             await ack()
-            asker = _asker(command)
+            asker = _asker(command, context)
             deps.tracker.spawn(
-                guarded(deps, asker, "follow", lambda: follow_command(deps, command, word)),
+                guarded(
+                    deps, asker, "follow", lambda: follow_command(deps, asker.ws, command, word)
+                ),
                 "follow_command",
             )
             return
@@ -57,7 +61,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         else:
             await ack()
             place = _asker(
-                command, response_type=deps.settings.slash_response_type, post_first=False
+                command,
+                context,
+                response_type=deps.settings.slash_response_type,
+                post_first=False,
             )
             # Debris beside the UIDs (a stray `_`, a half-pasted word) is named in the answer
             # itself; the UIDs are looked up all the same.
@@ -74,12 +81,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
 
 
-def _asker(command: dict[str, Any], **delivery: Any) -> Place:
+def _asker(command: dict[str, Any], context: AsyncBoltContext, **delivery: Any) -> Place:
     """Who ran the command and where, with its `response_url` as the way back."""
     return Place(
         channel=text(command, "channel_id"),
         user=text(command, "user_id"),
         team=text(command, "team_id"),
+        ws=request_workspace(context),
         response_url=text(command, "response_url"),
         **delivery,
     )

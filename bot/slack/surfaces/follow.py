@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 
@@ -42,6 +43,7 @@ from bot.render.follow import (
 from bot.render.quiet import errors_followed_message
 from bot.slack.basics.ids import FOLLOW_WORDS
 from bot.slack.basics.payloads import is_external, message_thread, obj, text
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, post_note, start_watch
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import NOT_POSTABLE, slack_error
@@ -63,22 +65,24 @@ RETRY_HEADER = "x-slack-retry-num"
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("message")
     async def on_message(
-        body: dict[str, Any], event: dict[str, Any], request: AsyncBoltRequest
+        body: dict[str, Any],
+        event: dict[str, Any],
+        request: AsyncBoltRequest,
+        context: AsyncBoltContext,
     ) -> None:
         if not is_answerable(event, deps.bot_user_id, str(body.get("api_app_id") or "")):
             return
         retried = is_retry(request.headers)
-        deps.tracker.spawn(follow_message(deps, body, event, retried=retried), "follow")
+        ws = request_workspace(context)
+        deps.tracker.spawn(follow_message(deps, ws, body, event, retried=retried), "follow")
 
     @app.event("member_left_channel")
-    async def on_member_left(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_member_left(event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("user") == deps.bot_user_id:
-            await end_follow(
-                deps, str(body.get("team_id") or ""), str(event.get("channel")), "left"
-            )
+            await end_follow(deps, request_workspace(context), str(event.get("channel")), "left")
 
-    async def on_bot_left(body: dict[str, Any], event: dict[str, Any]) -> None:
-        await end_follow(deps, str(body.get("team_id") or ""), str(event.get("channel")), "left")
+    async def on_bot_left(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await end_follow(deps, request_workspace(context), str(event.get("channel")), "left")
 
     app.event("channel_left")(on_bot_left)
     app.event("group_left")(on_bot_left)
@@ -159,11 +163,10 @@ def follow_word(text: str) -> str | None:
 
 
 async def follow_message(
-    deps: Deps, body: dict[str, Any], event: dict[str, Any], *, retried: bool
+    deps: Deps, ws: str, body: dict[str, Any], event: dict[str, Any], *, retried: bool
 ) -> None:
     """A new message in some channel: the checks that need no reading of it come first."""
-    team, channel = str(body.get("team_id") or ""), str(event.get("channel") or "")
-    follow = await deps.store.get_follow(team, channel)
+    follow = await deps.store.get_follow(ws, str(event.get("channel") or ""))
     if follow is None:
         return
     if is_external_author(deps, body, event):
@@ -171,17 +174,18 @@ async def follow_message(
         return
     # The first delivery claims the event when it answers (`first_delivery`); a retry claims
     # it here, so that one already taken is dropped unread.
-    if retried and not await deps.store.claim(f"event:{text(body, 'event_id')}"):
+    if retried and not await deps.store.claim(ws, f"event:{text(body, 'event_id')}"):
         return
     uids = uids_in(deps, event)
     if not uids:
         return
     deps.metrics.requests.labels("follow").inc()
-    await answer_followed(deps, body, event, uids, follow.mode)
+    await answer_followed(deps, ws, body, event, uids, follow.mode)
 
 
 async def answer_followed(
     deps: Deps,
+    ws: str,
     body: dict[str, Any],
     event: dict[str, Any],
     uids: list[str],
@@ -190,15 +194,17 @@ async def answer_followed(
     """Answer a message of a followed channel (`follow_message` checked the follow); in
     `errors` mode, watch it silently. Either way it counts toward `FOLLOW_MAX_PER_MINUTE`."""
     team, channel = str(body.get("team_id") or ""), str(event.get("channel") or "")
-    if not await first_delivery(deps, body, event):
+    if not await first_delivery(deps, ws, body, event):
         return
     window = int(deps.clock() // WINDOW)
-    used = await deps.store.add(f"follow-count:{team}:{channel}:{window}", COUNTER_TTL)
+    used = await deps.store.add(ws, f"follow-count:{team}:{channel}:{window}", COUNTER_TTL)
     if used > deps.settings.follow_max_per_minute:
         deps.metrics.answers.labels("follow", "skipped").inc()
-        await _skipped(deps, team, channel, window)
+        await _skipped(deps, ws, team, channel, window)
         return
-    place = Place(channel=channel, user=author(event), team=team, thread_ts=message_thread(event))
+    place = Place(
+        channel=channel, user=author(event), team=team, ws=ws, thread_ts=message_thread(event)
+    )
     try:
         if mode == "errors":
             await watch_quietly(deps, place, text(event, "ts"), uids)
@@ -209,34 +215,34 @@ async def answer_followed(
     except SlackApiError as exc:
         if slack_error(exc) not in NOT_POSTABLE:
             raise
-        await end_follow(deps, team, channel, slack_error(exc))
+        await end_follow(deps, ws, channel, slack_error(exc))
 
 
-async def _skipped(deps: Deps, team: str, channel: str, window: int) -> None:
+async def _skipped(deps: Deps, ws: str, team: str, channel: str, window: int) -> None:
     """Count the skip; the first skip of a window posts the note when the window is over."""
     key = f"follow-skipped:{team}:{channel}:{window}"
-    await deps.store.add(key, COUNTER_TTL)
-    if not await deps.store.claim(f"follow-note:{team}:{channel}:{window}", COUNTER_TTL):
+    await deps.store.add(ws, key, COUNTER_TTL)
+    if not await deps.store.claim(ws, f"follow-note:{team}:{channel}:{window}", COUNTER_TTL):
         return
     left = (window + 1) * WINDOW - deps.clock()
     with contextlib.suppress(TimeoutError):  # shutdown: post what was counted so far
         await asyncio.wait_for(deps.tracker.stopping.wait(), max(left, 0.0))
-    skipped = await deps.store.add(key, COUNTER_TTL, 0)
+    skipped = await deps.store.add(ws, key, COUNTER_TTL, 0)
     said = skipped_message(skipped, deps.settings.follow_max_per_minute)
     if refused := await post_note(deps, channel, said):
-        await end_follow(deps, team, channel, refused)
+        await end_follow(deps, ws, channel, refused)
 
 
-async def end_follow(deps: Deps, team: str, channel: str, reason: str) -> None:
+async def end_follow(deps: Deps, ws: str, channel: str, reason: str) -> None:
     """The bot cannot read or post there any more: following ends, quietly (nowhere to say)."""
-    if await deps.store.unfollow(team, channel) is not None:
+    if await deps.store.unfollow(ws, channel) is not None:
         log.info("following ended in %s (%s)", channel, reason)
 
 
 # -- the commands -----------------------------------------------------------------------------
 
 
-async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None:
+async def follow_command(deps: Deps, ws: str, command: dict[str, Any], word: str) -> None:
     """Work after the ack of `/taskstatus follow|unfollow|following`."""
     team = str(command.get("team_id") or "")
     channel = str(command.get("channel_id") or "")
@@ -249,7 +255,7 @@ async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None
     word, _, named = word.partition(" ")
     mode = follow_mode(named)
     if word == "following":
-        follows = await deps.store.follows(team)
+        follows = await deps.store.follows(ws)
         await tell(
             following_message(
                 [(f.channel_id, f.user_id, f.since) for f in follows],
@@ -261,19 +267,24 @@ async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None
     elif word == "follow":
         assert mode is not None  # `follow_word` lets `follow` through only with a mode
         follow = Follow(
-            team_id=team, channel_id=channel, user_id=user, since=deps.clock(), mode=mode
+            team_id=team,
+            workspace=ws,
+            channel_id=channel,
+            user_id=user,
+            since=deps.clock(),
+            mode=mode,
         )
         await _follow(deps, follow, tell)
     else:
-        await _unfollow(deps, team, channel, user, tell)
+        await _unfollow(deps, ws, channel, user, tell)
 
 
 async def _follow(deps: Deps, follow: Follow, tell: Tell) -> None:
     if not await deps.store.follow(follow):
-        existing = await deps.store.get_follow(follow.team_id, follow.channel_id)
+        existing = await deps.store.get_follow(follow.workspace, follow.channel_id)
         if existing is not None and existing.mode != follow.mode:  # quiet follows: a switch
             await switch_mode(
-                deps, follow.team_id, follow.channel_id, follow.user_id, follow.mode, tell
+                deps, follow.workspace, follow.channel_id, follow.user_id, follow.mode, tell
             )
             return
         await tell(
@@ -288,12 +299,12 @@ async def _follow(deps: Deps, follow: Follow, tell: Tell) -> None:
         else followed_message(follow.user_id, deps.settings.follow_max_per_minute)
     )
     if await post_note(deps, follow.channel_id, said):
-        await deps.store.unfollow(follow.team_id, follow.channel_id)
+        await deps.store.unfollow(follow.workspace, follow.channel_id)
         await tell(follow_needs_invite_message(follow.channel_id))
 
 
-async def _unfollow(deps: Deps, team: str, channel: str, user: str, tell: Tell) -> None:
-    if await deps.store.unfollow(team, channel) is None:
+async def _unfollow(deps: Deps, ws: str, channel: str, user: str, tell: Tell) -> None:
+    if await deps.store.unfollow(ws, channel) is None:
         await tell(not_followed_message())
         return
     if await post_note(deps, channel, unfollowed_message(user)):

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.reading.parse import parse_mention
 from bot.render.notes import (
@@ -22,6 +23,7 @@ from bot.render.notes import (
 )
 from bot.slack.basics.event_filter import ignore_reason
 from bot.slack.basics.payloads import is_external, message_thread, text
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.delivery.context import Deps
 
@@ -30,7 +32,9 @@ log = logging.getLogger(__name__)
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("app_mention")
-    async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_mention(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         deps.metrics.requests.labels("mention").inc()
         reason = ignore_reason(event, deps.bot_user_id)
         if reason:
@@ -40,11 +44,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
             channel=text(event, "channel"),
             user=text(event, "user"),
             team=text(body, "team_id"),
+            ws=request_workspace(context),
             thread_ts=message_thread(event),
         )
 
         async def work() -> None:
-            if not await first_delivery(deps, body, event):
+            if not await first_delivery(deps, place.ws, body, event):
                 return
             if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
                 await tell(deps, place, external_refused_message())
@@ -70,13 +75,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.tracker.spawn(guarded(deps, place, "mention", work), "mention")
 
 
-async def first_delivery(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> bool:
+async def first_delivery(deps: Deps, ws: str, body: dict[str, Any], event: dict[str, Any]) -> bool:
     """Slack retries events and has sent duplicates with new event ids: answer each once.
 
     Both keys are claimed (no short-circuit), so a retry of a duplicate is known too. One key
     decides: with two, replicas racing on one event could each win one and both stay silent.
     """
-    by_event = await deps.store.claim(f"event:{text(body, 'event_id')}")
+    by_event = await deps.store.claim(ws, f"event:{text(body, 'event_id')}")
     if not text(event, "ts"):
         return by_event
-    return await deps.store.claim(f"message:{text(event, 'channel')}:{text(event, 'ts')}")
+    return await deps.store.claim(ws, f"message:{text(event, 'channel')}:{text(event, 'ts')}")

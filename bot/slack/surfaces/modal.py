@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
@@ -19,6 +20,7 @@ from bot.render.text import clip
 from bot.slack.basics import payloads
 from bot.slack.basics.ids import Callback, HomeAction, Modal
 from bot.slack.basics.payloads import is_external, obj, team_id, user_id
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, guarded, start_watch
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import slack_error
@@ -41,7 +43,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.action(HomeAction.LOOKUP.value)(open_modal)
 
     @app.view(Modal.CALLBACK.value)
-    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         deps.metrics.requests.labels("lookup_submit").inc()
         text, as_dm = submitted(view)
         problem, uids = check_input(deps, body, text, as_dm)
@@ -49,7 +53,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors={Modal.UIDS_BLOCK.value: problem})
             return
         person = user_id(body)
-        place = Place(channel="", user=person, team=team_id(body))
+        place = Place(channel="", user=person, team=team_id(body), ws=request_workspace(context))
         noun = "task" if len(uids) == 1 else "tasks"
         if as_dm:
             await ack(
@@ -150,4 +154,5 @@ async def live_dm(deps: Deps, place: Place, uids: list[str]) -> None:
     """A live answer in the person's DM with the app, like `/taskstatus watch` there."""
     opened = await deps.delivery.client.conversations_open(users=place.user)
     channel = str(opened["channel"]["id"])
-    await start_watch(deps, Place(channel=channel, user=place.user, team=place.team), uids, "modal")
+    dm = Place(channel=channel, user=place.user, team=place.team, ws=place.ws)
+    await start_watch(deps, dm, uids, "modal")

@@ -36,10 +36,11 @@ async def watch_quietly(deps: Deps, place: Place, message_ts: str, uids: list[st
     watched = uids[: deps.settings.watch_max_uids]
     watch = deps.watcher.new_watch(
         team_id=place.team,
+        workspace=place.ws,
         user_id=place.user,  # the human author (pinged on failure); empty for a bot
         channel_id=place.channel,
         uids=watched,
-        button_value=await encode_uids(watched, deps.store),
+        button_value=await encode_uids(place.ws, watched, deps.store),
         message_ts=message_ts,
         thread_ts=place.thread_ts or message_ts,
         message_key=message_key(place.channel, message_ts),
@@ -58,11 +59,11 @@ def follow_mode(said: str) -> WatchMode | None:
 
 
 async def switch_mode(
-    deps: Deps, team: str, channel: str, user: str, mode: WatchMode, tell: Tell
+    deps: Deps, ws: str, channel: str, user: str, mode: WatchMode, tell: Tell
 ) -> bool:
     """Change a followed channel's mode and say so in the channel, naming who did it.
     `tell` reaches only the asker: the same mode again, or the channel not followed."""
-    before = await deps.store.set_follow_mode(team, channel, mode)
+    before = await deps.store.set_follow_mode(ws, channel, mode)
     if before is None:
         await tell(not_followed_message())
         return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.reading.parse import message_uids
 from bot.render.notes import external_refused_message, no_uids_message, too_many_uids_message
@@ -18,12 +19,13 @@ from bot.slack.basics.payloads import (
     text,
     user_id,
 )
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.delivery.context import Deps
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         deps.metrics.requests.labels("shortcut").inc()
         message = obj(body, "message")
@@ -32,6 +34,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             channel=channel_id(body),
             user=user_id(body),
             team=team_id(body),
+            ws=request_workspace(context),
             thread_ts=message_thread(message),
             response_url=text(body, "response_url") or None,
             response_type="ephemeral",

@@ -75,7 +75,7 @@ async def _answered_once(
     deps: Deps, ws: str, execution: str, work: Coroutine[Any, Any, None]
 ) -> None:
     """Slack retries an event it thinks was missed: each execution is taken up once."""
-    if not execution or not await deps.store.claim(f"function:{ws}:{execution}"):
+    if not execution or not await deps.store.claim(ws, f"function:{execution}"):
         work.close()  # never started: no "never awaited" warning
         return
     await work
@@ -125,6 +125,7 @@ async def _wait(
         watch = deps.watcher.new_watch(
             id=step_watch_id(ws, execution),  # one watch per execution, whatever is retried
             team_id=ws,  # the workspace key: a step belongs to no person or channel
+            workspace=ws,
             user_id="",
             channel_id="",
             uids=uids,

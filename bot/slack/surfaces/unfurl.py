@@ -77,16 +77,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.tracker.spawn(present_details(deps, client, body, event), "entity_details")
 
     @app.action(Action.UNFURL_WATCH.value)
-    async def on_watch(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_watch(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         await ack()
         deps.metrics.requests.labels("unfurl_watch").inc()
-        place = _thread_of_unfurl(body)
+        place = _thread_of_unfurl(body, request_workspace(context))
 
         async def work() -> None:
             if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
                 await tell(deps, place, external_refused_message())
                 return
-            uids = await decode_uids(text(action, "value"), deps.store)
+            uids = await decode_uids(place.ws, text(action, "value"), deps.store)
             if uids:
                 await start_watch(deps, place, uids, "unfurl")
 
@@ -104,7 +106,7 @@ async def unfurl_links(
     if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
         log.info("link_shared from another organisation: not unfurled")
         return
-    if not await deps.store.claim(f"event:{text(body, 'event_id')}"):  # ws: claim(ws, ...)
+    if not await deps.store.claim(ws, f"event:{text(body, 'event_id')}"):
         return  # a retry of an event already taken
     matched = task_links(event, links)
     if source != COMPOSER:  # a draft has no channel yet, and only its writer sees it
@@ -114,7 +116,9 @@ async def unfurl_links(
     # ws: client_for -- the workspace's own task API client once accounts are per workspace
     found = await deps.tasks.get_tasks([uid for _, uid in matched])  # in order, batched
     results = {url: result for (url, _), result in zip(matched, found, strict=True)}
-    values = {url: await encode_uids([result.uid], deps.store) for url, result in results.items()}
+    values = {
+        url: await encode_uids(ws, [result.uid], deps.store) for url, result in results.items()
+    }
     metadata = (
         unfurl_entities(results, links, time.time()) if deps.settings.unfurl_work_objects else None
     )
@@ -166,8 +170,8 @@ def task_links(event: dict[str, Any], links: TaskLinks) -> list[tuple[str, str]]
 async def _first_lately(deps: Deps, ws: str, event: dict[str, Any], url: str) -> bool:
     """True when `url` was not unfurled in this channel within `REPEAT_WINDOW` (fleet-wide)."""
     digest = hashlib.sha256(url.encode()).hexdigest()[:32]
-    key = f"unfurl:{ws}:{text(event, 'channel')}:{digest}"
-    return await deps.store.claim(key, ttl=REPEAT_WINDOW)  # ws: claim(ws, ...)
+    key = f"unfurl:{text(event, 'channel')}:{digest}"
+    return await deps.store.claim(ws, key, ttl=REPEAT_WINDOW)
 
 
 async def present_details(
@@ -210,7 +214,7 @@ async def _present(client: AsyncWebClient, trigger: str, **what: Any) -> None:
         log.warning("entity.presentDetails refused: %s", slack_error(exc))
 
 
-def _thread_of_unfurl(body: dict[str, Any]) -> Place:
+def _thread_of_unfurl(body: dict[str, Any], ws: str) -> Place:
     """The *Watch* press on an unfurl: its live answer goes in the shared message's thread."""
     container = obj(body, "container")
     message = obj(body, "message")
@@ -219,6 +223,7 @@ def _thread_of_unfurl(body: dict[str, Any]) -> Place:
         channel=channel_id(body) or text(container, "channel_id"),
         user=user_id(body),
         team=team_id(body),
+        ws=ws,
         thread_ts=thread or text(container, "message_ts") or None,
         response_url=text(body, "response_url") or None,
         response_type="ephemeral",
