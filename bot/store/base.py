@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import Literal, Protocol
 
+from bot.records.account import TaskAccount
 from bot.records.follow import Follow
 from bot.records.watch import Watch, WatchMode
 
@@ -156,6 +157,18 @@ class Store(Protocol):
     ) -> Follow | None:
         """Change a followed channel's mode, atomically; returns the follow as it was before
         (its mode says whether anything changed), None when the channel is not followed."""
+        ...
+
+    # -- task API accounts, one per workspace (see `bot.tenancy`); never expire ---------------
+
+    async def save_account(self, ws: str, account: TaskAccount) -> None:
+        """Connect (or replace) workspace `ws`'s task API account."""
+        ...
+
+    async def get_account(self, ws: str) -> TaskAccount | None: ...
+
+    async def delete_account(self, ws: str) -> bool:
+        """Disconnect it; True when there was one."""
         ...
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.records.account import TaskAccount
 from bot.records.follow import Follow
 from bot.records.watch import Watch, WatchMode
 from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
@@ -78,7 +79,7 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous=NORMAL")
         store = cls(db, retention)
         async with store._transaction():
-            for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES]:
+            for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES, *_ACCOUNT_TABLES]:
                 await db.execute(statement)
             await store._migrate()
             for statement in _INDEXES:
@@ -478,6 +479,26 @@ class SqliteStore:
                 )
         return before
 
+    # -- task API accounts, one per workspace (see `bot.tenancy`) -----------------------------
+
+    async def save_account(self, ws: str, account: TaskAccount) -> None:
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO accounts (ws, data) VALUES (?, ?)"
+                " ON CONFLICT (ws) DO UPDATE SET data = excluded.data",
+                (ws, account.model_dump_json()),
+            )
+
+    async def get_account(self, ws: str) -> TaskAccount | None:
+        async with self._db.execute("SELECT data FROM accounts WHERE ws = ?", (ws,)) as cursor:
+            row = await cursor.fetchone()
+        return TaskAccount.model_validate_json(str(row[0])) if row else None
+
+    async def delete_account(self, ws: str) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute("DELETE FROM accounts WHERE ws = ?", (ws,))
+        return cursor.rowcount == 1
+
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
     watch = Watch.model_validate_json(str(row[1]))
@@ -493,3 +514,5 @@ _FOLLOW_TABLES = [
 ]
 # Ended forms not yet shown on their messages (see `Store.owe_final_form`)
 _OWED_TABLES = ["CREATE TABLE IF NOT EXISTS owed_forms (id TEXT PRIMARY KEY, due REAL NOT NULL)"]
+# Task API accounts, one per workspace key; the private key inside `data` is sealed.
+_ACCOUNT_TABLES = ["CREATE TABLE IF NOT EXISTS accounts (ws TEXT PRIMARY KEY, data TEXT NOT NULL)"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.render.accounts import CONNECT_CALLBACK, CONNECT_OPEN, DISCONNECT
 from bot.render.answer import ACTION_REFRESH, ACTION_UNWATCH, ACTION_WATCH
 from bot.render.home import HOME_FOLLOW_MODE, HOME_LOOKUP, HOME_UNWATCH
 from bot.render.modal import DM_BLOCK, DM_INPUT, MODAL_CALLBACK, UIDS_BLOCK, UIDS_INPUT
@@ -39,6 +40,14 @@ class Modal(StrEnum):
     DM_INPUT = DM_INPUT
 
 
+class AccountIds(StrEnum):
+    """Task API accounts: the connect modal and the Home buttons (DESIGN.md fixes them)."""
+
+    CONNECT = CONNECT_CALLBACK
+    CONNECT_OPEN = CONNECT_OPEN
+    DISCONNECT = DISCONNECT
+
+
 FOLLOW_WORDS = ("follow", "unfollow", "following")  # `/taskstatus follow` and friends
 
 # Events beyond `app_mention`, each handled in `bot.slack.surfaces.follow` or
@@ -67,4 +76,6 @@ SCOPES = {
     "groups:read": "the same, for private channels (group_left)",
     "mpim:history": "the same, in group DMs the bot is in",
     "im:history": "the same, for notices sent by direct message",
+    # Task API accounts: is the person connecting one a workspace admin or owner?
+    "users:read": "users.info: only admins, owners or the installer connect an account",
 }

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.bolt import observe, request_errors
 from bot.slack.bolt.lean_bolt import LeanApp
 from bot.slack.delivery.context import Deps
-from bot.slack.surfaces import actions, command, follow, home, mention, modal, shortcut
+from bot.slack.surfaces import actions, command, connect, follow, home, mention, modal, shortcut
 
 
 class _ClientWins(logging.Filter):
@@ -43,6 +43,6 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
     )
     observe.install(app, deps.metrics)
     request_errors.install(app)
-    for surface in (command, shortcut, mention, actions, follow, home, modal):
+    for surface in (command, shortcut, mention, actions, follow, home, modal, connect):
         surface.register(app, deps)
     return app

@@ -21,9 +21,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.records.watch import Watch
+from bot.render.accounts import account_blocks
 from bot.render.home import FollowedChannel, HomeWatch, home_view
 from bot.store import Store
 from bot.taskapi.models import TaskResult
+from bot.tenancy.accounts import Accounts
 from bot.watch.publisher import Build, FollowOn, NoticePage, Outcome, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class HomeTab:
         self._published: LRUCache[str, float] = LRUCache(maxsize=10_000)  # monotonic time
         self._pace = Pace(PUBLISHES_PER_MINUTE, BURST)
         self._links: LRUCache[str, str] = LRUCache(maxsize=5000)
+        # OAuth mode: the workspace's task API account, with its Connect button, is shown.
+        self.accounts: Accounts | None = None
 
     def touch(self, user_id: str) -> None:
         """Someone's watches changed: publish their Home soon, once for any number of changes
@@ -162,7 +166,22 @@ class HomeTab:
             FollowedChannel(f.channel_id, f.user_id, f.since, f.mode)
             for f in await self._store.follows(self.team_id)
         ]
-        return home_view(shown, followed, time.time())
+        return home_view(shown, followed, time.time(), await self._account())
+
+    async def _account(self) -> list[Any]:
+        """The account section, in OAuth mode only (single mode's keys are settings)."""
+        if self.accounts is None or not self.accounts.per_workspace:
+            return []
+        status = await self.accounts.status(self.team_id)  # ws: the Home's workspace
+        return list(
+            account_blocks(
+                status.connected,
+                status.fallback,
+                status.public_key,
+                status.connected_by,
+                status.connected_at,
+            )
+        )
 
     async def _link(self, watch: Watch) -> str | None:
         """The live message's address: the archive URL form, else chat.getPermalink."""

@@ -45,7 +45,7 @@ from bot.slack.front.health import Health, add_routes
 from bot.slack.front.monitoring import listen_metrics, metrics_handler, sample_store_size
 from bot.slack.front.socket_front import ObservedSocketModeHandler
 from bot.store import open_store
-from bot.taskapi.client import TaskApiClient, config_from_settings
+from bot.tenancy.accounts import accounts_from_settings
 from bot.watch.scheduler import WatchConfig, Watcher
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Bot:
         left = await answers
         if left:
             log.warning("%d answers did not finish within the grace period", left)
-        upstream = asyncio.ensure_future(deps.tasks.aclose())
+        upstream = asyncio.ensure_future(deps.accounts.aclose())
         await _within(upstream, deadline - loop.time() - UNWIND)
 
 
@@ -163,9 +163,10 @@ async def running_bot(
                 allow_private=settings.picture_allow_private,
             )
         )
-        tasks = TaskApiClient(
+        accounts = accounts_from_settings(
+            settings,
             session,
-            config_from_settings(settings),
+            store,
             on_call=lambda outcome: metrics.upstream.labels(outcome).inc(),
             observer=metrics,
         )
@@ -181,9 +182,10 @@ async def running_bot(
             upload_max_files=settings.watch_upload_max_files,
         )
         home = HomeTab(client, store)
+        home.accounts = accounts
         stack.callback(home.close)
         watcher = Watcher(
-            store, tasks, RefreshingPublisher(publisher, home), watch_config(settings)
+            store, accounts, RefreshingPublisher(publisher, home), watch_config(settings)
         )
         watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
         metrics.watches.set_function(lambda: watcher.open_watches)
@@ -197,7 +199,7 @@ async def running_bot(
         tracker = Tracker()
         deps = Deps(
             settings=settings,
-            tasks=tasks,
+            accounts=accounts,
             store=store,
             delivery=delivery,
             tracker=tracker,

@@ -27,7 +27,8 @@ from bot.slack.basics.payloads import (
     user_id,
 )
 from bot.slack.basics.values import decode_uids
-from bot.slack.delivery.answering import Place, guarded, lookup, tell, within_limit
+from bot.slack.basics.workspace import request_workspace
+from bot.slack.delivery.answering import Place, guarded, lookup, tasks_for, tell, within_limit
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import Build
 from bot.slack.delivery.latency import answered
@@ -38,7 +39,7 @@ from bot.watch.scheduler import WatchLimitError, WayOut
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    def place_of(body: dict[str, Any]) -> Place:
+    def place_of(body: dict[str, Any], context: dict[str, Any]) -> Place:
         return Place(
             channel=channel_id(body),
             user=user_id(body),
@@ -46,13 +47,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=message_thread(obj(body, "message")) or None,
             response_url=text(body, "response_url") or None,
             response_type="ephemeral",
+            workspace=request_workspace(context),
         )
 
     def handler(name: str, work: Any) -> Any:
-        async def on_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        async def on_action(
+            ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any]
+        ) -> None:
             await ack()
             deps.metrics.requests.labels(name).inc()
-            place = place_of(body)
+            place = place_of(body, context)
 
             async def run() -> None:
                 if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
@@ -74,15 +78,16 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
     if not uids:
         await tell(deps, place, too_old_message("refresh"))
         return
+    client = await tasks_for(deps, place)  # no account: the how-to note, nothing upstream
     if not await within_limit(deps, place, uids):
         return
     watch_id = live_watch_id(obj(body, "message"))
     watch = await deps.store.get_watch(watch_id) if watch_id else None
     if watch is not None and watch.state == "active":
-        results = await deps.tasks.get_tasks(uids)
+        results = await client.get_tasks(uids)
         build = deps.watcher.live_message(watch, results)
     else:
-        _, build = await lookup(deps, uids)
+        _, build = await lookup(deps, place, uids)
     await _replace(deps, body, place, build)
     if watch is not None and watch.state == "active":
         # A Stop or an end during the lookup stays final.
@@ -97,6 +102,7 @@ async def watch_button(
     if not uids:
         await tell(deps, place, too_old_message("watch"))
         return
+    await tasks_for(deps, place)  # no account: said before a slot is taken
     try:
         deps.watcher.check_size(uids)
         token = await deps.watcher.reserve(place.user)  # before the lookup: races cannot pass
@@ -122,7 +128,7 @@ async def _watch_answer(
     """Save the watch first (one per message), then make the answer live; undo on failure."""
     if not await within_limit(deps, place, uids):
         return False
-    results, build = await lookup(deps, uids)
+    results, build = await lookup(deps, place, uids)
     if all_done(results):
         await _replace(deps, body, place, build)
         return False

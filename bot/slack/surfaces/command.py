@@ -16,6 +16,7 @@ from bot.render.notes import (
 )
 from bot.slack.basics.ids import COMMAND
 from bot.slack.basics.payloads import is_external, text
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import (
     MAX_LOOKUP_UIDS,
     Place,
@@ -25,23 +26,30 @@ from bot.slack.delivery.answering import (
     start_watch,
 )
 from bot.slack.delivery.context import Deps
+from bot.slack.surfaces.connect import CONNECT_WORD, open_connect
 from bot.slack.surfaces.follow import follow_command, follow_word
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_command(
+        ack: AsyncAck, command: dict[str, Any], context: dict[str, Any], client: Any
+    ) -> None:
         deps.metrics.requests.labels("command").inc()
         if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**ack_payload(external_refused_message()))
             return
         said = text(command, "text")
+        ws = request_workspace(context)
+        if said.strip().lower() == CONNECT_WORD:
+            await open_connect(deps, ack, client, command, ws)
+            return
         word = follow_word(said)
         if word:
             await ack()
-            asker = _asker(command)
+            asker = _asker(command, workspace=ws)
             deps.tracker.spawn(
-                guarded(deps, asker, "follow", lambda: follow_command(deps, command, word)),
+                guarded(deps, asker, "follow", lambda: follow_command(deps, command, word, ws)),
                 "follow_command",
             )
             return
@@ -57,7 +65,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         else:
             await ack()
             place = _asker(
-                command, response_type=deps.settings.slash_response_type, post_first=False
+                command,
+                response_type=deps.settings.slash_response_type,
+                post_first=False,
+                workspace=ws,
             )
             # Debris beside the UIDs (a stray `_`, a half-pasted word) is named in the answer
             # itself; the UIDs are looked up all the same.

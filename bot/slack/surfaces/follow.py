@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from bot.reading.parse import message_uids
 from bot.records.follow import Follow
 from bot.records.watch import WatchMode
+from bot.render.accounts import no_account_message
 from bot.render.answer import Message
 from bot.render.follow import (
     already_followed_message,
@@ -42,6 +43,7 @@ from bot.render.follow import (
 from bot.render.quiet import errors_followed_message
 from bot.slack.basics.ids import FOLLOW_WORDS
 from bot.slack.basics.payloads import is_external, message_thread, obj, text
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, post_note, start_watch
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import NOT_POSTABLE, slack_error
@@ -63,12 +65,16 @@ RETRY_HEADER = "x-slack-retry-num"
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("message")
     async def on_message(
-        body: dict[str, Any], event: dict[str, Any], request: AsyncBoltRequest
+        body: dict[str, Any],
+        event: dict[str, Any],
+        request: AsyncBoltRequest,
+        context: dict[str, Any],
     ) -> None:
         if not is_answerable(event, deps.bot_user_id, str(body.get("api_app_id") or "")):
             return
         retried = is_retry(request.headers)
-        deps.tracker.spawn(follow_message(deps, body, event, retried=retried), "follow")
+        ws = request_workspace(context)
+        deps.tracker.spawn(follow_message(deps, body, event, retried=retried, ws=ws), "follow")
 
     @app.event("member_left_channel")
     async def on_member_left(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -159,12 +165,16 @@ def follow_word(text: str) -> str | None:
 
 
 async def follow_message(
-    deps: Deps, body: dict[str, Any], event: dict[str, Any], *, retried: bool
+    deps: Deps, body: dict[str, Any], event: dict[str, Any], *, retried: bool, ws: str = ""
 ) -> None:
     """A new message in some channel: the checks that need no reading of it come first."""
     team, channel = str(body.get("team_id") or ""), str(event.get("channel") or "")
     follow = await deps.store.get_follow(team, channel)
     if follow is None:
+        return
+    if await deps.accounts.client_for(ws or team) is None:
+        # Its account was disconnected: nobody asked, so nobody is told; nothing upstream.
+        log.debug("message %s not answered: no task API account", event.get("ts"))
         return
     if is_external_author(deps, body, event):
         log.debug("message %s not answered: written in another organisation", event.get("ts"))
@@ -177,7 +187,7 @@ async def follow_message(
     if not uids:
         return
     deps.metrics.requests.labels("follow").inc()
-    await answer_followed(deps, body, event, uids, follow.mode)
+    await answer_followed(deps, body, event, uids, follow.mode, ws)
 
 
 async def answer_followed(
@@ -186,6 +196,7 @@ async def answer_followed(
     event: dict[str, Any],
     uids: list[str],
     mode: WatchMode = "all",
+    ws: str = "",
 ) -> None:
     """Answer a message of a followed channel (`follow_message` checked the follow); in
     `errors` mode, watch it silently. Either way it counts toward `FOLLOW_MAX_PER_MINUTE`."""
@@ -198,7 +209,13 @@ async def answer_followed(
         deps.metrics.answers.labels("follow", "skipped").inc()
         await _skipped(deps, team, channel, window)
         return
-    place = Place(channel=channel, user=author(event), team=team, thread_ts=message_thread(event))
+    place = Place(
+        channel=channel,
+        user=author(event),
+        team=team,
+        thread_ts=message_thread(event),
+        workspace=ws,
+    )
     try:
         if mode == "errors":
             await watch_quietly(deps, place, text(event, "ts"), uids)
@@ -236,7 +253,7 @@ async def end_follow(deps: Deps, team: str, channel: str, reason: str) -> None:
 # -- the commands -----------------------------------------------------------------------------
 
 
-async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None:
+async def follow_command(deps: Deps, command: dict[str, Any], word: str, ws: str = "") -> None:
     """Work after the ack of `/taskstatus follow|unfollow|following`."""
     team = str(command.get("team_id") or "")
     channel = str(command.get("channel_id") or "")
@@ -258,6 +275,8 @@ async def follow_command(deps: Deps, command: dict[str, Any], word: str) -> None
         )
     elif not channel.startswith(FOLLOWABLE_CHANNELS):
         await tell(follow_needs_channel_message())
+    elif word == "follow" and await deps.accounts.client_for(ws or team) is None:
+        await tell(no_account_message())  # it could answer nothing: not turned on
     elif word == "follow":
         assert mode is not None  # `follow_word` lets `follow` through only with a mode
         follow = Follow(

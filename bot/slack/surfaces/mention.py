@@ -22,6 +22,7 @@ from bot.render.notes import (
 )
 from bot.slack.basics.event_filter import ignore_reason
 from bot.slack.basics.payloads import is_external, message_thread, text
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.delivery.context import Deps
 
@@ -30,7 +31,9 @@ log = logging.getLogger(__name__)
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("app_mention")
-    async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_mention(
+        body: dict[str, Any], event: dict[str, Any], context: dict[str, Any]
+    ) -> None:
         deps.metrics.requests.labels("mention").inc()
         reason = ignore_reason(event, deps.bot_user_id)
         if reason:
@@ -41,6 +44,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             user=text(event, "user"),
             team=text(body, "team_id"),
             thread_ts=message_thread(event),
+            workspace=request_workspace(context),
         )
 
         async def work() -> None:

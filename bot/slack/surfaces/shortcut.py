@@ -18,12 +18,13 @@ from bot.slack.basics.payloads import (
     text,
     user_id,
 )
+from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, answer, guarded, start_watch, tell
 from bot.slack.delivery.context import Deps
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    async def on_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
         await ack()
         deps.metrics.requests.labels("shortcut").inc()
         message = obj(body, "message")
@@ -35,6 +36,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=message_thread(message),
             response_url=text(body, "response_url") or None,
             response_type="ephemeral",
+            workspace=request_workspace(context),
         )
 
         async def work() -> None:
