@@ -32,7 +32,7 @@ from bot.render.accounts import (
 )
 from bot.slack.basics import payloads
 from bot.slack.basics.ids import AccountIds
-from bot.slack.basics.payloads import obj, user_id
+from bot.slack.basics.payloads import is_external, obj, user_id
 from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.answering import ack_payload
 from bot.slack.delivery.context import Deps
@@ -62,6 +62,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         deps.metrics.requests.labels("connect_submit").inc()
         ws, person = request_workspace(context), user_id(body)
+        if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+            await ack(**_update(not_permitted_text()))  # another organisation's member
+            return
         try:
             answer = await asyncio.wait_for(
                 submit(deps, client, ws, person, view), CHECK_BUDGET + SAVE_MARGIN
