@@ -268,3 +268,23 @@ async def test_single_workspace_mode_has_nothing_to_connect(harness: Harness) ->
     response, _ = await harness.command("connect")
     assert "TASK_API_PUBLIC_KEY" in await response.text()
     assert not harness.slack.called("views.open")
+
+
+@pytest.mark.parametrize("harness", [ACCOUNTS], indirect=True)
+async def test_only_an_admin_disconnects_and_lookups_then_stop(harness: Harness) -> None:
+    admins(harness)
+    store, slack = harness.bot.deps.store, harness.slack
+    await harness.bot.deps.accounts.connect(
+        HOME_TEAM, Keys(FAKE_PUBLIC_KEY, FAKE_PRIVATE_KEY), ADMIN, 0.0
+    )
+    await home_button(harness, "task_api_disconnect", user="U1")
+    await slack.wait_for(lambda: "Only a workspace admin" in str(slack.called("views.open")))
+    assert await store.get_account(HOME_TEAM) is not None
+
+    await home_button(harness, "task_api_disconnect", user=ADMIN)
+    await slack.wait_for(lambda: ADMIN in slack.homes)  # the Home shows it at once
+    assert await store.get_account(HOME_TEAM) is None
+    assert "task_api_connect_open" in json.dumps(slack.homes[ADMIN])
+    _, key = await harness.command("ok-1")
+    assert "has not connected" in json.dumps(await harness.answers(key))
+    assert harness.api.received == 0
