@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -288,3 +289,16 @@ async def test_only_an_admin_disconnects_and_lookups_then_stop(harness: Harness)
     _, key = await harness.command("ok-1")
     assert "has not connected" in json.dumps(await harness.answers(key))
     assert harness.api.received == 0
+
+
+@pytest.mark.parametrize("harness", [ACCOUNTS], indirect=True)
+async def test_a_silent_task_api_is_a_field_error_within_three_seconds(harness: Harness) -> None:
+    admins(harness)
+    harness.api.faults.latency = 3.0  # longer than the check may wait
+    started = time.monotonic()
+    answer = await submit_keys(harness, FAKE_PUBLIC_KEY, FAKE_PRIVATE_KEY)
+    assert time.monotonic() - started < 3.0  # Slack's limit for a view submission
+    assert answer["response_action"] == "errors"
+    assert "did not answer" in answer["errors"]["private_key"]
+    assert await harness.bot.deps.store.get_account(HOME_TEAM) is None
+    assert harness.api.received == 1  # one try, no retry
