@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) bench/slash_acks.py
 	$(PY) bench/watch_load.py
 	$(PY) bench/person_answer.py
+	$(PY) bench/workspaces.py
 	$(PY) bench/follow_burst.py
 	$(PY) bench/parse_messages.py
 	$(PY) bench/parse_worst.py

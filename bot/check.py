@@ -14,9 +14,9 @@ from bot.config import Settings
 from bot.render.answer import Message, lookup_message
 from bot.render.links import TaskLinks
 from bot.slack.basics.values import UidRef
-from bot.taskapi.client import TaskApiClient, config_from_settings
 from bot.taskapi.errors import ApiRejected, ApiUnreachable, TaskApiError
 from bot.taskapi.models import Failed, Found, NotFound, TaskResult
+from bot.tenancy.accounts import accounts_from_settings
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_UNUSABLE = 0, 1, 2
 KEY_REJECTED = {171, 172}  # the vendor's "unknown public key" and "bad signature"
@@ -26,7 +26,8 @@ async def run_check(
     settings: Settings, uids: Sequence[str], output: str, out: TextIO = sys.stdout
 ) -> int:
     async with aiohttp.ClientSession() as session:
-        client = TaskApiClient(session, config_from_settings(settings))
+        # The registry the bot uses, without a store: the settings' keys serve the terminal.
+        client = await accounts_from_settings(settings, session, None).require("")
         results = await client.get_tasks(uids)
     failures = [r for r in results if isinstance(r, Failed)]
     fault = settings_fault([f.error for f in failures], all_failed=len(failures) == len(results))

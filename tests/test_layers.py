@@ -22,6 +22,7 @@ LAYERS = (
     "bot.taskapi",
     "bot.records",
     "bot.store",
+    "bot.tenancy",  # task API accounts: a client per workspace
     "bot.render",
     "bot.watch",
     "bot.slack",  # the slack package's own docstring

@@ -14,6 +14,7 @@ from bot.records.watch import Watch
 from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
+from bot.tenancy.accounts import OneClient
 from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock
@@ -54,8 +55,12 @@ async def test_a_watch_taken_over_mid_tick_is_not_edited_by_its_old_holder(
     first, second = await _store(path, clock), await _store(path, clock)
     config = WatchConfig(poll_interval=15.0, lease_margin=10.0)
     old_pub, new_pub = Recorder(), Recorder()
-    old = Watcher(first, await make_client(), old_pub, config, clock=clock, monotonic=clock)
-    new = Watcher(second, await make_client(), new_pub, config, clock=clock, monotonic=clock)
+    old = Watcher(
+        first, OneClient(await make_client()), old_pub, config, clock=clock, monotonic=clock
+    )
+    new = Watcher(
+        second, OneClient(await make_client()), new_pub, config, clock=clock, monotonic=clock
+    )
     try:
         token = await old.reserve("T1", "U1")
         watch = old.new_watch(

@@ -22,6 +22,7 @@ from bot.store import open_store
 from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
+from bot.tenancy.accounts import OneClient
 from bot.testing.fake_slack import HOME_TEAM, FakeSlack
 from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
@@ -204,8 +205,12 @@ async def test_a_holder_whose_final_edit_outlived_its_lease_sends_no_notice(
     config = WatchConfig(poll_interval=15.0, lease_margin=10.0)
     slack = SharedSlack()
     old_pub, new_pub = Recorder(slack), Recorder(slack)
-    old = Watcher(first, await make_client(), old_pub, config, clock=clock, monotonic=clock)
-    new = Watcher(second, await make_client(), new_pub, config, clock=clock, monotonic=clock)
+    old = Watcher(
+        first, OneClient(await make_client()), old_pub, config, clock=clock, monotonic=clock
+    )
+    new = Watcher(
+        second, OneClient(await make_client()), new_pub, config, clock=clock, monotonic=clock
+    )
     try:
         token = await old.reserve("T1", "U1")
         watch = old.new_watch(

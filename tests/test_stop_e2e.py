@@ -105,7 +105,7 @@ async def test_a_stop_under_a_long_retry_after_is_drawn_by_a_later_tick(
     await eventually(lambda: _logged(caplog, "Slack still refuses its ended form"))
     assert Action.UNWATCH in body(live)
     redrawer = Redrawer()
-    replica = Watcher(store, harness.bot.deps.tasks, redrawer, WatchConfig())
+    replica = Watcher(store, harness.bot.deps.accounts, redrawer, WatchConfig())
     await replica.tick()
     assert redrawer.shown == []  # owed, but not before the 90 s
     await store.owe_final_form(HOME_TEAM, watch.id, 0.0)  # the 90 s are over

@@ -12,6 +12,7 @@ from bot.records.watch import Watch
 from bot.store import open_store
 from bot.taskapi.fake import FakeTaskApi
 from bot.taskapi.models import TaskResult
+from bot.tenancy.accounts import OneClient
 from bot.watch.publisher import SENT, Build, NoticePage, Outcome, SlackTrouble
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock
@@ -45,7 +46,9 @@ async def test_a_wall_clock_step_neither_stalls_polling_nor_expires_watches(
     wall = ManualClock()
     store = await open_store(f"sqlite:///{tmp_path}/state.sqlite3")
     config = WatchConfig(poll_interval=0.02, max_duration=3600.0)
-    watcher = Watcher(store, await make_client(), RecordingPublisher(), config, clock=wall)
+    watcher = Watcher(
+        store, OneClient(await make_client()), RecordingPublisher(), config, clock=wall
+    )
     token = await watcher.reserve("", "U1")
     watch = watcher.new_watch(
         id=token, user_id="U1", channel_id="C1", uids=["slow-1"], message_ts="1.0"

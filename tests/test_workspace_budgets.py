@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.records.watch import Watch
 from bot.store import open_store
+from bot.tenancy.accounts import OneClient
 from bot.watch.publisher import SENT, Build, Outcome
 from bot.watch.scheduler import WatchConfig, Watcher
 from tests.conftest import ClientFactory, ManualClock
@@ -33,7 +34,7 @@ async def test_one_workspaces_edits_leave_anothers_budget_alone(
     # One live edit per poll interval, per workspace (WATCH_UPDATES_PER_MINUTE=4 at 15 s).
     config = WatchConfig(poll_interval=15.0, updates_per_minute=4)
     publisher = EditsByWorkspace()
-    watcher = Watcher(store, await make_client(), publisher, config, monotonic=mono)
+    watcher = Watcher(store, OneClient(await make_client()), publisher, config, monotonic=mono)
     try:
         for ws, n in (("TA", 1), ("TA", 2), ("TB", 3)):
             watch = watcher.new_watch(

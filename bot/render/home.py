@@ -59,8 +59,12 @@ class FollowedChannel:
 
 
 def home_view(
-    watches: Sequence[HomeWatch], followed: Sequence[FollowedChannel], updated_at: float
+    watches: Sequence[HomeWatch],
+    followed: Sequence[FollowedChannel],
+    updated_at: float,
+    account: Sequence[Block] = (),
 ) -> dict[str, Any]:
+    """`account`: the task API account's section (OAuth mode), shown last but the footer."""
     blocks: list[Block] = [_header("Your live watches")]
     blocks += _watch_blocks(watches)
     blocks += [DividerBlock(), _header("Channels followed in this workspace")]
@@ -82,6 +86,7 @@ def home_view(
             ]
         )
     )
+    blocks += account
     blocks.append(ContextBlock(elements=[mrkdwn(f"Updated {_date(updated_at)}")]))
     return View(type="home", blocks=blocks).to_dict()
 

@@ -63,6 +63,13 @@ def no_uid_error(invalid: Sequence[str]) -> str:
     )
 
 
+def no_account_error() -> str:
+    return (
+        "This workspace has not connected a task API account, so no task can be looked up. "
+        "A workspace admin connects one with /taskstatus connect."
+    )
+
+
 def too_many_error(count: int, limit: int) -> str:
     return f"{count} task UIDs given; this step takes at most {limit}. Split them over steps."
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 from typing import Literal, Protocol
 
+from bot.records.account import TaskAccount
 from bot.records.follow import Follow
 from bot.records.watch import Watch, WatchMode
 
@@ -173,6 +174,17 @@ class Store(Protocol):
         slots, counters, budgets, holds, owed forms, and whatever else is stored under its
         key), leaving other workspaces untouched; returns how many items went. Its open
         watches stop: a holder's next compare-and-set fails, and the watcher drops them."""
+
+    # -- task API accounts, one per workspace (see `bot.tenancy`); never expire ---------------
+
+    async def save_account(self, ws: str, account: TaskAccount) -> None:
+        """Connect (or replace) workspace `ws`'s task API account."""
+        ...
+
+    async def get_account(self, ws: str) -> TaskAccount | None: ...
+
+    async def delete_account(self, ws: str) -> bool:
+        """Disconnect it; True when there was one."""
         ...
 
 

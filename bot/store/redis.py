@@ -29,6 +29,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
+from bot.records.account import TaskAccount
 from bot.records.follow import Follow
 from bot.records.watch import Watch, WatchMode
 from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
@@ -598,6 +599,19 @@ class RedisStore:
             await self._index(ws)
         return {ws} if ws else set()
 
+    # -- task API accounts, one per workspace (see `bot.tenancy`): one key under the
+    # workspace's hash tag, no TTL
+
+    async def save_account(self, ws: str, account: TaskAccount) -> None:
+        await self._redis.set(account_key(ws), account.model_dump_json())
+
+    async def get_account(self, ws: str) -> TaskAccount | None:
+        raw = await self._redis.get(account_key(ws))
+        return TaskAccount.model_validate_json(raw) if raw else None
+
+    async def delete_account(self, ws: str) -> bool:
+        return bool(await self._redis.delete(account_key(ws)))
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))
@@ -634,3 +648,8 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0
 """
+
+
+def account_key(ws: str) -> str:
+    """A workspace's task API account: `taskstatus:{<ws>}:account` (its own hash tag)."""
+    return f"{_PREFIX}{{{ws}}}:account"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.records.account import TaskAccount
 from bot.records.follow import Follow
 from bot.records.watch import Watch, WatchMode
 from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
@@ -90,7 +91,7 @@ class SqliteStore:
         store = cls(db, retention)
         async with store._transaction():
             legacy = await store._set_legacy_tables_aside()
-            for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES]:
+            for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES, *_ACCOUNT_TABLES]:
                 await db.execute(statement)
             await store._migrate()
             await store._adopt_legacy_rows(legacy)
@@ -563,6 +564,26 @@ class SqliteStore:
                     found.append(str(name))
         return found
 
+    # -- task API accounts, one per workspace (see `bot.tenancy`) -----------------------------
+
+    async def save_account(self, ws: str, account: TaskAccount) -> None:
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO accounts (ws, data) VALUES (?, ?)"
+                " ON CONFLICT (ws) DO UPDATE SET data = excluded.data",
+                (ws, account.model_dump_json()),
+            )
+
+    async def get_account(self, ws: str) -> TaskAccount | None:
+        async with self._db.execute("SELECT data FROM accounts WHERE ws = ?", (ws,)) as cursor:
+            row = await cursor.fetchone()
+        return TaskAccount.model_validate_json(str(row[0])) if row else None
+
+    async def delete_account(self, ws: str) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute("DELETE FROM accounts WHERE ws = ?", (ws,))
+        return cursor.rowcount == 1
+
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
     watch = Watch.model_validate_json(str(row[1]))
@@ -581,6 +602,8 @@ _OWED_TABLES = [
     "CREATE TABLE IF NOT EXISTS owed_forms (ws TEXT NOT NULL, id TEXT NOT NULL,"
     " due REAL NOT NULL, PRIMARY KEY (ws, id))"
 ]
+# Task API accounts, one per workspace key; the private key inside `data` is sealed.
+_ACCOUNT_TABLES = ["CREATE TABLE IF NOT EXISTS accounts (ws TEXT PRIMARY KEY, data TEXT NOT NULL)"]
 # Tables written before workspaces, each without a `ws` column (see `_set_legacy_tables_aside`);
 # `pauses` became `holds`. Those whose rows name no team follow `_TEAMLESS`.
 _LEGACY_TABLES = (

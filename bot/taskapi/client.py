@@ -17,7 +17,6 @@ import aiohttp
 from aiohttp import hdrs
 from cachetools import TTLCache
 
-from bot.config import Settings
 from bot.taskapi.errors import (
     ApiRejected,
     ApiUnavailable,
@@ -339,6 +338,11 @@ class TaskApiClient:
         if self._on_call is not None:
             self._on_call(outcome)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or in flight: dropping this client leaves nobody waiting."""
+        return not self._batches and not any(self._queued.values())
+
     async def aclose(self) -> None:
         """Let batches already sent finish, so nobody waiting on them is left hanging; UIDs
         not sent yet (a watch tick cut short by shutdown) are answered as not looked up."""
@@ -371,22 +375,3 @@ def first_of_asked(details: Sequence[TaskDetail], asked: Sequence[str]) -> dict[
         if detail.task_uid in wanted and detail.task_uid not in found:
             found[detail.task_uid] = detail
     return found
-
-
-def config_from_settings(settings: Settings) -> ClientConfig:
-    """Build the client's config from `Settings` (checked by `config.require` beforehand)."""
-    assert settings.task_api_url
-    assert settings.task_api_public_key
-    assert settings.task_api_private_key
-    return ClientConfig(
-        url=settings.task_api_url,
-        public_key=settings.task_api_public_key.get_secret_value(),
-        private_key=settings.task_api_private_key.get_secret_value(),
-        timeout=settings.task_api_timeout,
-        batch_size=settings.task_api_batch_size,
-        concurrency=settings.task_api_concurrency,
-        retries=settings.task_api_retries,
-        max_response_bytes=settings.task_api_max_response_bytes,
-        cache_size=settings.task_cache_size,
-        cache_ttl=settings.task_cache_ttl,
-    )

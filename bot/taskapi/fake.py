@@ -60,6 +60,7 @@ class FakeTask:
     task_type: str = "TaskGeneratePicture"
     error_code: int = 1001
     error_msg: str = "Generation failed: the prompt was refused"
+    owner: str = ""  # the public key whose account holds it; "" for every account
 
 
 @dataclass
@@ -75,6 +76,10 @@ class FakeTaskApi:
     # Raw entries put in front of every answer, asked for or not (an odd vendor answer).
     extra_details: list[dict[str, Any]] = field(default_factory=list)
     received: int = 0  # requests that reached the fake, answered or not
+    # More accounts it serves besides the first: public key -> private key (per-workspace
+    # accounts); a task with an `owner` is known only to that account.
+    accounts: dict[str, str] = field(default_factory=dict)
+    callers: list[str] = field(default_factory=list)  # the public key of each call in `calls`
     _called: asyncio.Condition | None = None
 
     async def wait_until(self, check: Callable[[], object], timeout: float = 10.0) -> None:
@@ -151,21 +156,24 @@ class FakeTaskApi:
             return _reply(RET_BAD_REQUEST, "request body is not JSON")
         if not isinstance(body, dict) or body.get("Action") != "ListGenerateTaskDetail":
             return _reply(RET_BAD_REQUEST, "unknown Action")
-        if body.get("PublicKey") != self.public_key:
+        public = str(body.get("PublicKey"))
+        private = self.private_key if public == self.public_key else self.accounts.get(public)
+        if private is None:
             return _reply(RET_BAD_KEY, "invalid PublicKey")
-        if body.get("Signature") != sign(body, self.private_key):
+        if body.get("Signature") != sign(body, private):
             return _reply(RET_BAD_SIGNATURE, "signature verification failed")
         uids = body.get("TaskUIDs")
         if not isinstance(uids, list) or not all(isinstance(u, str) for u in uids):
             return _reply(RET_BAD_REQUEST, "TaskUIDs must be a list of strings")
         self.calls.append(list(uids))
+        self.callers.append(public)
         await self._note_call()
         if _take(self.faults, "ret_code"):
             return _reply(RET_INJECTED, "internal error, please retry later")
         base = str(request.url.origin()) + "/"
         if _take(self.faults, "omit"):
             return _reply(0, "", [])
-        tasks = [t for t in map(self.task_for, uids) if t is not None]
+        tasks = [t for t in map(self.task_for, uids) if t is not None and t.owner in ("", public)]
         # Reverse order on purpose: the vendor does not promise to keep it.
         details = [self.detail(t, base) for t in reversed(tasks)]
         return _reply(0, "", [*self.extra_details, *details])

@@ -101,6 +101,9 @@ class FakeSlack:
     unfurls: list[dict[str, Any]] = field(default_factory=list)  # accepted chat.unfurl calls
     # Workflow Builder steps: each execution's one completion, by execution id.
     completions: dict[str, Call] = field(default_factory=dict)
+    # `users.info`: what it says of each person beyond their id (`is_admin`, `is_owner`);
+    # anyone not named is a plain member of the home team.
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -256,6 +259,13 @@ class FakeSlack:
             "user": "taskbot",
             "url": WORKSPACE_URL,
         }
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user") or "")
+        if not user:
+            return {"error": "user_not_found"}
+        flags = {"is_admin": False, "is_owner": False, "is_primary_owner": False}
+        return {"user": {"id": user, "team_id": HOME_TEAM, **flags, **self.users.get(user, {})}}
 
     def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.base_url.replace("http", "ws", 1) + "socket?ticket=fake-ticket"}

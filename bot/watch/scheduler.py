@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.records.watch import Watch
 from bot.render.answer import Controls, LiveNote, Message, answer_message
@@ -59,6 +59,12 @@ WayOut = tuple[str, float] | None  # a fresh response_url, and when it dies (wal
 MAX_TROUBLE_BACKOFF = 30.0  # seconds between tries of a completion Slack keeps refusing
 
 
+class Clients(Protocol):
+    """Where each workspace's task API client comes from (`bot.tenancy.accounts.Accounts`)."""
+
+    async def client_for(self, ws: str) -> TaskApiClient | None: ...
+
+
 class WatchLimitError(Exception):
     """Asked for more than the limits allow; the message says what and how to go on."""
 
@@ -67,14 +73,14 @@ class Watcher:
     def __init__(
         self,
         store: Store,
-        tasks: TaskApiClient,
+        accounts: Clients,
         publisher: Publisher,
         config: WatchConfig,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
-        self._tasks = tasks
+        self._accounts = accounts
         self.publisher = publisher
         self._config = config
         self._clock = clock
@@ -314,10 +320,37 @@ class Watcher:
         due = [w for w in watches if w.state == "active" and self._due.get(w.id, 0.0) <= mono]
         if not due:
             return
-        uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
-        found = dict(zip(uids, await self._tasks.get_tasks(uids, lane=Lane.WATCH), strict=True))
         paused = await self._store.paused_teams(sorted({w.workspace for w in due}))
         self._budget_spent = set()
+        by_workspace: dict[str, list[Watch]] = {}
+        for watch in due:
+            by_workspace.setdefault(watch.workspace, []).append(watch)
+        # Each workspace through its own client, side by side: one whose lookups are slow
+        # (a flood, an outage of its account) holds back no other's edits.
+        await asyncio.gather(
+            *(
+                self._poll_workspace(ws, watches, paused, mono, now)
+                for ws, watches in by_workspace.items()
+            )
+        )
+
+    async def _poll_workspace(
+        self, ws: str, due: list[Watch], paused: set[str], mono: float, now: float
+    ) -> None:
+        """Look up one workspace's due watches in one batched call and advance each."""
+        try:
+            client = await self._accounts.client_for(ws)
+            if client is None:
+                # No account any more (disconnected): no upstream call; the watches wait, and
+                # go on if one is connected again before they expire.
+                log.info("%d watches not polled: their workspace has no task API account", len(due))
+                return
+            uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
+            results = await client.get_tasks(uids, lane=Lane.WATCH)
+        except Exception:
+            log.exception("watches of a workspace not polled; next tick tries again")
+            return
+        found = dict(zip(uids, results, strict=True))
         for watch in sorted(due, key=lambda w: w.last_shown_age - w.age):
             try:
                 # A quiet watch has no message to edit: it spends none of the edit budget.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.render.accounts import CONNECT_CALLBACK, CONNECT_OPEN, DISCONNECT
 from bot.render.answer import ACTION_REFRESH, ACTION_UNWATCH, ACTION_WATCH
 from bot.render.home import HOME_FOLLOW_MODE, HOME_LOOKUP, HOME_UNWATCH
 from bot.render.modal import DM_BLOCK, DM_INPUT, MODAL_CALLBACK, UIDS_BLOCK, UIDS_INPUT
@@ -50,6 +51,14 @@ class Function(StrEnum):
     WAIT_FOR_TASKS = WAIT_FOR_TASKS
 
 
+class AccountIds(StrEnum):
+    """Task API accounts: the connect modal and the Home buttons (DESIGN.md fixes them)."""
+
+    CONNECT = CONNECT_CALLBACK
+    CONNECT_OPEN = CONNECT_OPEN
+    DISCONNECT = DISCONNECT
+
+
 FOLLOW_WORDS = ("follow", "unfollow", "following")  # `/taskstatus follow` and friends
 
 # Events beyond `app_mention`, each handled in `bot.slack.surfaces.follow` or
@@ -85,4 +94,6 @@ SCOPES = {
     # Link unfurls (bot.slack.surfaces.unfurl)
     "links:read": "link_shared events for task page links (TASK_LINK_URL)",
     "links:write": "chat.unfurl: the task's card under a pasted link",
+    # Task API accounts: is the person connecting one a workspace admin or owner?
+    "users:read": "users.info: only admins, owners or the installer connect an account",
 }

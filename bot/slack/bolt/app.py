@@ -14,6 +14,7 @@ from bot.slack.delivery.context import Deps
 from bot.slack.surfaces import (
     actions,
     command,
+    connect,
     follow,
     home,
     mention,
@@ -53,6 +54,17 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
     )
     observe.install(app, deps.metrics)
     request_errors.install(app)
-    for surface in (command, shortcut, mention, actions, follow, home, modal, unfurl, steps):
+    for surface in (
+        command,
+        shortcut,
+        mention,
+        actions,
+        follow,
+        home,
+        modal,
+        connect,
+        unfurl,
+        steps,
+    ):
         surface.register(app, deps)
     return app

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from slack_sdk.errors import SlackApiError
 
 from bot.records.watch import Watch, message_key
+from bot.render.accounts import no_account_message
 from bot.render.answer import Message, lookup_message
 from bot.render.links import TaskLinks
 from bot.render.notes import (
@@ -34,7 +35,9 @@ from bot.slack.delivery.deliver import (
 )
 from bot.slack.delivery.latency import answered
 from bot.slack.delivery.live import RESPONSE_URL_LIFETIME
+from bot.taskapi.client import TaskApiClient
 from bot.taskapi.models import TaskResult, all_done
+from bot.tenancy.accounts import NoAccount
 from bot.watch.scheduler import WatchLimitError
 
 log = logging.getLogger(__name__)
@@ -60,14 +63,21 @@ class Place:
 async def lookup(
     deps: Deps, place: Place, uids: list[str], skipped: str = ""
 ) -> tuple[list[TaskResult], Build]:
-    """The tasks and their answer; `skipped` names what the command held besides UIDs."""
-    results = await deps.tasks.get_tasks(uids)
+    """The tasks (with the asker's workspace's account) and their answer; `skipped` names
+    what the command held besides UIDs."""
+    results = await (await tasks_for(deps, place)).get_tasks(uids)
     value = await encode_uids(place.ws, uids, deps.store)
     checked = time.time()
     links = TaskLinks.of(deps.settings.task_link_url)
     return results, lambda no_preview: lookup_message(
         results, value, checked, no_preview, skipped, links
     )
+
+
+async def tasks_for(deps: Deps, place: Place) -> TaskApiClient:
+    """The client of the asker's workspace; `NoAccount` (answered by `guarded` with the
+    how-to note, only to the asker) when it has none: nothing goes upstream then."""
+    return await deps.accounts.require(place.ws)
 
 
 async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
@@ -90,6 +100,7 @@ async def answer(
     skipped: str = "",
 ) -> None:
     """A one-off lookup, delivered where it belongs (`limit_person`: see `start_watch`)."""
+    await tasks_for(deps, place)  # no account: said before any limit is spent
     if limit_person and not await within_limit(deps, place, uids):
         return
     _, build = await lookup(deps, place, uids, skipped)
@@ -145,6 +156,7 @@ async def start_watch(
     it is bounded per channel (`FOLLOW_MAX_PER_MINUTE`) instead, and takes no person's slot
     nor their lookup allowance (`LOOKUP_UIDS_PER_MINUTE`).
     """
+    await tasks_for(deps, place)  # no account: said before a slot is taken
     try:
         deps.watcher.check_size(uids)
         # Before the lookup: races cannot pass.
@@ -282,6 +294,10 @@ def guarded(
                     )
                 deps.metrics.answers.labels(surface, "restarting").inc()
             raise
+        except NoAccount:
+            # Expected, not a failure: the workspace has not connected an account yet.
+            deps.metrics.answers.labels(surface, "no_account").inc()
+            await tell(deps, place, no_account_message())
         except ResponseUrlError as exc:
             # The note would take the same way out and fail the same way: one line, no retry.
             reason = f"answered {exc.status}" if exc.status else exc.body

@@ -24,9 +24,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.records.watch import Watch
+from bot.render.accounts import account_blocks
 from bot.render.home import FollowedChannel, HomeWatch, home_view
 from bot.store import Store
 from bot.taskapi.models import TaskResult
+from bot.tenancy.accounts import Accounts
 from bot.watch.publisher import Build, FollowOn, NoticePage, Outcome, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ class HomeTab:
         self._published: LRUCache[Person, float] = LRUCache(maxsize=10_000)  # monotonic time
         self._pace = Pace(PUBLISHES_PER_MINUTE, BURST)
         self._links: LRUCache[str, str] = LRUCache(maxsize=5000)
+        # OAuth mode: the workspace's task API account, with its Connect button, is shown.
+        self.accounts: Accounts | None = None
 
     def touch(self, ws: str, user_id: str) -> None:
         """Someone's watches changed: publish their Home soon, once for any number of changes
@@ -165,7 +169,22 @@ class HomeTab:
             FollowedChannel(f.channel_id, f.user_id, f.since, f.mode)
             for f in await self._store.follows(ws)
         ]
-        return home_view(shown, followed, time.time())
+        return home_view(shown, followed, time.time(), await self._account(ws))
+
+    async def _account(self, ws: str) -> list[Any]:
+        """The account section, in OAuth mode only (single mode's keys are settings)."""
+        if self.accounts is None or not self.accounts.per_workspace:
+            return []
+        status = await self.accounts.status(ws)
+        return list(
+            account_blocks(
+                status.connected,
+                status.fallback,
+                status.public_key,
+                status.connected_by,
+                status.connected_at,
+            )
+        )
 
     async def _link(self, watch: Watch) -> str | None:
         """The live message's address: the archive URL form, else chat.getPermalink."""

@@ -48,7 +48,7 @@ from bot.slack.front.monitoring import listen_metrics, metrics_handler, sample_s
 from bot.slack.front.socket_front import ObservedSocketModeHandler
 from bot.store import open_store
 from bot.store.keyring import Keyring
-from bot.taskapi.client import TaskApiClient, config_from_settings
+from bot.tenancy.accounts import accounts_from_settings
 from bot.watch.scheduler import WatchConfig, Watcher
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class Bot:
         left = await answers
         if left:
             log.warning("%d answers did not finish within the grace period", left)
-        upstream = asyncio.ensure_future(deps.tasks.aclose())
+        upstream = asyncio.ensure_future(deps.accounts.aclose())
         await _within(upstream, deadline - loop.time() - UNWIND)
 
 
@@ -171,9 +171,10 @@ async def running_bot(
                 allow_private=settings.picture_allow_private,
             )
         )
-        tasks = TaskApiClient(
+        accounts = accounts_from_settings(
+            settings,
             session,
-            config_from_settings(settings),
+            store,
             on_call=lambda outcome: metrics.upstream.labels(outcome).inc(),
             observer=metrics,
         )
@@ -194,10 +195,11 @@ async def running_bot(
             step_tokens=step_tokens,
         )
         home = HomeTab(client, store)
+        home.accounts = accounts
         stack.callback(home.close)
         watcher = Watcher(
             store,
-            tasks,
+            accounts,
             RefreshingPublisher(publisher, home),
             watch_config(settings),
             clock=watch_clock,
@@ -214,7 +216,7 @@ async def running_bot(
         tracker = Tracker()
         deps = Deps(
             settings=settings,
-            tasks=tasks,
+            accounts=accounts,
             store=store,
             delivery=delivery,
             tracker=tracker,

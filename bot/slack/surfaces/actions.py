@@ -29,7 +29,7 @@ from bot.slack.basics.payloads import (
 )
 from bot.slack.basics.values import decode_uids
 from bot.slack.basics.workspace import request_workspace
-from bot.slack.delivery.answering import Place, guarded, lookup, tell, within_limit
+from bot.slack.delivery.answering import Place, guarded, lookup, tasks_for, tell, within_limit
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import Build
 from bot.slack.delivery.latency import answered
@@ -79,12 +79,13 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
     if not uids:
         await tell(deps, place, too_old_message("refresh"))
         return
+    client = await tasks_for(deps, place)  # no account: the how-to note, nothing upstream
     if not await within_limit(deps, place, uids):
         return
     watch_id = live_watch_id(obj(body, "message"))
     watch = await deps.store.get_watch(place.ws, watch_id) if watch_id else None
     if watch is not None and watch.state == "active":
-        results = await deps.tasks.get_tasks(uids)
+        results = await client.get_tasks(uids)
         build = deps.watcher.live_message(watch, results)
     else:
         _, build = await lookup(deps, place, uids)
@@ -102,6 +103,7 @@ async def watch_button(
     if not uids:
         await tell(deps, place, too_old_message("watch"))
         return
+    await tasks_for(deps, place)  # no account: said before a slot is taken
     try:
         deps.watcher.check_size(uids)
         # Before the lookup: races cannot pass.

@@ -27,17 +27,24 @@ from bot.slack.delivery.answering import (
     start_watch,
 )
 from bot.slack.delivery.context import Deps
+from bot.slack.surfaces.connect import CONNECT_WORD, open_connect
 from bot.slack.surfaces.follow import follow_command, follow_word
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_command(
+        ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, client: Any
+    ) -> None:
         deps.metrics.requests.labels("command").inc()
         if is_external(command, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**ack_payload(external_refused_message()))
             return
         said = text(command, "text")
+        ws = request_workspace(context)
+        if said.strip().lower() == CONNECT_WORD:
+            await open_connect(deps, ack, client, command, ws)
+            return
         word = follow_word(said)
         if word:
             await ack()

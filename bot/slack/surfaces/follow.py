@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 from bot.reading.parse import message_uids
 from bot.records.follow import Follow
 from bot.records.watch import WatchMode
+from bot.render.accounts import no_account_message
 from bot.render.answer import Message
 from bot.render.follow import (
     already_followed_message,
@@ -169,6 +170,10 @@ async def follow_message(
     follow = await deps.store.get_follow(ws, str(event.get("channel") or ""))
     if follow is None:
         return
+    if await deps.accounts.client_for(ws) is None:
+        # Its account was disconnected: nobody asked, so nobody is told; nothing upstream.
+        log.debug("message %s not answered: no task API account", event.get("ts"))
+        return
     if is_external_author(deps, body, event):
         log.debug("message %s not answered: written in another organisation", event.get("ts"))
         return
@@ -264,6 +269,8 @@ async def follow_command(deps: Deps, ws: str, command: dict[str, Any], word: str
         )
     elif not channel.startswith(FOLLOWABLE_CHANNELS):
         await tell(follow_needs_channel_message())
+    elif word == "follow" and await deps.accounts.client_for(ws) is None:
+        await tell(no_account_message())  # it could answer nothing: not turned on
     elif word == "follow":
         assert mode is not None  # `follow_word` lets `follow` through only with a mode
         follow = Follow(

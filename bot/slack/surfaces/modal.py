@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.reading.parse import parse_command
+from bot.render.accounts import no_account_text
 from bot.render.answer import NO_PREVIEWS_AT_ALL
 from bot.render.links import TaskLinks
 from bot.render.modal import answer_blocks, lookup_modal, note_modal
@@ -21,21 +22,28 @@ from bot.slack.basics import payloads
 from bot.slack.basics.ids import Callback, HomeAction, Modal
 from bot.slack.basics.payloads import is_external, obj, team_id, user_id
 from bot.slack.basics.workspace import request_workspace
-from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, guarded, start_watch
+from bot.slack.delivery.answering import MAX_LOOKUP_UIDS, Place, guarded, start_watch, tasks_for
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import slack_error
+from bot.tenancy.accounts import NoAccount
 
 log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    async def open_modal(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
+    async def open_modal(
+        ack: AsyncAck, body: dict[str, Any], client: Any, context: dict[str, Any]
+    ) -> None:
         await ack()
         deps.metrics.requests.labels("lookup_modal").inc()
+        # No account: the modal says so instead of offering a lookup that cannot happen (one
+        # store read at most, kept by the registry: well within the trigger's 3 s).
+        has_account = await deps.accounts.client_for(request_workspace(context)) is not None
+        view = lookup_modal() if has_account else note_modal(no_account_text())
         # The trigger expires 3 s after the click: open now, not in background work. Slack
         # refusing (an expired trigger) must not turn the acknowledged click into a 500.
         try:
-            await client.views_open(trigger_id=body.get("trigger_id"), view=lookup_modal())
+            await client.views_open(trigger_id=body.get("trigger_id"), view=view)
         except SlackApiError as exc:
             log.warning("lookup modal not opened: %s", slack_error(exc))
 
@@ -53,6 +61,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors={Modal.UIDS_BLOCK.value: problem})
             return
         person = user_id(body)
+        view_id = payloads.text(view, "id")
         place = Place(channel="", user=person, team=team_id(body), ws=request_workspace(context))
         noun = "task" if len(uids) == 1 else "tasks"
         if as_dm:
@@ -64,16 +73,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 ),
             )
             deps.tracker.spawn(
-                guarded(deps, place, "modal", lambda: live_dm(deps, place, uids)), "modal"
+                guarded(deps, place, "modal", lambda: live_dm(deps, place, uids, view_id)),
+                "modal",
             )
             return
         await ack(
             response_action="update",
             view=note_modal(f":hourglass_flowing_sand: Looking up {len(uids)} {noun}…"),
         )
-        view_id = payloads.text(view, "id")
         deps.tracker.spawn(
-            guarded(deps, place, "modal", lambda: answer_in_modal(deps, view_id, uids, text)),
+            guarded(
+                deps, place, "modal", lambda: answer_in_modal(deps, place, view_id, uids, text)
+            ),
             "modal",
         )
 
@@ -115,11 +126,18 @@ def check_input(deps: Deps, body: dict[str, Any], text: str, as_dm: bool) -> tup
     return "", parsed.uids
 
 
-async def answer_in_modal(deps: Deps, view_id: str, uids: list[str], text: str) -> None:
+async def answer_in_modal(
+    deps: Deps, place: Place, view_id: str, uids: list[str], text: str
+) -> None:
     """The same answer as in a channel, in the modal. Slack names no picture when it refuses
     one in a view: the broken ones are found by fetching each, and become links; when Slack
     refuses that too, every picture does."""
-    results = await deps.tasks.get_tasks(uids)
+    try:
+        tasks = await tasks_for(deps, place)
+    except NoAccount:  # disconnected since the modal opened: the modal says so
+        await _say_no_account(deps, view_id)
+        return
+    results = await tasks.get_tasks(uids)
     checked = time.time()
     client = deps.delivery.client
 
@@ -150,8 +168,18 @@ async def answer_in_modal(deps: Deps, view_id: str, uids: list[str], text: str) 
         return
 
 
-async def live_dm(deps: Deps, place: Place, uids: list[str]) -> None:
+async def _say_no_account(deps: Deps, view_id: str) -> None:
+    deps.metrics.answers.labels("modal", "no_account").inc()
+    await deps.delivery.client.views_update(view_id=view_id, view=note_modal(no_account_text()))
+
+
+async def live_dm(deps: Deps, place: Place, uids: list[str], view_id: str = "") -> None:
     """A live answer in the person's DM with the app, like `/taskstatus watch` there."""
+    try:
+        await tasks_for(deps, place)
+    except NoAccount:  # the modal said the answer was on its way: it now says why not
+        await _say_no_account(deps, view_id)
+        return
     opened = await deps.delivery.client.conversations_open(users=place.user)
     channel = str(opened["channel"]["id"])
     dm = Place(channel=channel, user=place.user, team=place.team, ws=place.ws)

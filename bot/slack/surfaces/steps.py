@@ -30,6 +30,7 @@ from bot.render.step import (
     GET_TASK_STATUS,
     WAIT_FOR_TASKS,
     bad_timeout_error,
+    no_account_error,
     no_uid_error,
     read_timeout,
     step_outputs,
@@ -55,7 +56,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ws = request_workspace(context)
         execution = str(context.function_execution_id or "")
         deps.tracker.spawn(
-            _answered_once(deps, ws, execution, _status(deps, inputs, complete, fail)),
+            _answered_once(deps, ws, execution, _status(deps, ws, inputs, complete, fail)),
             "step status",
         )
 
@@ -87,7 +88,7 @@ def _uids(inputs: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 async def _status(
-    deps: Deps, inputs: dict[str, Any], complete: AsyncComplete, fail: AsyncFail
+    deps: Deps, ws: str, inputs: dict[str, Any], complete: AsyncComplete, fail: AsyncFail
 ) -> None:
     uids, invalid = _uids(inputs)
     if not uids:
@@ -96,7 +97,11 @@ async def _status(
     if len(uids) > MAX_LOOKUP_UIDS:
         await _once(fail(too_many_error(len(uids), MAX_LOOKUP_UIDS)))
         return
-    results = await deps.tasks.get_tasks(uids, lane=Lane.PERSON)  # ws: client_for
+    client = await deps.accounts.client_for(ws)
+    if client is None:
+        await _once(fail(no_account_error()))
+        return
+    results = await client.get_tasks(uids, lane=Lane.PERSON)
     error = upstream_error(results)
     deps.metrics.answers.labels("step", "error" if error else "ok").inc()
     await _once(fail(error) if error is not None else complete(step_outputs(results)))
@@ -114,6 +119,8 @@ async def _wait(
         await _once(fail(too_many_error(len(uids), limit)))
     elif minutes is None:
         await _once(fail(bad_timeout_error(inputs.get("timeout_minutes"))))
+    elif await deps.accounts.client_for(ws) is None:
+        await _once(fail(no_account_error()))
     elif not token:
         log.warning("step %s: no bot_access_token in the event; nothing can complete it", execution)
     else:

@@ -71,10 +71,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.event("entity_details_requested")
     async def on_entity_details(
-        body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
     ) -> None:
         deps.metrics.requests.labels("entity_details").inc()
-        deps.tracker.spawn(present_details(deps, client, body, event), "entity_details")
+        ws = request_workspace(context)
+        deps.tracker.spawn(present_details(deps, client, ws, body, event), "entity_details")
 
     @app.action(Action.UNFURL_WATCH.value)
     async def on_watch(
@@ -113,8 +117,10 @@ async def unfurl_links(
         matched = [(url, uid) for url, uid in matched if await _first_lately(deps, ws, event, url)]
     if not matched:
         return
-    # ws: client_for -- the workspace's own task API client once accounts are per workspace
-    found = await deps.tasks.get_tasks([uid for _, uid in matched])  # in order, batched
+    tasks = await deps.accounts.client_for(ws)
+    if tasks is None:
+        return  # no task API account here: nobody asked, so nobody is told
+    found = await tasks.get_tasks([uid for _, uid in matched])  # in order, batched
     results = {url: result for (url, _), result in zip(matched, found, strict=True)}
     values = {
         url: await encode_uids(ws, [result.uid], deps.store) for url, result in results.items()
@@ -175,7 +181,7 @@ async def _first_lately(deps: Deps, ws: str, event: dict[str, Any], url: str) ->
 
 
 async def present_details(
-    deps: Deps, client: AsyncWebClient, body: dict[str, Any], event: dict[str, Any]
+    deps: Deps, client: AsyncWebClient, ws: str, body: dict[str, Any], event: dict[str, Any]
 ) -> None:
     """The flexpane of a task entity: one `entity.presentDetails` with everything known."""
     links = TaskLinks.of(deps.settings.task_link_url)
@@ -192,8 +198,11 @@ async def present_details(
     if not uid:
         log.info("entity_details_requested for no task of ours: not answered")
         return
-    # ws: client_for -- the workspace's own task API client once accounts are per workspace
-    (result,) = await deps.tasks.get_tasks([uid])
+    tasks = await deps.accounts.client_for(ws)
+    if tasks is None:
+        await _present(client, trigger, error={"status": "custom", **_NO_ACCOUNT})
+        return
+    (result,) = await tasks.get_tasks([uid])
     if isinstance(result, Failed):
         await _present(client, trigger, error={"status": "custom", **_LOOKUP_FAILED})
         return
@@ -201,6 +210,11 @@ async def present_details(
     await _present(client, trigger, metadata=entity)
 
 
+_NO_ACCOUNT = {
+    "custom_title": "No task API account",
+    "custom_message": "This workspace has not connected a task API account. "
+    "A workspace admin connects one with /taskstatus connect.",
+}
 _LOOKUP_FAILED = {
     "custom_title": "Task API not answering",
     "custom_message": "The task could not be looked up just now. Try again in a moment.",
