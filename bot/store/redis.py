@@ -365,6 +365,49 @@ class RedisStore:
                 return before
         raise RuntimeError(f"follow mode: changed concurrently for {CAS_PATIENCE:g} s")
 
+    # == OAuth installations, install states, refresh leases (see `OAuthStore`) =============
+    # A workspace's keys share its hash tag; the index of expiries and the states, which
+    # belong to no workspace, share the fixed tag `{oauth}`. No script touches two tags.
+
+    async def save_installation(self, ws: str, sealed: str, expires_at: float | None) -> None:
+        await self._redis.hset(_installation(ws), mapping={"s": sealed, "e": expires_at or 0})
+        if expires_at is None:
+            await self._redis.zrem(_OAUTH_DUE, ws)
+        else:
+            await self._redis.zadd(_OAUTH_DUE, {ws: expires_at})
+
+    async def find_installation(self, ws: str) -> str | None:
+        sealed = await self._redis.hget(_installation(ws), "s")
+        return str(sealed) if sealed else None
+
+    async def installations_due(self, before: float) -> list[str]:
+        return [str(ws) for ws in await self._redis.zrangebyscore(_OAUTH_DUE, "-inf", before)]
+
+    async def issue_oauth_state(self, state: str, ttl: float) -> None:
+        await self._redis.set(_OAUTH_STATE + state, "1", px=max(1, int(ttl * 1000)))
+
+    async def consume_oauth_state(self, state: str) -> bool:
+        return bool(await self._redis.delete(_OAUTH_STATE + state))  # one caller deletes it
+
+    async def take_refresh_lease(self, ws: str, holder: str, ttl: float) -> bool:
+        key = _refresh_lease(ws)
+        return bool(await self._redis.set(key, holder, nx=True, px=max(1, int(ttl * 1000))))
+
+    async def drop_refresh_lease(self, ws: str, holder: str) -> None:
+        await self._redis.eval(_DROP_IF_HELD, 1, _refresh_lease(ws), holder)
+
+    async def delete_workspace(self, ws: str) -> None:
+        """What this block owns, plus the follows and open watches the store keys by team
+        id today (an org-wide install's watches carry their workspace's team, not `ws`)."""
+        for watch in await self.open_watches():
+            if watch.team_id == ws:
+                ended = watch.model_copy(update={"state": "done", "end_reason": "gone"})
+                if await self.update_watch(ended):
+                    await self._redis.delete(_PREFIX + "watch:" + watch.id)
+        for key in (_FOLLOWS + ws, _installation(ws), _refresh_lease(ws)):
+            await self._redis.delete(key)  # one key a call: they may live in different slots
+        await self._redis.zrem(_OAUTH_DUE, ws)
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))
@@ -399,3 +442,21 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0
 """
+
+
+# OAuth: installations and refresh leases under each workspace's hash tag; states and the
+# index of expiries under `{oauth}`.
+_OAUTH_DUE = _PREFIX + "{oauth}:due"
+_OAUTH_STATE = _PREFIX + "{oauth}:state:"
+_DROP_IF_HELD = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _installation(ws: str) -> str:
+    return f"{_PREFIX}{{{ws}}}:installation"
+
+
+def _refresh_lease(ws: str) -> str:
+    return f"{_PREFIX}{{{ws}}}:oauth:refresh"

@@ -78,7 +78,7 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous=NORMAL")
         store = cls(db, retention)
         async with store._transaction():
-            for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES]:
+            for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES, *_OAUTH_TABLES]:
                 await db.execute(statement)
             await store._migrate()
             for statement in _INDEXES:
@@ -478,6 +478,82 @@ class SqliteStore:
                 )
         return before
 
+    # == OAuth installations, install states, refresh leases (see `OAuthStore`) =============
+
+    async def save_installation(self, ws: str, sealed: str, expires_at: float | None) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO installations (ws, sealed, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (ws) DO UPDATE SET sealed = excluded.sealed,"
+                " expires_at = excluded.expires_at",
+                (ws, sealed, expires_at),
+            )
+
+    async def find_installation(self, ws: str) -> str | None:
+        async with self._db.execute(
+            "SELECT sealed FROM installations WHERE ws = ?", (ws,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    async def installations_due(self, before: float) -> list[str]:
+        async with self._db.execute(
+            "SELECT ws FROM installations WHERE expires_at < ? ORDER BY expires_at", (before,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [str(row[0]) for row in rows]
+
+    async def issue_oauth_state(self, state: str, ttl: float) -> None:
+        now = self._clock()
+        async with self._transaction():
+            await self._db.execute("DELETE FROM oauth_states WHERE expires_at < ?", (now,))
+            await self._db.execute(
+                "INSERT OR REPLACE INTO oauth_states (state, expires_at) VALUES (?, ?)",
+                (state, now + ttl),
+            )
+
+    async def consume_oauth_state(self, state: str) -> bool:
+        async with self._lock:  # one DELETE: of two consumers, only one sees the row go
+            cursor = await self._db.execute(
+                "DELETE FROM oauth_states WHERE state = ? AND expires_at >= ?",
+                (state, self._clock()),
+            )
+        return cursor.rowcount == 1
+
+    async def take_refresh_lease(self, ws: str, holder: str, ttl: float) -> bool:
+        now = self._clock()
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT INTO oauth_leases (ws, holder, until) VALUES (?, ?, ?)"
+                " ON CONFLICT (ws) DO UPDATE SET holder = excluded.holder,"
+                " until = excluded.until WHERE oauth_leases.until < ?",
+                (ws, holder, now + ttl, now),
+            )
+        return cursor.rowcount == 1
+
+    async def drop_refresh_lease(self, ws: str, holder: str) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "DELETE FROM oauth_leases WHERE ws = ? AND holder = ?", (ws, holder)
+            )
+
+    async def delete_workspace(self, ws: str) -> None:
+        """What this block owns, plus the follows and open watches the store keys by team
+        id today (an org-wide install's watches carry their workspace's team, not `ws`)."""
+        for watch in await self.open_watches():
+            if watch.team_id == ws:
+                ended = watch.model_copy(update={"state": "done", "end_reason": "gone"})
+                await self.update_watch(ended)
+        for follow in await self.follows(ws):
+            await self.unfollow(ws, follow.channel_id)
+        async with self._transaction():
+            await self._db.execute(
+                "DELETE FROM watches WHERE is_open IS NULL AND json_extract(data, '$.team_id') = ?",
+                (ws,),
+            )
+            await self._db.execute("DELETE FROM installations WHERE ws = ?", (ws,))
+            await self._db.execute("DELETE FROM oauth_leases WHERE ws = ?", (ws,))
+
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
     watch = Watch.model_validate_json(str(row[1]))
@@ -493,3 +569,12 @@ _FOLLOW_TABLES = [
 ]
 # Ended forms not yet shown on their messages (see `Store.owe_final_form`)
 _OWED_TABLES = ["CREATE TABLE IF NOT EXISTS owed_forms (id TEXT PRIMARY KEY, due REAL NOT NULL)"]
+
+# OAuth installations (sealed), install states and the fleet's refresh leases.
+_OAUTH_TABLES = [
+    "CREATE TABLE IF NOT EXISTS installations (ws TEXT PRIMARY KEY, sealed TEXT NOT NULL,"
+    " expires_at REAL)",
+    "CREATE TABLE IF NOT EXISTS oauth_states (state TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS oauth_leases (ws TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+    " until REAL NOT NULL)",
+]

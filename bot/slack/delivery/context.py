@@ -11,6 +11,7 @@ from bot.ops.metrics import Metrics
 from bot.slack.basics.limits import LookupLimiter
 from bot.slack.delivery.deliver import Delivery
 from bot.slack.delivery.home_tab import HomeTab
+from bot.slack.delivery.slack_clients import OneWorkspace, SlackClients
 from bot.slack.delivery.tracker import Tracker
 from bot.store import Store
 from bot.taskapi.client import TaskApiClient
@@ -31,3 +32,5 @@ class Deps:
     home: HomeTab | None = None  # refreshes people's App Home when their watches change
     clock: Callable[[], float] = time.time  # follow windows; tests pass a clock of their own
     lookups: LookupLimiter = field(default_factory=lambda: LookupLimiter(0))
+    # Many workspaces: each workspace's Slack client for work outside a request.
+    slack_clients: SlackClients = field(default_factory=lambda: OneWorkspace(None))

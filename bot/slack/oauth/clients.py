@@ -1,0 +1,128 @@
+"""OAuth mode's Slack client per workspace (`bot.slack.delivery.slack_clients`), and the
+workspace each piece of work is for.
+
+`Installed.client_for(ws)` is a copy of
+the paced client (`copy_client`: same gate, metrics and session) carrying the installation's
+current token, kept per (workspace, token) so a rotated token gets a new client and no kept
+client is ever re-tokened.
+
+The bot's long-lived clients (answers, live edits, notices, Home) are built once and shared;
+in OAuth mode they carry no token and take the one of `current_workspace` at each call. The
+variable is set for each request (`WorkspaceScope`, a Bolt middleware) and around each watch's
+Slack work (`RoutedPublisher`); tasks started from there inherit it, as asyncio copies the
+context into every task it creates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+
+from cachetools import LRUCache
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.records.watch import Watch
+from bot.slack.basics.workspace import request_workspace
+from bot.slack.delivery.observed_client import copy_client
+from bot.slack.oauth.rotation import TokenKeeper
+from bot.taskapi.models import TaskResult
+from bot.watch.publisher import Build, FollowOn, NoticePage, Outcome, Publisher, SlackTrouble
+
+current_workspace: ContextVar[str] = ContextVar("current_workspace", default="")
+
+KEPT_CLIENTS = 1000  # (workspace, token) pairs whose client is kept
+
+
+class NotInstalled(Exception):
+    """A Slack call for a workspace that has no installation (or none was named)."""
+
+
+class Installed:
+    """OAuth mode: each workspace's client, with its installation's fresh token."""
+
+    def __init__(self, base: AsyncWebClient, tokens: TokenKeeper) -> None:
+        self._base = base
+        self._tokens = tokens
+        self._kept: LRUCache[tuple[str, str], AsyncWebClient] = LRUCache(KEPT_CLIENTS)
+
+    async def client_for(self, ws: str) -> AsyncWebClient | None:
+        kept = await self._tokens.fresh(ws)
+        if kept is None:
+            return None
+        key = (ws, kept.bot_token)
+        client = self._kept.get(key)
+        if client is None:
+            team = None if kept.is_enterprise_install else kept.team_id
+            client = self._kept[key] = copy_client(self._base, kept.bot_token, team)
+        return client
+
+    def forget(self, ws: str) -> None:
+        for key in [k for k in self._kept if k[0] == ws]:
+            self._kept.pop(key, None)
+
+    async def current_token(self) -> str:
+        """The token of the workspace the running work is for (see the module)."""
+        ws = current_workspace.get()
+        kept = await self._tokens.fresh(ws) if ws else None
+        if kept is None:
+            raise NotInstalled(f"no installation for workspace {ws or '(none named)'}")
+        return kept.bot_token
+
+
+class WorkspaceScope(AsyncMiddleware):
+    """Names the request's workspace for the shared clients (see the module). Not reset on
+    the way out: Bolt runs the listener after the middleware chain returns, and each request
+    runs in a task of its own."""
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        current_workspace.set(request_workspace(req.context))
+        return await next()
+
+
+class RoutedPublisher:
+    """The watcher's publisher, each call made for the watch's own workspace."""
+
+    def __init__(self, inner: Publisher) -> None:
+        self._inner = inner
+
+    async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
+        current_workspace.set(_ws(watch))
+        return await self._inner.update(watch, build, final=final)
+
+    def sort(self, exc: BaseException) -> SlackTrouble:
+        return self._inner.sort(exc)
+
+    async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
+        current_workspace.set(_ws(watch))
+        rest = await self._inner.notify(watch, results)
+        if rest is None:
+            return None
+        ws = _ws(watch)
+
+        async def follow_on() -> None:
+            current_workspace.set(ws)
+            await rest()
+
+        return follow_on
+
+    async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
+        current_workspace.set(_ws(watch))
+        return await self._inner.notice_sent(watch, cursor)
+
+    async def note(self, watch: Watch, text: str) -> None:
+        current_workspace.set(_ws(watch))
+        await self._inner.note(watch, text)
+
+
+def _ws(watch: Watch) -> str:
+    # ws: the watch's workspace key (`Watch.workspace` once the store keeps it; the team today)
+    return watch.team_id
