@@ -1,0 +1,187 @@
+"""OAuth mode end to end: the install page, the redirect, what is saved, and requests of
+each workspace answered with that workspace's own token (the fake refuses any other)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+from pytest_aiohttp import AiohttpServer
+
+from bot.slack.oauth.installations import StoreInstallations
+from bot.slack.oauth.scopes import BOT_SCOPES
+from bot.store.keyring import Keyring
+from tests.oauth_harness import SECRETS_KEY, install, install_link, mention_in, start_oauth
+from tests.slack_harness import Harness
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def oauth(aiohttp_server: AiohttpServer, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with start_oauth(aiohttp_server, tmp_path) as h:
+        yield h
+
+
+def kept(h: Harness) -> StoreInstallations:
+    """The installations as the bot keeps them, opened with the same key."""
+    assert h.bot.oauth is not None
+    return StoreInstallations(h.bot.oauth.store, Keyring(SECRETS_KEY))
+
+
+def test_the_install_scopes_are_the_manifests() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+    assert tuple(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
+
+
+async def test_the_install_page_links_to_slack_with_a_one_time_state(oauth: Harness) -> None:
+    link, query = await install_link(oauth)
+    assert link.startswith("https://slack.com/oauth/v2/authorize?")
+    assert query["client_id"] == [oauth.slack.client_id]
+    assert query["scope"] == [",".join(BOT_SCOPES)]
+    _, again = await install_link(oauth)
+    assert again["state"] != query["state"]  # each page its own state
+    page = await (await oauth.http.get("/slack/install")).text()
+    assert "&amp;scope=" in page  # the link is escaped in the HTML
+
+
+async def test_the_redirect_saves_the_installation_and_its_workspace_is_served(
+    oauth: Harness,
+) -> None:
+    oauth.slack.own("T0ONE", "C0ONE")
+    page = await install(oauth, "T0ONE", team_name="<b>One</b>", installer="U0ADMIN")
+    assert page.status == 200
+    body = await page.text()
+    assert "&lt;b&gt;One&lt;/b&gt;" in body
+    assert "<b>One</b>" not in body
+    saved = await kept(oauth).find("T0ONE")
+    assert saved is not None
+    [token] = oauth.slack.tokens_of("T0ONE")
+    assert saved.bot_token == token
+    assert saved.installer == "U0ADMIN"
+    assert saved.bot_refresh_token
+    assert saved.bot_token_expires_at
+
+    assert (await mention_in(oauth, "T0ONE", "C0ONE", "ok-1")).status == 200
+    [post] = await oauth.slack.wait_for(lambda: oauth.slack.calls_to("chat.postMessage"))
+    assert post.token == token
+    assert "ok-1" in json.dumps(post.args)
+
+
+async def test_each_workspace_is_answered_with_its_own_token(oauth: Harness) -> None:
+    oauth.slack.own("T0ONE", "C0ONE")
+    oauth.slack.own("T0TWO", "C0TWO")
+    await install(oauth, "T0ONE")
+    await install(oauth, "T0TWO")
+    await mention_in(oauth, "T0TWO", "C0TWO", "ok-2")
+    await mention_in(oauth, "T0ONE", "C0ONE", "ok-1")
+    posts = await oauth.slack.wait_for(
+        lambda: len(oauth.slack.calls_to("chat.postMessage")) >= 2 and oauth.slack.calls
+    )
+    used = {c.args["channel"]: c.token for c in posts if c.method == "chat.postMessage"}
+    assert used == {
+        "C0ONE": oauth.slack.tokens_of("T0ONE")[0],
+        "C0TWO": oauth.slack.tokens_of("T0TWO")[0],
+    }
+    assert not [c for c in oauth.slack.calls if c.refused]
+
+
+@pytest.mark.parametrize("state", ["unknown", "used", "expired"])
+async def test_a_bad_state_gets_a_4xx_page_and_nothing_is_saved(oauth: Harness, state: str) -> None:
+    oauth.slack.grant("good-code", "T0ONE")
+    if state == "unknown":
+        value = "never-issued"
+    elif state == "used":
+        _, query = await install_link(oauth)
+        value = query["state"][0]
+        assert await oauth.bot.deps.store.consume_oauth_state(value)  # its one use
+    else:
+        value = "issued-long-ago"
+        await oauth.bot.deps.store.issue_oauth_state(value, -1.0)  # ten minutes are over
+    page = await oauth.http.get(
+        "/slack/oauth_redirect", params={"code": "good-code", "state": value}
+    )
+    assert 400 <= page.status < 500
+    assert "install link has expired" in await page.text()
+    assert oauth.slack.calls_to("oauth.v2.access") == []  # the code was never exchanged
+    assert await kept(oauth).find("T0ONE") is None
+
+
+async def test_a_state_works_once(oauth: Harness) -> None:
+    oauth.slack.grant("code-1", "T0ONE")
+    oauth.slack.grant("code-2", "T0TWO")
+    _, query = await install_link(oauth)
+    state = query["state"][0]
+    first = await oauth.http.get("/slack/oauth_redirect", params={"code": "code-1", "state": state})
+    again = await oauth.http.get("/slack/oauth_redirect", params={"code": "code-2", "state": state})
+    assert first.status == 200
+    assert again.status == 401
+    assert await kept(oauth).find("T0ONE") is not None
+    assert await kept(oauth).find("T0TWO") is None
+
+
+async def test_a_cancelled_install_gets_a_friendly_page(oauth: Harness) -> None:
+    _, query = await install_link(oauth)
+    page = await oauth.http.get(
+        "/slack/oauth_redirect", params={"error": "access_denied", "state": query["state"][0]}
+    )
+    assert page.status == 200
+    assert "install was cancelled" in await page.text()
+    assert oauth.slack.calls_to("oauth.v2.access") == []
+
+
+async def test_the_pages_escape_what_the_request_carries(oauth: Harness) -> None:
+    page = await oauth.http.get(
+        "/slack/oauth_redirect", params={"error": "<script>alert(1)</script>"}
+    )
+    body = await page.text()
+    assert "<script>" not in body
+    assert "&lt;script&gt;" in body
+
+
+async def test_an_org_wide_install_serves_every_workspace_of_the_enterprise(
+    oauth: Harness,
+) -> None:
+    oauth.slack.enterprises.update({"T0A": "E0ORG", "T0B": "E0ORG"})
+    oauth.slack.own("T0A", "C0A")
+    oauth.slack.own("T0B", "C0B")
+    page = await install(oauth, None, enterprise="E0ORG", org_wide=True)
+    assert page.status == 200
+    saved = await kept(oauth).find("E0ORG")
+    assert saved is not None
+    assert saved.is_enterprise_install
+    assert saved.team_id is None
+    assert await kept(oauth).find("T0A") is None  # one installation, for the enterprise
+    for team, channel in (("T0A", "C0A"), ("T0B", "C0B")):
+        response = await mention_in(oauth, team, channel, "ok-1", enterprise="E0ORG", org_wide=True)
+        assert response.status == 200
+    posts = await oauth.slack.wait_for(
+        lambda: (
+            len(oauth.slack.calls_to("chat.postMessage")) >= 2
+            and oauth.slack.calls_to("chat.postMessage")
+        )
+    )
+    [token] = oauth.slack.tokens_of("E0ORG")
+    assert {c.args["channel"] for c in posts} == {"C0A", "C0B"}
+    assert {c.token for c in posts} == {token}
+
+
+async def test_a_slack_connect_asker_is_refused_per_installation(oauth: Harness) -> None:
+    oauth.slack.own("T0ONE", "C0ONE")
+    await install(oauth, "T0ONE")
+    await mention_in(oauth, "T0ONE", "C0ONE", "ok-1", user="U0GUEST", user_team="T0ELSE")
+    [post] = await oauth.slack.wait_for(lambda: oauth.slack.calls_to("chat.postEphemeral"))
+    assert "ok-1" not in json.dumps(post.args)
+    assert oauth.api.calls == []  # nothing looked up for another organisation's member
+
+
+async def test_a_request_of_a_workspace_without_installation_is_not_served(
+    oauth: Harness,
+) -> None:
+    oauth.slack.own("T0NONE", "C0NONE")
+    await mention_in(oauth, "T0NONE", "C0NONE", "ok-1")
+    assert oauth.slack.calls_to("chat.postMessage") == []
+    assert oauth.api.calls == []
