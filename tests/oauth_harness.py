@@ -43,9 +43,9 @@ async def start_oauth(
 ) -> AsyncIterator[Harness]:
     api = FakeTaskApi(step=options.pop("step", 0.0))
     slack, api_url = await start_fakes(aiohttp_server, api)
-    async with running_bot(oauth_settings(tmp_path, slack, api_url, **options)) as bot:
-        async with TestClient(TestServer(http_app(bot))) as http:
-            yield Harness(bot, slack, api, http)
+    settings = oauth_settings(tmp_path, slack, api_url, **options)
+    async with running_bot(settings) as bot, TestClient(TestServer(http_app(bot))) as http:
+        yield Harness(bot, slack, api, http)
 
 
 async def install_link(h: Harness) -> tuple[str, dict[str, list[str]]]:
