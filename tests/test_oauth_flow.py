@@ -13,6 +13,7 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.slack.oauth.installations import StoreInstallations
 from bot.slack.oauth.scopes import BOT_SCOPES
+from bot.store.base import OAuthStore
 from bot.store.keyring import Keyring
 from tests.oauth_harness import SECRETS_KEY, install, install_link, mention_in, start_oauth
 from tests.slack_harness import Harness
@@ -24,6 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 async def oauth(aiohttp_server: AiohttpServer, tmp_path: Path) -> AsyncIterator[Harness]:
     async with start_oauth(aiohttp_server, tmp_path) as h:
         yield h
+
+
+def store_of(h: Harness) -> OAuthStore:
+    assert h.bot.oauth is not None
+    return h.bot.oauth.store
 
 
 def kept(h: Harness) -> StoreInstallations:
@@ -97,10 +103,10 @@ async def test_a_bad_state_gets_a_4xx_page_and_nothing_is_saved(oauth: Harness, 
     elif state == "used":
         _, query = await install_link(oauth)
         value = query["state"][0]
-        assert await oauth.bot.deps.store.consume_oauth_state(value)  # its one use
+        assert await store_of(oauth).consume_oauth_state(value)  # its one use
     else:
         value = "issued-long-ago"
-        await oauth.bot.deps.store.issue_oauth_state(value, -1.0)  # ten minutes are over
+        await store_of(oauth).issue_oauth_state(value, -1.0)  # ten minutes are over
     page = await oauth.http.get(
         "/slack/oauth_redirect", params={"code": "good-code", "state": value}
     )
