@@ -135,6 +135,7 @@ class FakeSlack:
     refresh_tokens: dict[str, Tenant] = field(default_factory=dict)  # unspent ones
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # users.info profiles
     rotation_seconds: int = 43_200  # expires_in of a rotating token (Slack: 12 hours)
+    issued: list[str] = field(default_factory=list)  # every token and refresh token given out
     _serving: tuple[str, tuple[str, str]] = ("", ("", ""))  # the token and app credentials
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -278,10 +279,12 @@ class FakeSlack:
         n = next(self._ts)
         token = f"xoxb-{tenant.ws}-{n}"
         self.tenants[token] = tenant
+        self.issued.append(token)
         answer: dict[str, Any] = {"access_token": token, "token_type": "bot"}
         if rotating:
             refresh = f"xoxe-1-{tenant.ws}-{n}"
             self.refresh_tokens[refresh] = tenant
+            self.issued.append(refresh)
             self.token_expiry[token] = time.time() + self.rotation_seconds
             answer.update(refresh_token=refresh, expires_in=self.rotation_seconds)
         return answer
