@@ -384,7 +384,8 @@ class RedisStore:
         return [str(ws) for ws in await self._redis.zrangebyscore(_OAUTH_DUE, "-inf", before)]
 
     async def issue_oauth_state(self, state: str, ttl: float) -> None:
-        await self._redis.set(_OAUTH_STATE + state, "1", px=max(1, int(ttl * 1000)))
+        if ttl > 0:  # one already out of time is as good as never issued
+            await self._redis.set(_OAUTH_STATE + state, "1", px=max(1, int(ttl * 1000)))
 
     async def consume_oauth_state(self, state: str) -> bool:
         return bool(await self._redis.delete(_OAUTH_STATE + state))  # one caller deletes it
