@@ -3,6 +3,7 @@ file (its WAL included) or anywhere in Redis; the stores' OAuth contract on both
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -123,9 +124,14 @@ async def test_the_sqlite_file_and_its_wal_hold_no_secret_in_plain_text(
         await mention_in(h, "T0ONE", "C0ONE", "ok-1")
         await h.slack.wait_for(lambda: h.slack.calls_to("chat.postMessage"))
         assert len(h.slack.refresh_grants()) == 1
-        files = [p for p in tmp_path.iterdir() if p.name.startswith("state.sqlite3")]
-        assert any(p.name.endswith("-wal") for p in files)  # the WAL is read too
-        written = b"".join(p.read_bytes() for p in files)
+        names, written = await asyncio.to_thread(_files_of, tmp_path, "state.sqlite3")
+        assert "state.sqlite3-wal" in names  # the WAL is read too
         assert len(h.slack.issued) == 4  # a pair at install, a pair at refresh
         for secret in [*h.slack.issued, h.slack.client_secret]:
             assert secret.encode() not in written
+
+
+def _files_of(folder: Path, prefix: str) -> tuple[list[str], bytes]:
+    """The names and bytes of the database's files (the main one, its WAL and index)."""
+    files = sorted(p for p in folder.iterdir() if p.name.startswith(prefix))
+    return [p.name for p in files], b"".join(p.read_bytes() for p in files)
