@@ -191,3 +191,30 @@ async def test_a_request_of_a_workspace_without_installation_is_not_served(
     await mention_in(oauth, "T0NONE", "C0NONE", "ok-1")
     assert oauth.slack.calls_to("chat.postMessage") == []
     assert oauth.api.calls == []
+
+
+async def test_a_watch_edits_and_notifies_with_its_workspaces_token(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """Outside any request (the watcher), each call still carries the watch's workspace's
+    token: the live edits, the completion notice, and the Home tab refresh."""
+    async with start_oauth(aiohttp_server, tmp_path, step=0.1) as h:
+        h.slack.own("T0ONE", "C0ONE")
+        h.slack.own("T0TWO", "C0TWO")
+        await install(h, "T0ONE")
+        await install(h, "T0TWO")
+        await mention_in(h, "T0ONE", "C0ONE", "watch ok-1")
+        await mention_in(h, "T0TWO", "C0TWO", "watch ok-2")
+        await h.slack.wait_for(
+            lambda: len(h.slack.calls_to("chat.update")) >= 2
+            and len(h.slack.calls_to("chat.postMessage")) >= 4,  # two answers, two notices
+            timeout=15,
+        )
+        for team, channel in (("T0ONE", "C0ONE"), ("T0TWO", "C0TWO")):
+            [token] = h.slack.tokens_of(team)
+            made = h.slack.calls_to("chat.update", channel) + h.slack.calls_to(
+                "chat.postMessage", channel
+            )
+            assert made
+            assert {c.token for c in made} == {token}
+        assert not [c for c in h.slack.calls if c.refused]
