@@ -4,9 +4,11 @@ each workspace answered with that workspace's own token (the fake refuses any ot
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import yaml
 from pytest_aiohttp import AiohttpServer
@@ -15,8 +17,15 @@ from bot.slack.oauth.installations import StoreInstallations
 from bot.slack.oauth.scopes import BOT_SCOPES
 from bot.store.base import OAuthStore
 from bot.store.keyring import Keyring
+from bot.taskapi.fake import FakeTaskApi
 from tests.oauth_harness import SECRETS_KEY, install, install_link, mention_in, start_oauth
-from tests.slack_harness import Harness
+from tests.slack_harness import (
+    Harness,
+    slash_command,
+    socket_mode_bot,
+    socket_mode_settings,
+    start_fakes,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -206,8 +215,10 @@ async def test_a_watch_edits_and_notifies_with_its_workspaces_token(
         await mention_in(h, "T0ONE", "C0ONE", "watch ok-1")
         await mention_in(h, "T0TWO", "C0TWO", "watch ok-2")
         await h.slack.wait_for(
-            lambda: len(h.slack.calls_to("chat.update")) >= 2
-            and len(h.slack.calls_to("chat.postMessage")) >= 4,  # two answers, two notices
+            lambda: (
+                len(h.slack.calls_to("chat.update")) >= 2
+                and len(h.slack.calls_to("chat.postMessage")) >= 4
+            ),  # two answers, two notices
             timeout=15,
         )
         for team, channel in (("T0ONE", "C0ONE"), ("T0TWO", "C0TWO")):
@@ -218,3 +229,34 @@ async def test_a_watch_edits_and_notifies_with_its_workspaces_token(
             assert made
             assert {c.token for c in made} == {token}
         assert not [c for c in h.slack.calls if c.refused]
+
+
+async def test_socket_mode_serves_the_install_pages(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    slack, api_url = await start_fakes(aiohttp_server, FakeTaskApi())
+    settings = socket_mode_settings(
+        tmp_path,
+        slack,
+        api_url,
+        slack_bot_token=None,
+        slack_client_id=slack.client_id,
+        slack_client_secret=slack.client_secret,
+        secrets_key=SECRETS_KEY,
+    )
+    slack.grant("code", "T0ONE")
+    async with socket_mode_bot(settings), aiohttp.ClientSession() as http:
+        await slack.connected()
+        base = f"http://127.0.0.1:{settings.port}"
+        async with http.get(base + "/slack/install") as page:
+            assert page.status == 200
+            found = re.search(r"state=([\w-]+)", await page.text())
+        assert found is not None
+        params = {"code": "code", "state": found.group(1)}
+        async with http.get(base + "/slack/oauth_redirect", params=params) as done:
+            assert done.status == 200
+        command = {**slash_command(slack, "ok-1"), "team_id": "T0ONE"}
+        envelope = {"envelope_id": "e1", "type": "slash_commands", "payload": command}
+        await slack.socket_send(envelope)
+        await slack.wait_for(lambda: slack.responses.get("sock"))
+        assert "ok-1" in json.dumps(slack.responses["sock"][0])

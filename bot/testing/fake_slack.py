@@ -198,6 +198,11 @@ class FakeSlack:
         async with self._changed:
             return await asyncio.wait_for(self._changed.wait_for(check), timeout)
 
+    async def connected(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has a Socket Mode connection open (its HTTP listener, which
+        it opens first, is then up too)."""
+        await self.wait_for(lambda: self._sockets, timeout)
+
     async def socket_send(self, envelope: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         """Push a Socket Mode envelope to the bot and wait for its ack."""
         await self.wait_for(lambda: self._sockets, timeout)

@@ -39,7 +39,11 @@ class ObservedWebClient(AsyncWebClient):
         headers: dict[str, Any] | None = None,
         auth: dict[str, Any] | None = None,
     ) -> AsyncSlackResponse:
-        if self.token is None and self.token_source is not None:
+        if (
+            self.token is None
+            and self.token_source is not None
+            and not _own_token(params, data, json, auth)
+        ):
             token = await self.token_source()
             headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
         try:
@@ -64,6 +68,15 @@ class ObservedWebClient(AsyncWebClient):
     def _count(self, method: str, error: str) -> None:
         if self.metrics is not None:
             self.metrics.slack_errors.labels(method, error).inc()
+
+
+def _own_token(*args: object) -> bool:
+    """A call that brings its own credentials (`apps.connections.open` its app token,
+    `oauth.v2.access` the app's id and secret) keeps them."""
+    params, data, json, auth = args
+    return auth is not None or any(
+        isinstance(part, dict) and "token" in part for part in (params, data, json)
+    )
 
 
 C = TypeVar("C", bound=AsyncWebClient)
