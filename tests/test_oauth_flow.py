@@ -49,7 +49,12 @@ def kept(h: Harness) -> StoreInstallations:
 
 def test_the_install_scopes_are_the_manifests() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
-    assert tuple(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
+    assert tuple(sorted(manifest["oauth_config"]["scopes"]["bot"])) == BOT_SCOPES
+    [redirect] = manifest["oauth_config"]["redirect_urls"]
+    assert redirect.endswith("/slack/oauth_redirect")
+    assert {"app_uninstalled", "tokens_revoked"} <= set(
+        manifest["settings"]["event_subscriptions"]["bot_events"]
+    )
 
 
 async def test_the_install_page_links_to_slack_with_a_one_time_state(oauth: Harness) -> None:

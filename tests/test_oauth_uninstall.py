@@ -88,3 +88,8 @@ async def test_after_an_uninstall_the_workspace_is_not_served(two: Harness) -> N
     assert answer.args["channel"] == "C0TWO"
     assert not any("ok-1" in call for call in two.api.calls[looked_up:])
     assert time.monotonic() - started < 10
+
+
+async def test_single_workspace_mode_acknowledges_an_uninstall(harness: Harness) -> None:
+    response = await event_for(harness, "T0HOME", {"type": "app_uninstalled"})
+    assert response.status == 200

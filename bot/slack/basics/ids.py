@@ -51,6 +51,9 @@ EVENTS = (
     "member_left_channel",
     "channel_left",
     "group_left",
+    # OAuth mode: the workspace removed the app, or revoked its token (Bolt's listeners).
+    "app_uninstalled",
+    "tokens_revoked",
 )
 
 # Bot scopes, each for a call the code makes; `manifest.yaml` asks for exactly these.

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.bolt import observe, request_errors
 from bot.slack.bolt.lean_bolt import LeanApp
 from bot.slack.delivery.context import Deps
-from bot.slack.oauth.wiring import OAuth
+from bot.slack.oauth.wiring import OAuth, acknowledge_revocations
 from bot.slack.surfaces import actions, command, follow, home, mention, modal, shortcut
 
 
@@ -45,6 +45,8 @@ def build_app(deps: Deps, client: AsyncWebClient, oauth: OAuth | None = None) ->
     )
     if oauth is not None:
         oauth.attach(app)
+    else:
+        acknowledge_revocations(app)
     observe.install(app, deps.metrics)
     request_errors.install(app)
     for surface in (command, shortcut, mention, actions, follow, home, modal):

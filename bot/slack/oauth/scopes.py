@@ -1,24 +1,14 @@
-"""What the *Add to Slack* link asks for: the bot scopes `manifest.yaml` declares.
+"""What the *Add to Slack* link asks for, and the paths and times of the install flow.
 
-Kept here as one constant rather than read from the manifest at start, since the runtime
-image ships the code without it; a test holds the two equal.
+The scopes are the bot scopes the code uses (`bot.slack.basics.ids.SCOPES`), which
+`manifest.yaml` declares too (tests/test_manifest.py holds the two equal).
 """
 
 from __future__ import annotations
 
-BOT_SCOPES: tuple[str, ...] = (
-    "app_mentions:read",
-    "channels:history",
-    "channels:read",
-    "chat:write",
-    "commands",
-    "files:write",
-    "groups:history",
-    "groups:read",
-    "im:history",
-    "im:write",
-    "mpim:history",
-)
+from bot.slack.basics.ids import SCOPES
+
+BOT_SCOPES: tuple[str, ...] = tuple(sorted(SCOPES))
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

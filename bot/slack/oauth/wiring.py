@@ -55,6 +55,17 @@ class OAuth:
         log.info("workspace %s removed the app: its installation and data are deleted", ws)
 
 
+def acknowledge_revocations(app: AsyncApp) -> None:
+    """Single-workspace mode gets `app_uninstalled` and `tokens_revoked` too (one manifest
+    for both modes): nothing is kept per installation, so they are only noted."""
+
+    async def noted(event: dict[str, Any]) -> None:
+        log.warning("Slack says %s: the bot token no longer works", event.get("type"))
+
+    app.event("app_uninstalled")(noted)
+    app.event("tokens_revoked")(noted)
+
+
 def build_oauth(
     settings: Settings, store: OAuthStore, session: aiohttp.ClientSession, base: AsyncWebClient
 ) -> OAuth:
