@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from cryptography.fernet import Fernet
 from pytest_aiohttp import AiohttpServer
 
+from bot.__main__ import main
 from bot.slack.oauth.installations import Kept, StoreInstallations, StoreStates
+from bot.slack.oauth.reseal import reseal_all
 from bot.store import OAuthStore, open_store
-from bot.store.keyring import Keyring
+from bot.store.keyring import Keyring, SealError
 from tests.oauth_harness import SECRETS_KEY, install, mention_in, start_oauth
 
 TOKEN = "xoxb-plain-bot-token-1234"
@@ -135,3 +138,45 @@ def _files_of(folder: Path, prefix: str) -> tuple[list[str], bytes]:
     """The names and bytes of the database's files (the main one, its WAL and index)."""
     files = sorted(p for p in folder.iterdir() if p.name.startswith(prefix))
     return [p.name for p in files], b"".join(p.read_bytes() for p in files)
+
+
+async def test_reseal_moves_every_installation_to_the_first_key(store: OAuthStore) -> None:
+    old, new = SECRETS_KEY, Fernet.generate_key().decode()
+    await StoreInstallations(store, Keyring(old)).save(installation())
+    await StoreInstallations(store, Keyring(old)).save(installation(team_id="T0TWO"))
+    await store.take_refresh_lease("T0TWO", "a-refresh-under-way", 30)
+    result = await reseal_all(store, Keyring(f"{new},{old}"))
+    assert (result.done, result.busy) == (1, ["T0TWO"])  # never written under a refresh
+    assert await StoreInstallations(store, Keyring(new)).find("T0ONE") is not None
+    with pytest.raises(SealError):
+        await StoreInstallations(store, Keyring(old)).find("T0ONE")
+    await store.drop_refresh_lease("T0TWO", "a-refresh-under-way")
+    assert (await reseal_all(store, Keyring(f"{new},{old}"))).done == 2
+    assert await StoreInstallations(store, Keyring(new)).find("T0TWO") is not None
+
+
+def test_the_reseal_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old, new = SECRETS_KEY, Fernet.generate_key().decode()
+    url = f"sqlite:///{tmp_path}/state.sqlite3"
+
+    async def seal_with_old() -> None:
+        opened = await open_store(url)
+        await StoreInstallations(opened, Keyring(old)).save(installation())
+        await opened.close()
+
+    asyncio.run(seal_with_old())
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.setenv("STATE_URL", url)
+    monkeypatch.setenv("SECRETS_KEY", f"{new},{old}")
+    assert main(["reseal"]) == 0
+
+    async def open_with_new() -> Kept | None:
+        opened = await open_store(url)
+        try:
+            return await StoreInstallations(opened, Keyring(new)).find("T0ONE")
+        finally:
+            await opened.close()
+
+    found = asyncio.run(open_with_new())
+    assert found is not None
+    assert found.bot_token == TOKEN

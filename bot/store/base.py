@@ -183,6 +183,10 @@ class OAuthStore(Store, Protocol):
         """The sealed installation of `ws`, or None when it has none."""
         ...
 
+    async def installed_workspaces(self) -> list[str]:
+        """Every workspace with an installation (key rotation rewrites each)."""
+        ...
+
     async def installations_due(self, before: float) -> list[str]:
         """The workspaces whose access token expires before `before` (wall seconds)."""
         ...

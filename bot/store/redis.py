@@ -371,17 +371,19 @@ class RedisStore:
 
     async def save_installation(self, ws: str, sealed: str, expires_at: float | None) -> None:
         await self._redis.hset(_installation(ws), mapping={"s": sealed, "e": expires_at or 0})
-        if expires_at is None:
-            await self._redis.zrem(_OAUTH_DUE, ws)
-        else:
-            await self._redis.zadd(_OAUTH_DUE, {ws: expires_at})
+        # Every installation is in the index; one whose token never expires is never due.
+        await self._redis.zadd(_OAUTH_DUE, {ws: math.inf if expires_at is None else expires_at})
+
+    async def installed_workspaces(self) -> list[str]:
+        return sorted(str(ws) for ws in await self._redis.zrange(_OAUTH_DUE, 0, -1))
 
     async def find_installation(self, ws: str) -> str | None:
         sealed = await self._redis.hget(_installation(ws), "s")
         return str(sealed) if sealed else None
 
     async def installations_due(self, before: float) -> list[str]:
-        return [str(ws) for ws in await self._redis.zrangebyscore(_OAUTH_DUE, "-inf", before)]
+        due = await self._redis.zrangebyscore(_OAUTH_DUE, "-inf", f"({before}")
+        return [str(ws) for ws in due]
 
     async def issue_oauth_state(self, state: str, ttl: float) -> None:
         if ttl > 0:  # one already out of time is as good as never issued

@@ -496,6 +496,11 @@ class SqliteStore:
             row = await cursor.fetchone()
         return str(row[0]) if row else None
 
+    async def installed_workspaces(self) -> list[str]:
+        async with self._db.execute("SELECT ws FROM installations ORDER BY ws") as cursor:
+            rows = await cursor.fetchall()
+        return [str(row[0]) for row in rows]
+
     async def installations_due(self, before: float) -> list[str]:
         async with self._db.execute(
             "SELECT ws FROM installations WHERE expires_at < ? ORDER BY expires_at", (before,)
