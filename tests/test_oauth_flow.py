@@ -265,3 +265,40 @@ async def test_socket_mode_serves_the_install_pages(
         await slack.socket_send(envelope)
         await slack.wait_for(lambda: slack.responses.get("sock"))
         assert "ok-1" in json.dumps(slack.responses["sock"][0])
+
+
+async def test_client_for_gives_each_workspace_its_own_client(oauth: Harness) -> None:
+    await install(oauth, "T0ONE")
+    clients = oauth.bot.deps.slack_clients
+    one = await clients.client_for("T0ONE")
+    assert one is not None
+    assert one.token == oauth.slack.tokens_of("T0ONE")[0]
+    assert await clients.client_for("T0ONE") is one  # kept, not made per call
+    assert await clients.client_for("T0NONE") is None  # not installed there
+    info = await one.auth_test()
+    assert info["team_id"] == "T0ONE"
+
+
+async def test_single_workspace_mode_has_the_one_client(harness: Harness) -> None:
+    client = await harness.bot.deps.slack_clients.client_for("T0HOME")
+    assert client is not None
+    assert client.token == "xoxb-test-token"
+
+
+async def test_an_org_wide_watch_notifies_with_the_enterprises_token(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    async with start_oauth(aiohttp_server, tmp_path, step=0.1) as h:
+        h.slack.enterprises["T0A"] = "E0ORG"
+        h.slack.own("T0A", "C0A")
+        await install(h, None, enterprise="E0ORG", org_wide=True)
+        await mention_in(h, "T0A", "C0A", "watch ok-1", enterprise="E0ORG", org_wide=True)
+        posts = await h.slack.wait_for(
+            lambda: (
+                len(h.slack.calls_to("chat.postMessage")) >= 2  # the answer, the notice
+                and h.slack.calls_to("chat.postMessage")
+            ),
+            timeout=15,
+        )
+        [token] = h.slack.tokens_of("E0ORG")
+        assert {c.token for c in posts} == {token}

@@ -15,7 +15,8 @@ context into every task it creates.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 
 from cachetools import LRUCache
@@ -25,6 +26,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.records.watch import Watch
+from bot.slack.basics.payloads import delivered_to
 from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.observed_client import copy_client
 from bot.slack.oauth.rotation import TokenKeeper
@@ -47,6 +49,13 @@ class Installed:
         self._base = base
         self._tokens = tokens
         self._kept: LRUCache[tuple[str, str], AsyncWebClient] = LRUCache(KEPT_CLIENTS)
+        # team -> its enterprise, for the teams of org-wide installs seen in requests: a
+        # watch names its team, and the team's installation is its enterprise's.
+        self._org: LRUCache[str, str] = LRUCache(KEPT_CLIENTS)
+
+    def seen(self, team: str | None, ws: str) -> None:
+        if team and team != ws:
+            self._org[team] = ws
 
     async def client_for(self, ws: str) -> AsyncWebClient | None:
         kept = await self._tokens.fresh(ws)
@@ -66,7 +75,7 @@ class Installed:
     async def current_token(self) -> str:
         """The token of the workspace the running work is for (see the module)."""
         ws = current_workspace.get()
-        kept = await self._tokens.fresh(ws) if ws else None
+        kept = await self._tokens.fresh(self._org.get(ws, ws)) if ws else None
         if kept is None:
             raise NotInstalled(f"no installation for workspace {ws or '(none named)'}")
         return kept.bot_token
@@ -77,6 +86,9 @@ class WorkspaceScope(AsyncMiddleware):
     the way out: Bolt runs the listener after the middleware chain returns, and each request
     runs in a task of its own."""
 
+    def __init__(self, clients: Installed) -> None:
+        self._clients = clients
+
     async def async_process(
         self,
         *,
@@ -84,45 +96,58 @@ class WorkspaceScope(AsyncMiddleware):
         resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
-        current_workspace.set(request_workspace(req.context))
+        ws = request_workspace(req.context)
+        # An org-wide install's request names no team in Bolt's context; its body does.
+        self._clients.seen(delivered_to(req.body) or req.context.team_id, ws)
+        current_workspace.set(ws)
         return await next()
 
 
 class RoutedPublisher:
-    """The watcher's publisher, each call made for the watch's own workspace."""
+    """The watcher's publisher, each call made for the watch's own workspace (and what the
+    call starts, such as a Home tab refresh, inherits it)."""
 
     def __init__(self, inner: Publisher) -> None:
         self._inner = inner
 
     async def update(self, watch: Watch, build: Build, *, final: bool) -> Outcome:
-        current_workspace.set(_ws(watch))
-        return await self._inner.update(watch, build, final=final)
+        with _for(watch):
+            return await self._inner.update(watch, build, final=final)
 
     def sort(self, exc: BaseException) -> SlackTrouble:
         return self._inner.sort(exc)
 
     async def notify(self, watch: Watch, results: Sequence[TaskResult]) -> FollowOn | None:
-        current_workspace.set(_ws(watch))
-        rest = await self._inner.notify(watch, results)
+        with _for(watch):
+            rest = await self._inner.notify(watch, results)
         if rest is None:
             return None
-        ws = _ws(watch)
 
         async def follow_on() -> None:
-            current_workspace.set(ws)
-            await rest()
+            with _for(watch):
+                await rest()
 
         return follow_on
 
     async def notice_sent(self, watch: Watch, cursor: str | None = None) -> NoticePage:
-        current_workspace.set(_ws(watch))
-        return await self._inner.notice_sent(watch, cursor)
+        with _for(watch):
+            return await self._inner.notice_sent(watch, cursor)
 
     async def note(self, watch: Watch, text: str) -> None:
-        current_workspace.set(_ws(watch))
-        await self._inner.note(watch, text)
+        with _for(watch):
+            await self._inner.note(watch, text)
+
+
+@contextlib.contextmanager
+def _for(watch: Watch) -> Iterator[None]:
+    token = current_workspace.set(_ws(watch))
+    try:
+        yield
+    finally:
+        current_workspace.reset(token)
 
 
 def _ws(watch: Watch) -> str:
-    # ws: the watch's workspace key (`Watch.workspace` once the store keeps it; the team today)
+    # ws: the watch's workspace key (`Watch.workspace` once the store keeps it). Its team
+    # today, which `Installed` maps to the enterprise of an org-wide install it has seen.
     return watch.team_id

@@ -44,7 +44,7 @@ class OAuth:
         """`app_uninstalled` and `tokens_revoked` through Bolt's own listeners (which call the
         installation store's deletes, hence `forget`), and each request's workspace named."""
         app.enable_token_revocation_listeners()
-        app.use(WorkspaceScope())
+        app.use(WorkspaceScope(self.clients))
 
     async def forget(self, ws: str) -> None:
         """The workspace uninstalled the app or revoked its token: everything of it goes, and
