@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from cachetools import LRUCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -35,6 +36,7 @@ WAIT_STEP = 0.05  # seconds between re-reads while another replica refreshes
 WAIT_LIMIT = 20.0  # seconds a caller waits for another's refresh before using what it has
 KEEP_FOR = 30.0  # seconds an installation read from the store serves this process
 SWEEP_EVERY = 60.0  # seconds between background sweeps for tokens coming due
+KEPT_INSTALLATIONS = 10_000  # installations kept in memory (about 1 KiB each)
 
 
 class TokenKeeper:
@@ -59,7 +61,9 @@ class TokenKeeper:
         self._clock = clock
         self._holder = uuid.uuid4().hex
         self._flights: dict[str, asyncio.Future[Kept | None]] = {}
-        self._kept: dict[str, tuple[Kept, float]] = {}  # ws -> installation, monotonic deadline
+        # ws -> installation and the monotonic time it is read again; bounded, so a fleet of
+        # many thousand workspaces keeps only its busy ones in memory.
+        self._kept: LRUCache[str, tuple[Kept, float]] = LRUCache(KEPT_INSTALLATIONS)
         self.refreshes = 0  # grants this process made (for logs and tests)
 
     def __repr__(self) -> str:
