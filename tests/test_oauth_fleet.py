@@ -90,5 +90,5 @@ async def test_twenty_commands_after_expiry_make_one_refresh_grant(
             assert f"ok-{n}" in str(slack.responses[key][0])
         logs = "\n".join(line for r in replicas for line in r.log)
         assert "oauth.v2.access" in logs  # the SDK's DEBUG lines were written...
-        for secret in slack.issued:
-            assert secret not in logs  # ...without a token in them
+        for secret in [*slack.issued, slack.client_secret, SECRETS_KEY]:
+            assert secret not in logs  # ...without a token or a key in them

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -93,3 +94,25 @@ async def test_after_an_uninstall_the_workspace_is_not_served(two: Harness) -> N
 async def test_single_workspace_mode_acknowledges_an_uninstall(harness: Harness) -> None:
     response = await event_for(harness, "T0HOME", {"type": "app_uninstalled"})
     assert response.status == 200
+
+
+async def test_an_org_wide_uninstall_deletes_the_enterprises_installation(two: Harness) -> None:
+    two.slack.enterprises["T0A"] = "E0ORG"
+    await install(two, None, enterprise="E0ORG", org_wide=True)
+    assert await store(two).find_installation("E0ORG") is not None
+    body = {
+        "type": "event_callback",
+        "team_id": "T0A",
+        "enterprise_id": "E0ORG",
+        "api_app_id": "A0FAKE",
+        "event": {"type": "app_uninstalled"},
+        "event_id": "Ev0org",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {"team_id": None, "enterprise_id": "E0ORG", "is_enterprise_install": True}
+        ],
+    }
+    assert (await two.send(json.dumps(body), "application/json")).status == 200
+    assert await store(two).find_installation("E0ORG") is None
+    assert not await gone(two, "T0ONE")
+    assert not await gone(two, "T0TWO")
