@@ -7,9 +7,14 @@ deps.slack_clients.client_for(ws)`: in single-workspace mode the one bot client
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
+
+# OAuth mode: the workspace the running work is for, set per request and per watch call
+# (`bot.slack.oauth.clients`); the shared clients take its token, the pacing its limits.
+current_workspace: ContextVar[str] = ContextVar("current_workspace", default="")
 
 
 class SlackClients(Protocol):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextvars import ContextVar
 
 from cachetools import LRUCache
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
@@ -29,11 +28,10 @@ from bot.records.watch import Watch
 from bot.slack.basics.payloads import delivered_to
 from bot.slack.basics.workspace import request_workspace
 from bot.slack.delivery.observed_client import copy_client
+from bot.slack.delivery.slack_clients import current_workspace
 from bot.slack.oauth.rotation import TokenKeeper
 from bot.taskapi.models import TaskResult
 from bot.watch.publisher import Build, FollowOn, NoticePage, Outcome, Publisher, SlackTrouble
-
-current_workspace: ContextVar[str] = ContextVar("current_workspace", default="")
 
 KEPT_CLIENTS = 1000  # (workspace, token) pairs whose client is kept
 

@@ -22,6 +22,8 @@ from bot.store.keyring import Keyring
 
 log = logging.getLogger(__name__)
 
+OAUTH_TIMEOUT = 10  # seconds for oauth.v2.access (the refresh lease lasts 30)
+
 
 @dataclass
 class OAuth:
@@ -76,7 +78,11 @@ def build_oauth(
     secret = settings.slack_client_secret.get_secret_value()
     installations = StoreInstallations(store, Keyring(settings.secrets_key.get_secret_value()))
     # oauth.v2.access takes the client's id and secret, no token, and is not paced.
-    oauth_client = AsyncWebClient(base_url=settings.slack_api_url, session=session)
+    # Its timeout is well inside the refresh lease: a grant still unanswered when the lease
+    # ends would let another process spend the same refresh token.
+    oauth_client = AsyncWebClient(
+        base_url=settings.slack_api_url, session=session, timeout=OAUTH_TIMEOUT
+    )
     tokens = TokenKeeper(store, installations, oauth_client, settings.slack_client_id, secret)
     flow = oauth_flow(
         oauth_client, settings.slack_client_id, secret, installations, StoreStates(store)
