@@ -18,7 +18,14 @@ from bot.slack.oauth.scopes import BOT_SCOPES
 from bot.store.base import OAuthStore
 from bot.store.keyring import Keyring
 from bot.taskapi.fake import FakeTaskApi
-from tests.oauth_harness import SECRETS_KEY, install, install_link, mention_in, start_oauth
+from tests.oauth_harness import (
+    SECRETS_KEY,
+    event_for,
+    install,
+    install_link,
+    mention_in,
+    start_oauth,
+)
 from tests.slack_harness import (
     Harness,
     slash_command,
@@ -302,3 +309,24 @@ async def test_an_org_wide_watch_notifies_with_the_enterprises_token(
         )
         [token] = h.slack.tokens_of("E0ORG")
         assert {c.token for c in posts} == {token}
+
+
+async def test_the_home_tab_is_published_with_the_workspaces_token(oauth: Harness) -> None:
+    oauth.slack.add_user("U0ONE", "T0ONE")
+    oauth.slack.add_user("U0TWO", "T0TWO")
+    await install(oauth, "T0ONE")
+    await install(oauth, "T0TWO")
+    for team, user in (("T0ONE", "U0ONE"), ("T0TWO", "U0TWO")):
+        opened = {"type": "app_home_opened", "user": user, "tab": "home", "channel": "D1"}
+        assert (await event_for(oauth, team, opened)).status == 200
+    published = await oauth.slack.wait_for(
+        lambda: (
+            len(oauth.slack.calls_to("views.publish")) >= 2
+            and oauth.slack.calls_to("views.publish")
+        )
+    )
+    used = {c.args["user_id"]: c.token for c in published}
+    assert used == {
+        "U0ONE": oauth.slack.tokens_of("T0ONE")[0],
+        "U0TWO": oauth.slack.tokens_of("T0TWO")[0],
+    }
