@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from pytest_aiohttp import AiohttpServer
@@ -138,3 +139,64 @@ async def _installed_due(slack: FakeSlack, store: OAuthStore) -> None:
         bot_user_id="UBOT",
     )
     await StoreInstallations(store, Keyring(SECRETS_KEY)).save(kept)
+
+
+async def test_a_process_waits_for_anothers_refresh_and_uses_what_it_saved(
+    aiohttp_server: AiohttpServer, redis_url: str
+) -> None:
+    """The test plays the other replica: it holds the lease, then saves a refreshed
+    installation; the keeper makes no grant of its own and hands out the saved token."""
+    slack, _ = await start_fakes(aiohttp_server, FakeTaskApi())
+    store = await open_store(redis_url)
+    try:
+        await _installed_due(slack, store)
+        watched = Reads(store)
+        installations = StoreInstallations(store, Keyring(SECRETS_KEY))
+        client = AsyncWebClient(base_url=slack.base_url + "api/")
+        keeper = TokenKeeper(
+            cast(OAuthStore, watched),
+            StoreInstallations(cast(OAuthStore, watched), Keyring(SECRETS_KEY)),
+            client,
+            slack.client_id,
+            slack.client_secret,
+        )
+        assert await store.take_refresh_lease("T0ONE", "the-other-replica", 30)
+        waiting = asyncio.ensure_future(keeper.fresh("T0ONE"))
+        await watched.reads_past(2)  # it found the token due, met the lease, read it again
+        assert slack.refresh_grants() == []
+        due = await installations.find("T0ONE")
+        assert due is not None
+        refreshed = due.model_copy(
+            update={"bot_token": "xoxb-saved-by-the-other", "bot_token_expires_at": 2**40}
+        )
+        await installations.save(refreshed)
+        await store.drop_refresh_lease("T0ONE", "the-other-replica")
+        got = await waiting
+        assert got is not None
+        assert got.bot_token == "xoxb-saved-by-the-other"
+        assert slack.refresh_grants() == []
+    finally:
+        await store.close()
+
+
+class Reads:
+    """The store as the keeper sees it, telling the test how often it read the installation."""
+
+    def __init__(self, store: OAuthStore) -> None:
+        self._store = store
+        self._reads = 0
+        self._read = asyncio.Condition()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def find_installation(self, ws: str) -> str | None:
+        found = await self._store.find_installation(ws)
+        async with self._read:
+            self._reads += 1
+            self._read.notify_all()
+        return found
+
+    async def reads_past(self, count: int) -> None:
+        async with self._read:
+            await asyncio.wait_for(self._read.wait_for(lambda: self._reads > count), 10)
