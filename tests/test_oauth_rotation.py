@@ -200,3 +200,14 @@ class Reads:
     async def reads_past(self, count: int) -> None:
         async with self._read:
             await asyncio.wait_for(self._read.wait_for(lambda: self._reads > count), 10)
+
+
+async def test_a_refused_refresh_is_not_tried_on_every_request(oauth: Harness) -> None:
+    oauth.slack.refresh_tokens.clear()  # Slack no longer knows the refresh token
+    for n in range(3):
+        await mention_in(oauth, "T0ONE", "C0ONE", f"ok-{n}")
+    await oauth.slack.wait_for(lambda: len(oauth.slack.calls_to("chat.postMessage")) >= 3)
+    [refused] = oauth.slack.refresh_grants()  # one try, then a minute's rest
+    assert refused.args["grant_type"] == "refresh_token"
+    [token] = oauth.slack.tokens_of("T0ONE")
+    assert {c.token for c in oauth.slack.calls_to("chat.postMessage")} == {token}

@@ -37,6 +37,7 @@ WAIT_LIMIT = 20.0  # seconds a caller waits for another's refresh before using w
 KEEP_FOR = 30.0  # seconds an installation read from the store serves this process
 SWEEP_EVERY = 60.0  # seconds between background sweeps for tokens coming due
 KEPT_INSTALLATIONS = 10_000  # installations kept in memory (about 1 KiB each)
+RETRY_REFUSED = 60.0  # seconds before a refresh Slack refused is tried again
 
 
 class TokenKeeper:
@@ -65,6 +66,8 @@ class TokenKeeper:
         # many thousand workspaces keeps only its busy ones in memory.
         self._kept: LRUCache[str, tuple[Kept, float]] = LRUCache(KEPT_INSTALLATIONS)
         self.refreshes = 0  # grants this process made (for logs and tests)
+        # ws -> monotonic time a refused refresh may be tried again: not one grant per request
+        self._refused: LRUCache[str, float] = LRUCache(KEPT_INSTALLATIONS)
 
     def __repr__(self) -> str:
         return "TokenKeeper(<hidden>)"
@@ -76,7 +79,7 @@ class TokenKeeper:
         if cached is not None and cached[1] > loop.time() and not self._due(cached[0]):
             return cached[0]
         kept = await self._installations.find(ws)
-        if kept is not None and self._due(kept):
+        if kept is not None and self._due(kept) and self._refused.get(ws, 0.0) <= loop.time():
             kept = await self._shared_refresh(ws)
         if kept is None:
             self._kept.pop(ws, None)
@@ -134,6 +137,7 @@ class TokenKeeper:
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else None
             log.error("token refresh for workspace %s refused by Slack (%s)", kept.ws, error)
+            self._refused[kept.ws] = asyncio.get_running_loop().time() + RETRY_REFUSED
             return kept
         self.refreshes += 1
         new = kept.model_copy(
