@@ -282,6 +282,8 @@ async def test_client_for_gives_each_workspace_its_own_client(oauth: Harness) ->
     assert one.token == oauth.slack.tokens_of("T0ONE")[0]
     assert await clients.client_for("T0ONE") is one  # kept, not made per call
     assert await clients.client_for("T0NONE") is None  # not installed there
+    assert await clients.installer("T0ONE") == "U0INSTALLER"
+    assert await clients.installer("T0NONE") is None
     info = await one.auth_test()
     assert info["team_id"] == "T0ONE"
 
@@ -290,6 +292,7 @@ async def test_single_workspace_mode_has_the_one_client(harness: Harness) -> Non
     client = await harness.bot.deps.slack_clients.client_for("T0HOME")
     assert client is not None
     assert client.token == "xoxb-test-token"
+    assert await harness.bot.deps.slack_clients.installer("T0HOME") is None
 
 
 async def test_an_org_wide_watch_notifies_with_the_enterprises_token(

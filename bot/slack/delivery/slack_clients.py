@@ -22,6 +22,10 @@ class SlackClients(Protocol):
         """The workspace's client; None when the app is not installed there."""
         ...
 
+    async def installer(self, ws: str) -> str | None:
+        """Who installed the app in the workspace (OAuth mode); None when unknown."""
+        ...
+
 
 class OneWorkspace:
     """Single-workspace mode: every workspace's client is the one bot client."""
@@ -31,3 +35,6 @@ class OneWorkspace:
 
     async def client_for(self, ws: str) -> AsyncWebClient | None:
         return self._client
+
+    async def installer(self, ws: str) -> str | None:
+        return None  # installed by hand, with a token pasted into the settings

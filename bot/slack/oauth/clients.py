@@ -66,6 +66,12 @@ class Installed:
             client = self._kept[key] = copy_client(self._base, kept.bot_token, team)
         return client
 
+    async def installer(self, ws: str) -> str | None:
+        kept = await self._tokens.fresh(ws)
+        if kept is None or not kept.installer:
+            return None
+        return kept.installer
+
     def forget(self, ws: str) -> None:
         for key in [k for k in self._kept if k[0] == ws]:
             self._kept.pop(key, None)
