@@ -1,4 +1,4 @@
-"""Command line: `run` (default), `check UID...`, `fake-api`, `demo`."""
+"""Command line: `run` (default), `check UID...`, `fake-api`, `demo`, `reseal`."""
 
 from __future__ import annotations
 
@@ -112,6 +112,34 @@ def _demo(args: argparse.Namespace) -> int:
     return event_loop.run(run_demo(args.interactive))
 
 
+def _reseal(args: argparse.Namespace) -> int:
+    """Key rotation, step two: every stored secret sealed again with SECRETS_KEY's first key."""
+    settings = load_settings()
+    if settings.secrets_key is None:
+        raise SettingsError(
+            "Missing settings:\n  SECRETS_KEY\nEvery setting is described in docs/settings.md."
+        )
+    configure("WARNING", settings.log_format, secret_values(settings))
+    from bot.slack.oauth.reseal import reseal_all
+    from bot.store import open_store
+    from bot.store.keyring import Keyring
+
+    async def run() -> int:
+        store = await open_store(settings.state_url, settings.state_retention)
+        try:
+            assert settings.secrets_key is not None
+            result = await reseal_all(store, Keyring(settings.secrets_key.get_secret_value()))
+        finally:
+            await store.close()
+        print(f"resealed {result.done} installation(s) with the first key of SECRETS_KEY")
+        if result.busy:
+            print(f"{len(result.busy)} were being refreshed: run reseal again", file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(run())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.set_defaults(handler=_run)
@@ -141,6 +169,9 @@ def _parser() -> argparse.ArgumentParser:
         "--interactive", action="store_true", help="then take typed /taskstatus lines from stdin"
     )
     demo.set_defaults(handler=_demo)
+    commands.add_parser(
+        "reseal", help="seal every stored secret again with SECRETS_KEY's first key (rotation)"
+    ).set_defaults(handler=_reseal)
     return parser
 
 

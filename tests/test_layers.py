@@ -29,6 +29,7 @@ LAYERS = (
     "bot.slack.basics",
     "bot.slack.delivery",
     "bot.slack.surfaces",
+    "bot.slack.oauth",
     "bot.slack.bolt",
     "bot.slack.front",
     "bot.testing",  # fakes for tests and the demo; the running bot never imports them

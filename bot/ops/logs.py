@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -50,19 +51,31 @@ def correlation() -> dict[str, str]:
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces every known secret value, wherever a message or its arguments carry it."""
+    """Replaces every known secret value, wherever a message or its arguments carry it.
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    In OAuth mode the tokens are not known at start (each installation brings its own, and
+    rotation makes new ones), so anything shaped like a Slack token goes too: the SDK's
+    DEBUG lines print request forms and answers, refresh tokens and access tokens included.
+    """
+
+    def __init__(self, secrets: Iterable[str], *, token_shapes: bool = True) -> None:
         super().__init__()
         self._secrets = [s for s in secrets if len(s) >= 4]
+        self._shapes = token_shapes
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
+        if self._secrets or self._shapes:
             message = record.getMessage()
             for secret in self._secrets:
                 message = message.replace(secret, REDACTED)
+            if self._shapes:
+                message = SLACK_TOKEN.sub(REDACTED, message)
             record.msg, record.args = message, None
         return True
+
+
+# xoxb-/xoxp-/xoxe-1- tokens and rotating ones (`xoxe.xoxb-1-...`).
+SLACK_TOKEN = re.compile(r"xox[a-z]{0,2}[.-][A-Za-z0-9._-]{6,}")
 
 
 class AddCorrelation(logging.Filter):

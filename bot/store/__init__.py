@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.store.base import DEFAULT_RETENTION, Store
+from bot.store.base import DEFAULT_RETENTION, OAuthStore, Store
 
 
-async def open_store(url: str, retention: float = DEFAULT_RETENTION) -> Store:
+async def open_store(url: str, retention: float = DEFAULT_RETENTION) -> OAuthStore:
     """`sqlite:///path` or `redis://...` (validated by settings); items kept `retention` s."""
     if url.startswith("sqlite:///"):
         from bot.store.sqlite import SqliteStore
@@ -16,4 +16,4 @@ async def open_store(url: str, retention: float = DEFAULT_RETENTION) -> Store:
     return await RedisStore.open(url, retention)
 
 
-__all__ = ["Store", "open_store"]
+__all__ = ["OAuthStore", "Store", "open_store"]

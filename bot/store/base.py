@@ -191,3 +191,47 @@ class Store(Protocol):
 def uid_set_key(uids: list[str]) -> str:
     """Content-addressed, so the same list saved twice is one row."""
     return hashlib.sha256(json.dumps(uids).encode()).hexdigest()[:24]
+
+
+# == OAuth installations (many workspaces, docs/distribution.md) ================================
+# Each method takes the workspace key ("ws", `bot.records.workspace`) first. What is stored for
+# an installation is one value sealed by `bot.store.keyring.Keyring` before it gets here: the
+# store never sees a token in plain text. Only the access token's expiry is kept beside it,
+# in the clear, so the background refresh can find the installations that are due.
+
+
+class OAuthStore(Store, Protocol):
+    """The store with what OAuth mode adds; both stores are one."""
+
+    async def save_installation(self, ws: str, sealed: str, expires_at: float | None) -> None:
+        """Keep (or replace) a workspace's installation; `expires_at` (wall seconds) is when
+        its access token expires, None for a token that does not."""
+        ...
+
+    async def find_installation(self, ws: str) -> str | None:
+        """The sealed installation of `ws`, or None when it has none."""
+        ...
+
+    async def installed_workspaces(self) -> list[str]:
+        """Every workspace with an installation (key rotation rewrites each)."""
+        ...
+
+    async def installations_due(self, before: float) -> list[str]:
+        """The workspaces whose access token expires before `before` (wall seconds)."""
+        ...
+
+    async def issue_oauth_state(self, state: str, ttl: float) -> None:
+        """Remember an install link's `state` for `ttl` seconds."""
+        ...
+
+    async def consume_oauth_state(self, state: str) -> bool:
+        """True once for a state issued less than its ttl ago; False if unknown, used or old."""
+        ...
+
+    async def take_refresh_lease(self, ws: str, holder: str, ttl: float) -> bool:
+        """The fleet's one right to refresh `ws`'s token, for `ttl` seconds (or until dropped)."""
+        ...
+
+    async def drop_refresh_lease(self, ws: str, holder: str) -> None:
+        """Give the right back; only its holder can."""
+        ...

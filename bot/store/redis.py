@@ -533,6 +533,7 @@ class RedisStore:
         on a cluster only its node is scanned). A lease holder's next compare-and-set finds
         no record and fails."""
         await self._redis.srem(INDEX, ws)
+        await self._redis.zrem(_OAUTH_DUE, ws)  # an installation's place in the sweep
         target: dict[str, Any] = {}
         if isinstance(self._redis, RedisCluster):
             target["target_nodes"] = self._redis.get_node_from_key(_key(ws, ""))
@@ -612,6 +613,40 @@ class RedisStore:
     async def delete_account(self, ws: str) -> bool:
         return bool(await self._redis.delete(account_key(ws)))
 
+    # == OAuth installations, install states, refresh leases (see `OAuthStore`) =============
+    # A workspace's keys share its hash tag; the index of expiries and the states, which
+    # belong to no workspace, share the fixed tag `{oauth}`. No script touches two tags.
+
+    async def save_installation(self, ws: str, sealed: str, expires_at: float | None) -> None:
+        await self._redis.hset(_installation(ws), mapping={"s": sealed, "e": expires_at or 0})
+        # Every installation is in the index; one whose token never expires is never due.
+        await self._redis.zadd(_OAUTH_DUE, {ws: math.inf if expires_at is None else expires_at})
+
+    async def installed_workspaces(self) -> list[str]:
+        return sorted(str(ws) for ws in await self._redis.zrange(_OAUTH_DUE, 0, -1))
+
+    async def find_installation(self, ws: str) -> str | None:
+        sealed = await self._redis.hget(_installation(ws), "s")
+        return str(sealed) if sealed else None
+
+    async def installations_due(self, before: float) -> list[str]:
+        due = await self._redis.zrangebyscore(_OAUTH_DUE, "-inf", f"({before}")
+        return [str(ws) for ws in due]
+
+    async def issue_oauth_state(self, state: str, ttl: float) -> None:
+        if ttl > 0:  # one already out of time is as good as never issued
+            await self._redis.set(_OAUTH_STATE + state, "1", px=max(1, int(ttl * 1000)))
+
+    async def consume_oauth_state(self, state: str) -> bool:
+        return bool(await self._redis.delete(_OAUTH_STATE + state))  # one caller deletes it
+
+    async def take_refresh_lease(self, ws: str, holder: str, ttl: float) -> bool:
+        key = _refresh_lease(ws)
+        return bool(await self._redis.set(key, holder, nx=True, px=max(1, int(ttl * 1000))))
+
+    async def drop_refresh_lease(self, ws: str, holder: str) -> None:
+        await self._redis.eval(_DROP_IF_HELD, 1, _refresh_lease(ws), holder)
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))
@@ -653,3 +688,21 @@ return 0
 def account_key(ws: str) -> str:
     """A workspace's task API account: `taskstatus:{<ws>}:account` (its own hash tag)."""
     return f"{_PREFIX}{{{ws}}}:account"
+
+
+# OAuth: installations and refresh leases under each workspace's hash tag; states and the
+# index of expiries under `{oauth}`.
+_OAUTH_DUE = _PREFIX + "{oauth}:due"
+_OAUTH_STATE = _PREFIX + "{oauth}:state:"
+_DROP_IF_HELD = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _installation(ws: str) -> str:
+    return f"{_PREFIX}{{{ws}}}:installation"
+
+
+def _refresh_lease(ws: str) -> str:
+    return f"{_PREFIX}{{{ws}}}:oauth:refresh"

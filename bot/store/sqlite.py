@@ -91,7 +91,13 @@ class SqliteStore:
         store = cls(db, retention)
         async with store._transaction():
             legacy = await store._set_legacy_tables_aside()
-            for statement in [*_TABLES, *_FOLLOW_TABLES, *_OWED_TABLES, *_ACCOUNT_TABLES]:
+            for statement in [
+                *_TABLES,
+                *_FOLLOW_TABLES,
+                *_OWED_TABLES,
+                *_ACCOUNT_TABLES,
+                *_OAUTH_TABLES,
+            ]:
                 await db.execute(statement)
             await store._migrate()
             await store._adopt_legacy_rows(legacy)
@@ -584,6 +590,70 @@ class SqliteStore:
             cursor = await self._db.execute("DELETE FROM accounts WHERE ws = ?", (ws,))
         return cursor.rowcount == 1
 
+    # == OAuth installations, install states, refresh leases (see `OAuthStore`) =============
+
+    async def save_installation(self, ws: str, sealed: str, expires_at: float | None) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO installations (ws, sealed, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (ws) DO UPDATE SET sealed = excluded.sealed,"
+                " expires_at = excluded.expires_at",
+                (ws, sealed, expires_at),
+            )
+
+    async def find_installation(self, ws: str) -> str | None:
+        async with self._db.execute(
+            "SELECT sealed FROM installations WHERE ws = ?", (ws,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    async def installed_workspaces(self) -> list[str]:
+        async with self._db.execute("SELECT ws FROM installations ORDER BY ws") as cursor:
+            rows = await cursor.fetchall()
+        return [str(row[0]) for row in rows]
+
+    async def installations_due(self, before: float) -> list[str]:
+        async with self._db.execute(
+            "SELECT ws FROM installations WHERE expires_at < ? ORDER BY expires_at", (before,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [str(row[0]) for row in rows]
+
+    async def issue_oauth_state(self, state: str, ttl: float) -> None:
+        now = self._clock()
+        async with self._transaction():
+            await self._db.execute("DELETE FROM oauth_states WHERE expires_at < ?", (now,))
+            await self._db.execute(
+                "INSERT OR REPLACE INTO oauth_states (state, expires_at) VALUES (?, ?)",
+                (state, now + ttl),
+            )
+
+    async def consume_oauth_state(self, state: str) -> bool:
+        async with self._lock:  # one DELETE: of two consumers, only one sees the row go
+            cursor = await self._db.execute(
+                "DELETE FROM oauth_states WHERE state = ? AND expires_at >= ?",
+                (state, self._clock()),
+            )
+        return cursor.rowcount == 1
+
+    async def take_refresh_lease(self, ws: str, holder: str, ttl: float) -> bool:
+        now = self._clock()
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT INTO oauth_leases (ws, holder, until) VALUES (?, ?, ?)"
+                " ON CONFLICT (ws) DO UPDATE SET holder = excluded.holder,"
+                " until = excluded.until WHERE oauth_leases.until < ?",
+                (ws, holder, now + ttl, now),
+            )
+        return cursor.rowcount == 1
+
+    async def drop_refresh_lease(self, ws: str, holder: str) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "DELETE FROM oauth_leases WHERE ws = ? AND holder = ?", (ws, holder)
+            )
+
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
     watch = Watch.model_validate_json(str(row[1]))
@@ -617,3 +687,12 @@ _LEGACY_TABLES = (
     "owed_forms",
 )
 _TEAMLESS = frozenset({"claims", "uid_sets", "counters"})
+
+# OAuth installations (sealed), install states and the fleet's refresh leases.
+_OAUTH_TABLES = [
+    "CREATE TABLE IF NOT EXISTS installations (ws TEXT PRIMARY KEY, sealed TEXT NOT NULL,"
+    " expires_at REAL)",
+    "CREATE TABLE IF NOT EXISTS oauth_states (state TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS oauth_leases (ws TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+    " until REAL NOT NULL)",
+]

@@ -10,6 +10,7 @@ and "trouble windows": a time span in which a method (for one channel, or all) a
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import math
@@ -33,7 +34,7 @@ class Call:
     args: dict[str, Any]
     at: float = field(default_factory=time.monotonic)  # when the fake received it
     refused: str = ""  # the error a trouble window answered with, else ""
-    token: str = ""  # the token it was made with (Workflow Builder steps: whose token)
+    token: str = ""  # the bearer token it was made with
 
 
 @dataclass
@@ -78,6 +79,29 @@ class Fault:
 
 
 @dataclass
+class Tenant:
+    """Whom an installed token belongs to: a team, or an enterprise when installed org-wide."""
+
+    team: str | None
+    enterprise: str | None = None
+    org_wide: bool = False
+    team_name: str = ""
+
+    @property
+    def ws(self) -> str:
+        return (self.enterprise if self.org_wide else self.team) or ""
+
+
+@dataclass
+class Grant:
+    """What an OAuth `code` installs (see `FakeSlack.grant`)."""
+
+    tenant: Tenant
+    installer: str
+    rotating: bool
+
+
+@dataclass
 class FakeSlack:
     base_url: str = ""
     calls: list[Call] = field(default_factory=list)
@@ -104,6 +128,20 @@ class FakeSlack:
     # `users.info`: what it says of each person beyond their id (`is_admin`, `is_owner`);
     # anyone not named is a plain member of the home team.
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Many workspaces (OAuth): tokens installed by `oauth.v2.access`, each its tenant's only.
+    # A channel or user registered in `owners` answers `channel_not_found`/`user_not_found`
+    # to any other tenant's token, so a token used across workspaces fails the tests.
+    client_id: str = "fake-client-id"
+    client_secret: str = "fake-client-secret"  # noqa: S105 - the fake's own, not a secret
+    tenants: dict[str, Tenant] = field(default_factory=dict)  # token -> its owner
+    token_expiry: dict[str, float] = field(default_factory=dict)  # token -> wall time
+    owners: dict[str, str] = field(default_factory=dict)  # channel or user id -> team
+    enterprises: dict[str, str] = field(default_factory=dict)  # team -> its enterprise
+    codes: dict[str, Grant] = field(default_factory=dict)  # unused install codes
+    refresh_tokens: dict[str, Tenant] = field(default_factory=dict)  # unspent ones
+    rotation_seconds: int = 43_200  # expires_in of a rotating token (Slack: 12 hours)
+    issued: list[str] = field(default_factory=list)  # every token and refresh token given out
+    _serving: tuple[str, tuple[str, str]] = ("", ("", ""))  # the token and app credentials
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -165,6 +203,11 @@ class FakeSlack:
         async with self._changed:
             return await asyncio.wait_for(self._changed.wait_for(check), timeout)
 
+    async def connected(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has a Socket Mode connection open (its HTTP listener, which
+        it opens first, is then up too)."""
+        await self.wait_for(lambda: self._sockets, timeout)
+
     async def socket_send(self, envelope: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         """Push a Socket Mode envelope to the bot and wait for its ack."""
         await self.wait_for(lambda: self._sockets, timeout)
@@ -181,6 +224,80 @@ class FakeSlack:
         """Push any text frame, well-formed or not, to the bot (no ack to wait for)."""
         await self.wait_for(lambda: self._sockets, timeout)
         await self._sockets[-1].send_str(text)
+
+    def grant(
+        self,
+        code: str,
+        team: str | None = "T0ONE",
+        *,
+        enterprise: str | None = None,
+        org_wide: bool = False,
+        installer: str = "U0INSTALLER",
+        team_name: str = "",
+        rotating: bool = True,
+    ) -> None:
+        """Let `code` install the app once: for `team`, or org-wide for `enterprise`."""
+        tenant = Tenant(None if org_wide else team, enterprise, org_wide, team_name)
+        self.codes[code] = Grant(tenant, installer, rotating)
+        if team and enterprise:
+            self.enterprises[team] = enterprise
+
+    def own(self, team: str, *ids: str) -> None:
+        """Channels and users that belong to `team`: other tenants' tokens cannot reach them."""
+        for item in ids:
+            self.owners[item] = team
+
+    def add_user(self, user: str, team: str, *, admin: bool = False, owner: bool = False) -> None:
+        self.own(team, user)
+        self.users[user] = {"id": user, "team_id": team, "is_admin": admin, "is_owner": owner}
+
+    def expire(self, token: str) -> None:
+        """The access token's 12 hours are over: Slack answers `token_expired`."""
+        self.token_expiry[token] = time.time() - 1
+
+    def refresh_grants(self) -> list[Call]:
+        return [
+            c
+            for c in self.calls_to("oauth.v2.access")
+            if c.args.get("grant_type") == "refresh_token"
+        ]
+
+    def tokens_of(self, ws: str) -> list[str]:
+        return [t for t, tenant in self.tenants.items() if tenant.ws == ws]
+
+    def _tenancy_problem(self, method: str, token: str, args: dict[str, Any]) -> str | None:
+        """Why an installed token may not make this call: expired, or another tenant's."""
+        if not self.tenants or method in ("oauth.v2.access", "apps.connections.open"):
+            return None
+        tenant = self.tenants.get(token)
+        if tenant is None:
+            return "not_authed" if not token else "invalid_auth"
+        if self.token_expiry.get(token, math.inf) < time.time():
+            return "token_expired"
+        for key, error in _OWNED_ARGS:
+            owner = self.owners.get(str(args.get(key) or ""))
+            if owner is not None and not self._reaches(tenant, owner):
+                return error
+        return None
+
+    def _reaches(self, tenant: Tenant, team: str) -> bool:
+        if tenant.org_wide:
+            return self.enterprises.get(team) == tenant.enterprise
+        return tenant.team == team
+
+    def _issue(self, tenant: Tenant, rotating: bool) -> dict[str, Any]:
+        n = next(self._ts)
+        token = f"xoxb-{tenant.ws}-{n}"
+        self.tenants[token] = tenant
+        self.issued.append(token)
+        answer: dict[str, Any] = {"access_token": token, "token_type": "bot"}
+        if rotating:
+            refresh = f"xoxe-1-{tenant.ws}-{n}"
+            self.refresh_tokens[refresh] = tenant
+            self.issued.append(refresh)
+            self.token_expiry[token] = time.time() + self.rotation_seconds
+            answer.update(refresh_token=refresh, expires_in=self.rotation_seconds)
+        return answer
 
     # -- the server --------------------------------------------------------------------
 
@@ -213,6 +330,12 @@ class FakeSlack:
         try:
             if (token or args.get("token")) in self.rejected_tokens:
                 return web.json_response({"ok": False, "error": "invalid_auth"})
+            refused = self._tenancy_problem(method, token, args)
+            if refused is not None:
+                call.refused = refused
+                return web.json_response({"ok": False, "error": refused})
+            call.token = token or str(args.get("token") or "")
+            self._serving = call.token, _app_credentials(request, args)
             window = next((t for t in self.troubles if t.matches(method, args, call.at)), None)
             if window is not None:
                 call.refused = window.error
@@ -251,13 +374,49 @@ class FakeSlack:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         return handler
 
-    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        tenant = self.tenants.get(self._serving[0])
+        if tenant is not None:  # an installed token answers for its own team
+            return {
+                "user_id": BOT_USER,
+                "bot_id": BOT_ID,
+                "team_id": tenant.team or "",
+                "enterprise_id": tenant.enterprise,
+                "is_enterprise_install": tenant.org_wide,
+                "user": "taskbot",
+                "url": WORKSPACE_URL,
+            }
         return {
             "user_id": BOT_USER,
             "bot_id": BOT_ID,
             "team_id": HOME_TEAM,
             "user": "taskbot",
             "url": WORKSPACE_URL,
+        }
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The code grant and the refresh grant, each answering a new refresh token; a spent
+        refresh token or code answers Slack's error."""
+        if self._serving[1] != (self.client_id, self.client_secret):
+            return {"error": "invalid_client_id"}
+        if args.get("grant_type") == "refresh_token":
+            tenant = self.refresh_tokens.pop(str(args.get("refresh_token") or ""), None)
+            if tenant is None:
+                return {"error": "invalid_refresh_token"}
+            return {**self._issue(tenant, rotating=True), "team": _team(tenant)}
+        grant = self.codes.pop(str(args.get("code") or ""), None)
+        if grant is None:
+            return {"error": "invalid_code"}
+        tenant = grant.tenant
+        return {
+            **self._issue(tenant, grant.rotating),
+            "scope": "commands,chat:write",
+            "bot_user_id": BOT_USER,
+            "app_id": "A0FAKE",
+            "team": _team(tenant),
+            "enterprise": {"id": tenant.enterprise, "name": "Org"} if tenant.enterprise else None,
+            "is_enterprise_install": tenant.org_wide,
+            "authed_user": {"id": grant.installer},
         }
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -482,6 +641,32 @@ async def _args(request: web.Request) -> dict[str, Any]:
         else:
             args.update(await request.post())
     return args
+
+
+def _app_credentials(request: web.Request, args: dict[str, Any]) -> tuple[str, str]:
+    """oauth.v2.access: the app's id and secret, by Basic auth (the SDK's way) or in the form."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization.startswith("Basic "):
+        try:
+            user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
+        except ValueError:
+            return "", ""
+        return user, password
+    return str(args.get("client_id") or ""), str(args.get("client_secret") or "")
+
+
+# Arguments naming something a workspace owns, and Slack's answer to another tenant's token.
+_OWNED_ARGS = (
+    ("channel", "channel_not_found"),
+    ("channel_id", "channel_not_found"),
+    ("user", "user_not_found"),
+    ("user_id", "user_not_found"),
+    ("users", "user_not_found"),
+)
+
+
+def _team(tenant: Tenant) -> dict[str, str] | None:
+    return {"id": tenant.team, "name": tenant.team_name or tenant.team} if tenant.team else None
 
 
 def _page(messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:

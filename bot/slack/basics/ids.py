@@ -75,6 +75,9 @@ EVENTS = (
     "link_shared",
     "entity_details_requested",
     "function_executed",  # Workflow Builder steps (`bot.slack.surfaces.steps`)
+    # OAuth mode: the workspace removed the app, or revoked its token (Bolt's listeners).
+    "app_uninstalled",
+    "tokens_revoked",
 )
 
 # Bot scopes, each for a call the code makes; `manifest.yaml` asks for exactly these.

@@ -60,8 +60,23 @@ _TEAM_PATHS = (
 
 
 def is_external(body: dict[str, Any], home_team: str, allowed: list[str]) -> bool:
+    """Slack Connect: the asker belongs to another organisation than the installation.
+
+    `home_team` is the one bot's team in single-workspace mode; in OAuth mode (blank) each
+    request's home is the team it was delivered for, whose installation answers it.
+    """
+    home = home_team or delivered_to(body)
     team = requester_team(body)
-    return bool(home_team) and team is not None and team != home_team and team not in allowed
+    return bool(home) and team is not None and team != home and team not in allowed
+
+
+def delivered_to(body: dict[str, Any]) -> str:
+    """The team a request was delivered for: an event's envelope `team_id` (or its first
+    authorization's), a command's `team_id`, an interactive payload's `team.id`."""
+    for auth in _list(body.get("authorizations")):
+        if text(auth, "team_id"):
+            return text(auth, "team_id")
+    return text(body, "team_id") or text(body, "team", "id")
 
 
 def user_id(body: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.bolt import observe, request_errors
 from bot.slack.bolt.lean_bolt import LeanApp
 from bot.slack.delivery.context import Deps
+from bot.slack.oauth.wiring import OAuth, acknowledge_revocations
 from bot.slack.surfaces import (
     actions,
     command,
@@ -33,7 +34,7 @@ class _ClientWins(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
+def build_app(deps: Deps, client: AsyncWebClient, oauth: OAuth | None = None) -> AsyncApp:
     settings = deps.settings
     bolt_log = logging.getLogger("bot.slack.bolt")
     if not any(isinstance(f, _ClientWins) for f in bolt_log.filters):
@@ -51,7 +52,12 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
         process_before_response=True,
         raise_error_for_unhandled_request=True,  # see request_errors
         logger=bolt_log,
+        **(oauth.bolt_options() if oauth is not None else {}),
     )
+    if oauth is not None:
+        oauth.attach(app)
+    else:
+        acknowledge_revocations(app)
     observe.install(app, deps.metrics)
     request_errors.install(app)
     for surface in (

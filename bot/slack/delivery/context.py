@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.config import Settings
@@ -11,16 +11,12 @@ from bot.ops.metrics import Metrics
 from bot.slack.basics.limits import LookupLimiter
 from bot.slack.delivery.deliver import Delivery
 from bot.slack.delivery.home_tab import HomeTab
+from bot.slack.delivery.slack_clients import OneWorkspace, SlackClients
 from bot.slack.delivery.steps import StepTokens
 from bot.slack.delivery.tracker import Tracker
 from bot.store import Store
 from bot.tenancy.accounts import Accounts
 from bot.watch.scheduler import Watcher
-
-
-async def no_installer(ws: str) -> str | None:
-    """Until an installation store answers it: nobody counts as the installer."""
-    return None
 
 
 @dataclass
@@ -39,6 +35,5 @@ class Deps:
     lookups: LookupLimiter = field(default_factory=lambda: LookupLimiter(0))
     # Workflow Builder steps: seals each execution's token for the store (SECRETS_KEY).
     step_tokens: StepTokens = field(default_factory=lambda: StepTokens(None))
-    # Task API accounts: who installed the app in a workspace (may connect an account
-    # without being an admin); the installation store answers it in OAuth mode.
-    installer_of: Callable[[str], Awaitable[str | None]] = no_installer
+    # Many workspaces: each workspace's Slack client for work outside a request.
+    slack_clients: SlackClients = field(default_factory=lambda: OneWorkspace(None))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -22,6 +23,9 @@ class ObservedWebClient(AsyncWebClient):
     """
 
     metrics: Metrics | None = None
+    # OAuth mode: a client built without a token takes, at each call, the token of the
+    # workspace the work is for (`bot.slack.oauth.clients`).
+    token_source: Callable[[], Awaitable[str]] | None = None
 
     async def api_call(
         self,
@@ -35,6 +39,13 @@ class ObservedWebClient(AsyncWebClient):
         headers: dict[str, Any] | None = None,
         auth: dict[str, Any] | None = None,
     ) -> AsyncSlackResponse:
+        if (
+            self.token is None
+            and self.token_source is not None
+            and not _own_token(params, data, json, auth)
+        ):
+            token = await self.token_source()
+            headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
         try:
             return await super().api_call(
                 api_method,
@@ -57,6 +68,15 @@ class ObservedWebClient(AsyncWebClient):
     def _count(self, method: str, error: str) -> None:
         if self.metrics is not None:
             self.metrics.slack_errors.labels(method, error).inc()
+
+
+def _own_token(*args: object) -> bool:
+    """A call that brings its own credentials (`apps.connections.open` its app token,
+    `oauth.v2.access` the app's id and secret) keeps them."""
+    params, data, json, auth = args
+    return auth is not None or any(
+        isinstance(part, dict) and "token" in part for part in (params, data, json)
+    )
 
 
 C = TypeVar("C", bound=AsyncWebClient)

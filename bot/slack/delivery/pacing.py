@@ -44,6 +44,7 @@ from slack_sdk.web.slack_response import SlackResponse
 
 from bot.ops.limited_log import LimitedLog
 from bot.slack.delivery.observed_client import ObservedWebClient, copy_client
+from bot.slack.delivery.slack_clients import current_workspace
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ class Holds:
     """The store's holds, and each channel's posting turn in this process.
 
     `team` is the bot token's workspace (from `auth.test`): Slack counts its limits there,
-    and its holds are kept in that workspace's part of the store.
+    and its holds are kept in that workspace's part of the store. In OAuth mode (no one
+    team) each call's own workspace.
     """
 
     def __init__(self, store: Store, team: str = "") -> None:
@@ -104,7 +106,7 @@ class Holds:
         self._faults = LimitedLog(log)  # a store outage would otherwise log every call
 
     def scope(self, method: str, args: dict[str, Any]) -> str:
-        return scope_of(self.team, method, args)
+        return scope_of(self.team or current_workspace.get(), method, args)
 
     async def hold(self, scope: str, seconds: float) -> None:
         await self._store.hold_scope(self.team, scope, min(max(seconds, 0.0), MAX_HOLD))

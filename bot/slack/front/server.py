@@ -10,9 +10,10 @@ import logging
 import signal
 import time
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -40,12 +41,16 @@ from bot.slack.delivery.deliver import Delivery
 from bot.slack.delivery.home_tab import HomeTab, RefreshingPublisher
 from bot.slack.delivery.live import SlackPublisher
 from bot.slack.delivery.pacing import ANSWERS, LIVE_EDITS, Holds, PacedWebClient
+from bot.slack.delivery.slack_clients import OneWorkspace
 from bot.slack.delivery.steps import StepTokens
 from bot.slack.delivery.tracker import Tracker
 from bot.slack.front.front_door import FrontDoor
 from bot.slack.front.health import Health, add_routes
 from bot.slack.front.monitoring import listen_metrics, metrics_handler, sample_store_size
 from bot.slack.front.socket_front import ObservedSocketModeHandler
+from bot.slack.oauth.clients import RoutedPublisher
+from bot.slack.oauth.routes import add_oauth_routes
+from bot.slack.oauth.wiring import OAuth, build_oauth
 from bot.store import open_store
 from bot.store.keyring import Keyring
 from bot.tenancy.accounts import accounts_from_settings
@@ -65,6 +70,8 @@ class Bot:
     health: Health
     watcher_task: asyncio.Task[None] | None = None
     sampler_task: asyncio.Task[None] | None = None
+    oauth: OAuth | None = None  # OAuth mode: installations, tokens, the install pages
+    refresh_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """The work that writes to Slack and to the store (the watcher) and the store-size
@@ -78,6 +85,8 @@ class Bot:
                 sample_store_size(deps.metrics, deps.store, deps.settings.store_size_interval),
                 name="store size",
             )
+        if self.oauth is not None and self.refresh_task is None:
+            self.refresh_task = asyncio.create_task(self.oauth.tokens.run(), name="tokens")
 
     async def drain(self) -> None:
         """Everything after SIGTERM within one `SHUTDOWN_GRACE` deadline, not one per step.
@@ -99,7 +108,7 @@ class Bot:
         # watcher hands its leases back so another replica takes its watches at once.
         stopping = asyncio.ensure_future(deps.watcher.shutdown(cancel_in))
         await _within(stopping, cancel_in + UNWIND)
-        for task in (self.watcher_task, self.sampler_task):
+        for task in (self.watcher_task, self.sampler_task, self.refresh_task):
             if task is not None:
                 await _within(task, 0.0)
         left = await answers
@@ -126,17 +135,20 @@ def web_client(
     wait_rate_limits: bool,
     metrics: Metrics | None = None,
     holds: Holds | None = None,
+    token_source: Callable[[], Awaitable[str]] | None = None,
 ) -> PacedWebClient:
     """A client through the app's one gate (`bot.slack.delivery.pacing`): answers wait their turn,
-    live edits (`wait_rate_limits=False`) never wait."""
-    assert settings.slack_bot_token is not None
+    live edits (`wait_rate_limits=False`) never wait. OAuth mode: no token of its own, each
+    call takes the one of the workspace it is for (`token_source`)."""
+    token = settings.slack_bot_token
     client = PacedWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=None if settings.oauth or token is None else token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=session,
         retry_handlers=[],  # the gate retries, bounded by time
     )
     client.metrics, client.holds = metrics, holds
+    client.token_source = token_source
     answers = dataclasses.replace(ANSWERS, patience=settings.slack_retry_patience)
     client.policy = answers if wait_rate_limits else LIVE_EDITS
     return client
@@ -180,6 +192,9 @@ async def running_bot(
         )
         holds = Holds(store)  # Slack's Retry-After, kept in the store for the fleet
         client = web_client(settings, session, wait_rate_limits=True, metrics=metrics, holds=holds)
+        oauth = build_oauth(settings, store, session, client) if settings.oauth else None
+        routed = oauth.clients.current_token if oauth is not None else None
+        client.token_source = routed
         delivery = Delivery(client, session, metrics=metrics, pictures=pictures)
         step_tokens = StepTokens(
             Keyring(settings.secrets_key.get_secret_value()) if settings.secrets_key else None
@@ -187,7 +202,14 @@ async def running_bot(
         publisher = SlackPublisher(
             delivery,
             metrics,
-            web_client(settings, session, wait_rate_limits=False, metrics=metrics, holds=holds),
+            web_client(
+                settings,
+                session,
+                wait_rate_limits=False,
+                metrics=metrics,
+                holds=holds,
+                token_source=routed,
+            ),
             session,
             pictures=pictures if settings.watch_upload_pictures else None,
             upload_max_files=settings.watch_upload_max_files,
@@ -197,10 +219,11 @@ async def running_bot(
         home = HomeTab(client, store)
         home.accounts = accounts
         stack.callback(home.close)
+        refreshing = RefreshingPublisher(publisher, home)
         watcher = Watcher(
             store,
             accounts,
-            RefreshingPublisher(publisher, home),
+            refreshing if oauth is None else RoutedPublisher(refreshing),
             watch_config(settings),
             clock=watch_clock,
         )
@@ -208,9 +231,11 @@ async def running_bot(
         metrics.watches.set_function(lambda: watcher.open_watches)
         for mode in WATCH_KINDS:  # quiet follows and steps: the same figure by kind
             metrics.watches_by_mode.labels(mode).set_function(partial(_open_in, watcher, mode))
-        identity = await step(
-            "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
-        )
+        identity: dict[str, Any] = {}  # OAuth mode: each request's identity is its installation
+        if oauth is None:
+            identity = await step(
+                "Slack API (auth.test)", verify_bot_token(settings, session), SLACK_HINT
+            )
         if settings.mode == "socket":
             await step("Slack Socket Mode", verify_app_token(settings, session), SLACK_HINT)
         tracker = Tracker()
@@ -228,17 +253,18 @@ async def running_bot(
             home=home,
             clock=clock,
             step_tokens=step_tokens,
+            slack_clients=oauth.clients if oauth is not None else OneWorkspace(client),
         )
         home.workspace_url = str(identity.get("url") or "")
         holds.team = deps.home_team
-        app = build_app(deps, client)
+        app = build_app(deps, client, oauth)
         health = Health(store, watcher, tracker, settings.watch_poll_interval)
-        bot = Bot(deps, app, health)
+        bot = Bot(deps, app, health, oauth=oauth)
         if not deferred:
             bot.start()
         if settings.metrics_port:
             own_port = await listen_metrics(
-                http_app(bot, slack_events=False, metrics=True),
+                http_app(bot, slack_events=False, metrics=True, pages=False),
                 settings.host,
                 settings.metrics_port,
             )
@@ -266,10 +292,11 @@ def watch_config(settings: Settings) -> WatchConfig:
 
 
 def http_app(
-    bot: Bot, *, slack_events: bool = True, metrics: bool | None = None
+    bot: Bot, *, slack_events: bool = True, metrics: bool | None = None, pages: bool = True
 ) -> web.Application:
     """`/slack/events` in HTTP mode; `/healthz`, `/readyz` and `/metrics` in both modes
-    (`/metrics` on `METRICS_PORT` instead when that is set)."""
+    (`/metrics` on `METRICS_PORT` instead when that is set); in OAuth mode the install
+    pages in both modes (`pages`: not on the metrics port)."""
     deps = bot.deps
     secret = deps.settings.slack_signing_secret
     door = FrontDoor(
@@ -286,6 +313,8 @@ def http_app(
     if slack_events:
         web_app.router.add_post("/slack/events", events)
     add_routes(web_app, bot.health)
+    if pages and bot.oauth is not None:
+        add_oauth_routes(web_app, bot.oauth.flow)
     serve_metrics = deps.settings.metrics_port is None if metrics is None else metrics
     if serve_metrics:
         web_app.router.add_get("/metrics", metrics_handler(deps.metrics))

@@ -123,7 +123,7 @@ async def permitted(deps: Deps, client: Any, ws: str, person: str) -> bool:
     """A workspace admin or owner, or the person who installed the app."""
     if not person:
         return False
-    if person == await deps.installer_of(ws):
+    if person == await deps.slack_clients.installer(ws):
         return True
     info = await client.users_info(user=person)
     user = info.get("user")
