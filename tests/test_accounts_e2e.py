@@ -1,7 +1,7 @@
 """Task API accounts per workspace, through the real app: signed requests, the fake Slack
 (`users.info` says who is an admin) and the fake task API (which checks signatures and
-serves two key pairs). OAuth mode is on (a client id and `SECRETS_KEY`); the one bot token
-stands in for the installations, so requests from two teams reach the same app."""
+serves two key pairs). OAuth mode is on (a client id and `SECRETS_KEY`), and both teams have
+installed the app through the OAuth flow, each with its own token."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTask
 from bot.tenancy.accounts import Keys
 from bot.testing.fake_slack import HOME_TEAM
 from tests.follow_events import send_event, text_of
+from tests.oauth_harness import install
 from tests.slack_harness import Harness
 
 OTHER_TEAM = "T0OTHER"
@@ -26,13 +27,21 @@ ADMIN = "UADMIN"
 SECRETS_KEY = Fernet.generate_key().decode()
 # OAuth mode with no fallback keys: a workspace has an account only once it connects one.
 ACCOUNTS: dict[str, Any] = {
-    "slack_client_id": "1111.2222",
-    "slack_client_secret": "client-secret",
+    "slack_client_id": "fake-client-id",  # the fake Slack's own app credentials
+    "slack_client_secret": "fake-client-secret",
     "secrets_key": SECRETS_KEY,
     "task_api_public_key": None,
     "task_api_private_key": None,
     "allowed_external_teams": [OTHER_TEAM],
 }
+
+
+@pytest.fixture(autouse=True)
+async def installed(harness: Harness) -> None:
+    """In OAuth mode, both teams install the app first (non-rotating tokens)."""
+    if harness.bot.oauth is not None:
+        for team in (HOME_TEAM, OTHER_TEAM):
+            assert (await install(harness, team, rotating=False)).status == 200
 
 
 def files_of(folder: Path, pattern: str) -> bytes:
