@@ -90,6 +90,19 @@ async def test_concurrent_claims_have_one_winner(pair: list[Store]) -> None:
     assert results.count(True) == 1
 
 
+async def test_a_released_claim_is_first_come_again_for_every_process(pair: list[Store]) -> None:
+    """An unfurl that failed gives its claim back: the next caller, on any process, is first;
+    the same key of another workspace is untouched."""
+    one, two = pair
+    assert await one.claim(WS, "unfurl:C1:abc", ttl=1800)
+    assert await one.claim("TB", "unfurl:C1:abc", ttl=1800)
+    await one.release_claim(WS, "unfurl:C1:abc")
+    assert await two.claim(WS, "unfurl:C1:abc", ttl=1800)
+    assert not await one.claim(WS, "unfurl:C1:abc", ttl=1800)
+    assert not await two.claim("TB", "unfurl:C1:abc", ttl=1800)
+    await two.release_claim(WS, "never-claimed")  # nothing to give back: no fault
+
+
 async def test_uid_sets_round_trip(store: Store) -> None:
     uids = [f"uid-{n}" for n in range(300)]
     key = await store.put_uids(WS, uids)

@@ -328,3 +328,58 @@ async def test_a_picture_slack_cannot_download_costs_the_picture_not_the_unfurl(
     (blocks,) = cards(accepted).values()
     assert [b["type"] for b in blocks] == ["section", "context"]
     assert "2 pictures on the task's page" in json.dumps(blocks)
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_failed_lookup_does_not_cost_the_next_paste_its_unfurl(harness: Harness) -> None:
+    """The task API is down for the first paste: its card says so, and the link's claim is
+    given back, so the next paste in the channel shows the task (not 30 minutes later)."""
+    h = harness
+    h.api.faults.http_500 = 100  # every try of the first lookup fails
+    await share(h, link_shared([page("ok-1"), page("ok-2")]))
+    (first,) = await unfurled(h)
+    await settled(h)
+    assert all("Could not look up" in json.dumps(c) for c in cards(first).values())
+    h.api.faults.http_500 = 0
+    await share(h, link_shared([page("ok-1")]))
+    _, second = await unfurled(h, 2)
+    (blocks,) = cards(second).values()
+    assert ":white_check_mark: *Finished*" in blocks[0]["text"]["text"]
+    await settled(h)
+    await share(h, link_shared([page("ok-1")]))  # now shown: the window holds it
+    await settled(h)
+    assert len(h.slack.called("chat.unfurl")) == 2
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_refused_unfurl_does_not_cost_the_next_paste_its_unfurl(harness: Harness) -> None:
+    h = harness
+    h.slack.fail("chat.unfurl", "cannot_unfurl_url")
+    await share(h, link_shared([page("ok-1")]))
+    await unfurled(h)
+    await settled(h)
+    assert h.slack.unfurls == []  # refused
+    await share(h, link_shared([page("ok-1")]))
+    await unfurled(h, 2)
+    await settled(h)
+    assert [list(u["unfurls"]) for u in h.slack.unfurls] == [[page("ok-1")]]
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_only_the_failed_link_of_a_message_is_given_back(harness: Harness) -> None:
+    """In one message, ok-1 is answered from the cache of finished tasks while the task API
+    fails ok-3: the next paste of both in that channel unfurls ok-3 alone."""
+    h = harness
+    await share(h, link_shared([page("ok-1")], channel="C2"))  # ok-1 is now cached
+    await unfurled(h)
+    h.api.faults.http_500 = 100
+    await share(h, link_shared([page("ok-1"), page("ok-3")]))
+    _, mixed = await unfurled(h, 2)
+    await settled(h)
+    ok, failed = cards(mixed).values()
+    assert ":white_check_mark: *Finished*" in ok[0]["text"]["text"]
+    assert "Could not look up" in failed[0]["text"]["text"]
+    h.api.faults.http_500 = 0
+    await share(h, link_shared([page("ok-1"), page("ok-3")]))
+    *_, last = await unfurled(h, 3)
+    assert list(cards(last)) == [page("ok-3")]

@@ -187,6 +187,13 @@ class Store(Protocol):
         """Disconnect it; True when there was one."""
         ...
 
+    # -- link unfurls: a claim given back when what it guarded did not happen ---------------
+
+    async def release_claim(self, ws: str, key: str) -> None:
+        """Forget a `claim` of `key` at once, so the next caller's is the first again (an
+        unfurl whose lookup or `chat.unfurl` failed must not hold its link for the window)."""
+        ...
+
 
 def uid_set_key(uids: list[str]) -> str:
     """Content-addressed, so the same list saved twice is one row."""

@@ -647,6 +647,11 @@ class RedisStore:
     async def drop_refresh_lease(self, ws: str, holder: str) -> None:
         await self._redis.eval(_DROP_IF_HELD, 1, _refresh_lease(ws), holder)
 
+    # -- link unfurls: a claim given back (see `Store.release_claim`) ----------------------
+
+    async def release_claim(self, ws: str, key: str) -> None:
+        await self._redis.delete(_key(ws, "claim", key))  # the workspace's hash tag: one slot
+
 
 def _watch(version: object, raw: object) -> Watch:
     watch = Watch.model_validate_json(str(raw))

@@ -654,6 +654,12 @@ class SqliteStore:
                 "DELETE FROM oauth_leases WHERE ws = ? AND holder = ?", (ws, holder)
             )
 
+    # -- link unfurls: a claim given back (see `Store.release_claim`) ----------------------
+
+    async def release_claim(self, ws: str, key: str) -> None:
+        async with self._transaction():
+            await self._db.execute("DELETE FROM claims WHERE ws = ? AND key = ?", (ws, key))
+
 
 def _watch(row: sqlite3.Row | tuple[object, ...]) -> Watch:
     watch = Watch.model_validate_json(str(row[1]))

@@ -7,7 +7,10 @@ with five links costs one upstream call at most. A link that does not match `TAS
 is left alone for Slack or other apps. The same URL in the same channel is unfurled once per
 `REPEAT_WINDOW`, for the whole fleet: a claim in the store, keyed by workspace, channel and a
 hash of the URL (a link pasted into a draft, `source: composer`, has no channel yet: it always
-shows, to its writer alone).
+shows, to its writer alone). The claim is taken before the lookup, so two processes given the
+link at once never both unfurl it, and given back when the link was not shown with its task's
+state (a failed lookup, a refused `chat.unfurl`), so a failure never costs the next paste.
+A workspace without a task API account gets no unfurl, no upstream call and no claim.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from bot.slack.delivery.answering import Place, guarded, start_watch, tell
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import slack_error
 from bot.slack.delivery.latency import answered
+from bot.taskapi.client import TaskApiClient
 from bot.taskapi.models import Failed
 
 log = logging.getLogger(__name__)
@@ -112,14 +116,36 @@ async def unfurl_links(
         return
     if not await deps.store.claim(ws, f"event:{text(body, 'event_id')}"):
         return  # a retry of an event already taken
+    tasks = await deps.accounts.client_for(ws)
+    if tasks is None:
+        return  # no task API account here: nobody asked, so nobody is told (and nothing held)
     matched = task_links(event, links)
-    if source != COMPOSER:  # a draft has no channel yet, and only its writer sees it
+    claimed = source != COMPOSER  # a draft has no channel yet, and only its writer sees it
+    if claimed:
         matched = [(url, uid) for url, uid in matched if await _first_lately(deps, ws, event, url)]
     if not matched:
         return
-    tasks = await deps.accounts.client_for(ws)
-    if tasks is None:
-        return  # no task API account here: nobody asked, so nobody is told
+    shown: set[str] = set()
+    try:
+        shown = await _unfurl(deps, client, ws, event, links, tasks, matched)
+    finally:
+        # Only a link shown with its task's state keeps its claim: a failed lookup or a
+        # refused (or interrupted) `chat.unfurl` must not cost the next paste its unfurl.
+        for url in [url for url, _ in matched if claimed and url not in shown]:
+            await deps.store.release_claim(ws, _repeat_key(event, url))
+
+
+async def _unfurl(
+    deps: Deps,
+    client: AsyncWebClient,
+    ws: str,
+    event: dict[str, Any],
+    links: TaskLinks,
+    tasks: TaskApiClient,
+    matched: list[tuple[str, str]],
+) -> set[str]:
+    """The lookup and the one `chat.unfurl`; returns the links Slack now shows with their
+    task's state (not those whose lookup failed)."""
     found = await tasks.get_tasks([uid for _, uid in matched])  # in order, batched
     results = {url: result for (url, _), result in zip(matched, found, strict=True)}
     values = {
@@ -143,9 +169,10 @@ async def unfurl_links(
             # (an expired or private link): once more without pictures, then give up.
             if not picture or slack_error(exc) != "invalid_blocks":
                 log.warning("chat.unfurl refused: %s", slack_error(exc))
-                return
+                return set()
     deps.metrics.answers.labels("unfurl", "unfurled").inc()
     answered(deps.metrics, "unfurl")
+    return {url for url, result in results.items() if not isinstance(result, Failed)}
 
 
 def _unfurl_target(event: dict[str, Any]) -> dict[str, Any]:
@@ -174,10 +201,15 @@ def task_links(event: dict[str, Any], links: TaskLinks) -> list[tuple[str, str]]
 
 
 async def _first_lately(deps: Deps, ws: str, event: dict[str, Any], url: str) -> bool:
-    """True when `url` was not unfurled in this channel within `REPEAT_WINDOW` (fleet-wide)."""
+    """True when `url` was not unfurled in this channel within `REPEAT_WINDOW` (fleet-wide).
+    Claimed before the lookup, so two processes given the link at once never both unfurl it;
+    given back when the unfurl fails (`Store.release_claim`)."""
+    return await deps.store.claim(ws, _repeat_key(event, url), ttl=REPEAT_WINDOW)
+
+
+def _repeat_key(event: dict[str, Any], url: str) -> str:
     digest = hashlib.sha256(url.encode()).hexdigest()[:32]
-    key = f"unfurl:{text(event, 'channel')}:{digest}"
-    return await deps.store.claim(ws, key, ttl=REPEAT_WINDOW)
+    return f"unfurl:{text(event, 'channel')}:{digest}"
 
 
 async def present_details(
