@@ -42,9 +42,11 @@ async def start_oauth(
     aiohttp_server: AiohttpServer, tmp_path: Path, **options: Any
 ) -> AsyncIterator[Harness]:
     api = FakeTaskApi(step=options.pop("step", 0.0))
+    watch_clock = options.pop("watch_clock", time.time)  # the watcher's wall clock
     slack, api_url = await start_fakes(aiohttp_server, api)
     settings = oauth_settings(tmp_path, slack, api_url, **options)
-    async with running_bot(settings) as bot, TestClient(TestServer(http_app(bot))) as http:
+    running = running_bot(settings, watch_clock=watch_clock)
+    async with running as bot, TestClient(TestServer(http_app(bot))) as http:
         yield Harness(bot, slack, api, http)
 
 

@@ -20,8 +20,8 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.render.step import no_account_error
 from bot.taskapi.fake import FakeTask
-from bot.testing.fake_slack import Call, Tenant
 from bot.tenancy.accounts import Keys
+from bot.testing.fake_slack import Call, Tenant
 from tests.oauth_harness import event_for, install, start_oauth
 from tests.slack_harness import Harness
 from tests.steps_payloads import completions, function_event
@@ -32,10 +32,28 @@ ORG, ORG_TEAM = "E0ORG", "T0ORGA"  # an enterprise installed org-wide, and one o
 KEYS = {A: Keys("pub-a", "priv-a"), B: Keys("pub-b", "priv-b"), ORG: Keys("pub-e", "priv-e")}
 
 
+class MovableClock:
+    """The watcher's wall clock, which a test moves on (Slack's clock, for a step's timeout)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.ahead
+
+
 @pytest.fixture
-async def h(aiohttp_server: AiohttpServer, tmp_path: Path) -> AsyncIterator[Harness]:
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+async def h(
+    aiohttp_server: AiohttpServer, tmp_path: Path, clock: MovableClock
+) -> AsyncIterator[Harness]:
     """A and B installed (A in channel C0A, B in C0B); no account connected yet."""
     options: dict[str, Any] = {
+        "watch_clock": clock,
         "task_api_public_key": None,  # no shared account: each workspace brings its own
         "task_api_private_key": None,
         "task_link_url": TEMPLATE,
@@ -217,7 +235,7 @@ async def test_an_org_wide_install_serves_unfurls_and_steps_with_the_enterprise(
     assert (await install(h, None, enterprise=ORG, org_wide=True, rotating=False)).status == 200
     await connect(h, ORG)  # one account for the enterprise, kept under its key
     owned(h, "ok-e1", ORG)
-    org = {"enterprise": ORG, "org_wide": True}
+    org: dict[str, Any] = {"enterprise": ORG, "org_wide": True}
     await share(h, ORG_TEAM, link_shared([page("ok-e1")], channel="C0ORG"), **org)
     await h.slack.wait_for(lambda: h.slack.unfurls)
     (call,) = unfurl_calls(h)
@@ -245,6 +263,29 @@ async def test_an_org_wide_install_serves_unfurls_and_steps_with_the_enterprise(
     assert watch is not None
     assert (watch.team_id, watch.workspace) == (ORG, ORG)
     assert set(h.api.callers) == {"pub-e"}
+
+
+async def test_a_wait_whose_account_was_disconnected_still_times_out(
+    h: Harness, clock: MovableClock
+) -> None:
+    """A disconnects its account while a step waits: no more lookups, and the step still
+    fails with its timeout error when its time is up, not never."""
+    await connect(h, A)
+    owned(h, "slow-a3", A, "Running", done=False)
+    token = execution_token(h, "xwfp-a3", A)
+    inputs = {"task_uids": "slow-a3", "timeout_minutes": 1}
+    body = function_event("wait_for_tasks", inputs, "FxDisc", token, team=A)
+    assert (await h.send(body, "application/json")).status == 200
+    await h.api.wait_until(lambda: h.api.calls)
+    assert await h.bot.deps.accounts.disconnect(A)
+    await h.bot.deps.watcher.wait_ticks(2)
+    polled = len(h.api.calls)
+    clock.ahead = 61.0  # the minute is over on Slack's clock
+    await h.slack.wait_for(lambda: "FxDisc" in h.slack.completions)
+    (done,) = completions(h.slack, "FxDisc")
+    assert (done["method"], done["token"]) == ("functions.completeError", token)
+    assert done["error"].startswith("Timed out after 1 minute(s) (timeout_minutes): 1 of 1")
+    assert len(h.api.calls) == polled  # no lookup without an account
 
 
 # -- uninstall ----------------------------------------------------------------------------------

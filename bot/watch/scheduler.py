@@ -24,7 +24,8 @@ from bot.render.answer import Controls, LiveNote, Message, answer_message
 from bot.render.links import TaskLinks
 from bot.store import Store
 from bot.taskapi.client import Lane, TaskApiClient
-from bot.taskapi.models import TaskResult, is_done
+from bot.taskapi.errors import TaskApiError
+from bot.taskapi.models import Failed, TaskResult, is_done
 from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
 from bot.watch.notice_guard import NoticeGuard
@@ -340,13 +341,16 @@ class Watcher:
         """Look up one workspace's due watches in one batched call and advance each."""
         try:
             client = await self._accounts.client_for(ws)
+            uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
             if client is None:
                 # No account any more (disconnected): no upstream call; the watches wait, and
-                # go on if one is connected again before they expire.
+                # go on if one is connected again before they expire. A step still ends at its
+                # timeout (its execution's token dies then): it goes on as a failed lookup.
                 log.info("%d watches not polled: their workspace has no task API account", len(due))
-                return
-            uids = list(dict.fromkeys(uid for w in due for uid in w.uids))
-            results = await client.get_tasks(uids, lane=Lane.WATCH)
+                due = [w for w in due if w.step is not None]
+                results: Sequence[TaskResult] = [Failed(uid, _NO_ACCOUNT) for uid in uids]
+            else:
+                results = await client.get_tasks(uids, lane=Lane.WATCH)
         except Exception:
             log.exception("watches of a workspace not polled; next tick tries again")
             return
@@ -732,6 +736,10 @@ class Watcher:
             except Exception as exc:
                 trouble = self.publisher.sort(exc)
                 log.warning("watch %s: could not say it expired (%s)", watch.id, trouble.reason)
+
+
+# What a watch sees of its tasks while its workspace has no task API account.
+_NO_ACCOUNT = TaskApiError("this workspace has no task API account", "-")
 
 
 def _worth_saving(old: Watch, new: Watch) -> bool:
