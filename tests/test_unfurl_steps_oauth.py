@@ -214,6 +214,22 @@ async def test_a_step_in_a_workspace_without_an_account_fails_readably(
     assert await h.bot.deps.store.open_watches(B) == []
 
 
+async def test_the_execution_token_completes_the_step_and_nothing_else(h: Harness) -> None:
+    """The step's own token makes its completion; the workspace's next request (an unfurl)
+    goes out with its installation's token, never the execution's."""
+    await connect(h, A)
+    before = len(h.slack.calls)  # the installs' own calls are done
+    done = await run_step(h, A, "get_task_status", {"task_uids": "ok-1"}, "FxTokA")
+    assert done["method"] == "functions.completeSuccess"
+    await share(h, A, link_shared([page("ok-2")], channel="C0A"))
+    await h.slack.wait_for(lambda: h.slack.unfurls)
+    await settled(h)
+    calls = h.slack.calls[before:]
+    assert [c.method for c in calls] == ["functions.completeSuccess", "chat.unfurl"]
+    assert calls[0].token == "xwfp-FxTokA"
+    assert calls[1].token in h.slack.tokens_of(A)
+
+
 async def test_wait_for_tasks_polls_through_its_workspaces_account(h: Harness) -> None:
     await connect(h, A)
     await connect(h, B)
