@@ -93,10 +93,19 @@ async def mention_in(
     }
     if user_team:
         event["user_team"] = user_team
-    body = {
+    body = envelope(team, event, enterprise=enterprise, org_wide=org_wide)
+    return await h.send(json.dumps(body), "application/json")
+
+
+def envelope(
+    team: str, event: dict[str, Any], *, enterprise: str | None = None, org_wide: bool = False
+) -> dict[str, Any]:
+    """An Events API body for `team` (of `enterprise`, installed org-wide or not)."""
+    return {
         "type": "event_callback",
         "team_id": team,
         "enterprise_id": enterprise,
+        "is_enterprise_install": org_wide,
         "api_app_id": "A0FAKE",
         "event": event,
         "event_id": "Ev" + uuid.uuid4().hex[:10],
@@ -111,7 +120,6 @@ async def mention_in(
             }
         ],
     }
-    return await h.send(json.dumps(body), "application/json")
 
 
 async def event_for(h: Harness, team: str, event: dict[str, Any]) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from bot.render.step import no_account_error
 from bot.taskapi.fake import FakeTask
 from bot.tenancy.accounts import Keys
 from bot.testing.fake_slack import Call, Tenant
-from tests.oauth_harness import event_for, install, start_oauth
+from tests.oauth_harness import envelope, event_for, install, start_oauth
 from tests.slack_harness import Harness
 from tests.steps_payloads import completions, function_event
 from tests.test_unfurl_e2e import TEMPLATE, link_shared, page
@@ -81,31 +80,6 @@ def owned(h: Harness, uid: str, ws: str, outcome: str = "Finished", *, done: boo
 async def share(h: Harness, team: str, event: dict[str, Any], **org: Any) -> None:
     response = await h.send(json.dumps(envelope(team, event, **org)), "application/json")
     assert response.status == 200
-
-
-def envelope(
-    team: str, event: dict[str, Any], *, enterprise: str | None = None, org_wide: bool = False
-) -> dict[str, Any]:
-    """An Events API body for `team` (of `enterprise`, installed org-wide or not)."""
-    return {
-        "type": "event_callback",
-        "team_id": team,
-        "enterprise_id": enterprise,
-        "is_enterprise_install": org_wide,
-        "api_app_id": "A0FAKE",
-        "event": event,
-        "event_id": "Ev" + uuid.uuid4().hex[:10],
-        "event_time": int(time.time()),
-        "authorizations": [
-            {
-                "team_id": None if org_wide else team,
-                "enterprise_id": enterprise,
-                "is_enterprise_install": org_wide,
-                "user_id": "UBOT",
-                "is_bot": True,
-            }
-        ],
-    }
 
 
 async def settled(h: Harness) -> None:
