@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import bot_process, fakes, signed_headers
+from bench.support import bot_process, fakes, measure_load, signed_headers
 from bot.taskapi.fake import FakeTaskApi
 from tests.steps_payloads import function_event
 
@@ -39,29 +38,16 @@ async def main() -> None:
             async with session.post(bot.url + "slack/events", data=body, headers=headers) as r:
                 assert r.status == 200, r.status
         await api.wait_until(lambda: len({u for c in api.calls for u in c}) >= STEPS, 60)
-        cpu_start, calls_start = bot.cpu_seconds(), len(api.calls)
-        started = time.perf_counter()
-        per_interval = []
-        for _ in range(INTERVALS):
-            before = len(api.calls)
-            await asyncio.sleep(INTERVAL)  # measuring a rate over wall-clock intervals
-            per_interval.append(len(api.calls) - before)
-        elapsed = time.perf_counter() - started
-        cpu = bot.cpu_seconds() - cpu_start
-        rss, peak = bot.memory_mib()
+        load = await measure_load(bot, api, INTERVAL, INTERVALS)
     for runner in runners:
         await runner.cleanup()
-    calls = len(api.calls) - calls_start
     print(
         f"{STEPS} waiting steps of one UID each, poll interval {INTERVAL:g} s, batch size 20, "
-        f"{elapsed:.1f} s measured"
+        f"{load.elapsed:.1f} s measured"
     )
-    print(f"upstream calls per interval: {per_interval} (mean {calls / (elapsed / INTERVAL):.1f})")
+    print(load.report(INTERVAL))
     print(f"Slack: {len(slack.completions)} completions ({FINISHING} steps finish), nothing else")
-    print(
-        f"bot CPU {cpu:.2f} s over {elapsed:.1f} s ({100 * cpu / elapsed:.0f}% of a core), "
-        f"RSS {rss:.0f} MiB (peak {peak:.0f} MiB)"
-    )
+    print(load.cost())
 
 
 if __name__ == "__main__":

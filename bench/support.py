@@ -138,3 +138,41 @@ async def fakes(api: FakeTaskApi) -> tuple[FakeSlack, str, list[web.AppRunner]]:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@dataclass
+class Load:
+    """What the bot did over a run of poll intervals with a steady load on it."""
+
+    per_interval: list[int]  # upstream calls in each interval
+    calls: int
+    elapsed: float
+    cpu: float
+    rss: float
+    peak: float
+
+    def report(self, interval: float) -> str:
+        mean = self.calls / (self.elapsed / interval)
+        return f"upstream calls per interval: {self.per_interval} (mean {mean:.1f})"
+
+    def cost(self) -> str:
+        return (
+            f"bot CPU {self.cpu:.2f} s over {self.elapsed:.1f} s "
+            f"({100 * self.cpu / self.elapsed:.0f}% of a core), "
+            f"RSS {self.rss:.0f} MiB (peak {self.peak:.0f} MiB)"
+        )
+
+
+async def measure_load(bot: BotProcess, api: FakeTaskApi, interval: float, count: int) -> Load:
+    """Upstream calls in each of `count` wall-clock intervals, and the bot's CPU and memory."""
+    cpu_start, calls_start = bot.cpu_seconds(), len(api.calls)
+    started = time.perf_counter()
+    per_interval = []
+    for _ in range(count):
+        before = len(api.calls)
+        await asyncio.sleep(interval)  # measuring a rate over wall-clock intervals
+        per_interval.append(len(api.calls) - before)
+    elapsed = time.perf_counter() - started
+    rss, peak = bot.memory_mib()
+    cpu = bot.cpu_seconds() - cpu_start
+    return Load(per_interval, len(api.calls) - calls_start, elapsed, cpu, rss, peak)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import bot_process, fakes, slash
+from bench.support import bot_process, fakes, measure_load, slash
 from bot.taskapi.fake import FakeTaskApi
 
 INTERVAL = 1.0
@@ -37,34 +36,21 @@ async def main() -> None:
                 session, bot.url, f"watch {uids}", slack.response_url(f"w{w}"), user=f"U{w}"
             )
         await slack.wait_for(lambda: len(slack.called("chat.postMessage")) >= WATCHES, 60)
-        cpu_start, calls_start = bot.cpu_seconds(), len(api.calls)
         updates_start = len(slack.called("chat.update"))
-        started = time.perf_counter()
-        per_interval = []
-        for _ in range(INTERVALS):
-            before = len(api.calls)
-            await asyncio.sleep(INTERVAL)  # measuring a rate over wall-clock intervals
-            per_interval.append(len(api.calls) - before)
-        elapsed = time.perf_counter() - started
-        cpu = bot.cpu_seconds() - cpu_start
-        rss, peak = bot.memory_mib()
+        load = await measure_load(bot, api, INTERVAL, INTERVALS)
     notices = [m for m in slack.called("chat.postMessage") if m.get("metadata")]
     for runner in runners:
         await runner.cleanup()
-    calls = len(api.calls) - calls_start
     print(
         f"{WATCHES * PER_WATCH} watched UIDs in {WATCHES} watches, poll interval {INTERVAL:g} s, "
-        f"batch size 20, {elapsed:.1f} s measured"
+        f"batch size 20, {load.elapsed:.1f} s measured"
     )
-    print(f"upstream calls per interval: {per_interval} (mean {calls / (elapsed / INTERVAL):.1f})")
+    print(load.report(INTERVAL))
     print(
         f"Slack: {len(slack.called('chat.update')) - updates_start} live edits, "
         f"{len(notices)} completion notices ({FINISHING} watches finish)"
     )
-    print(
-        f"bot CPU {cpu:.2f} s over {elapsed:.1f} s ({100 * cpu / elapsed:.0f}% of a core), "
-        f"RSS {rss:.0f} MiB (peak {peak:.0f} MiB)"
-    )
+    print(load.cost())
 
 
 if __name__ == "__main__":
