@@ -153,7 +153,8 @@ async def test_reseal_moves_every_task_api_account_to_the_first_key(store: OAuth
     result = await reseal_all(store, Keyring(f"{new},{old}"))
     assert (result.done, result.accounts) == (1, 1)
     kept = await store.get_account("T0ONE")
-    assert kept is not None and kept.public_key == "pk-one" and kept.connected_by == "U0A"
+    assert kept is not None
+    assert (kept.public_key, kept.connected_by) == ("pk-one", "U0A")
     assert Keyring(new).open(kept.sealed_private_key) == "sk-one"  # the old key is droppable
     with pytest.raises(SealError):
         Keyring(old).open(kept.sealed_private_key)
