@@ -66,6 +66,7 @@ async def lookup(
     """The tasks (with the asker's workspace's account) and their answer; `skipped` names
     what the command held besides UIDs."""
     results = await (await tasks_for(deps, place)).get_tasks(uids)
+    deps.metrics.workspaces.looked_up(place.ws, len(uids))
     value = await encode_uids(place.ws, uids, deps.store)
     checked = time.time()
     links = TaskLinks.of(deps.settings.task_link_url)

@@ -227,7 +227,7 @@ async def running_bot(
             watch_config(settings),
             clock=watch_clock,
         )
-        watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
+        watcher.on_tick = partial(_ticked, metrics, watcher, many=oauth is not None)
         metrics.watches.set_function(lambda: watcher.open_watches)
         for mode in WATCH_KINDS:  # quiet follows and steps: the same figure by kind
             metrics.watches_by_mode.labels(mode).set_function(partial(_open_in, watcher, mode))
@@ -437,6 +437,13 @@ async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
         ),
     )
     return runner
+
+
+def _ticked(metrics: Metrics, watcher: Watcher, took: float, lag: float, *, many: bool) -> None:
+    """After each watch tick: its metrics; with many workspaces, now and then the busiest."""
+    metrics.tick_done(took, lag, watcher.takeovers)
+    if many:
+        metrics.workspaces.maybe_report(watcher.open_by_workspace)
 
 
 def _open_in(watcher: Watcher, mode: str) -> float:
