@@ -82,8 +82,10 @@ async def tasks_for(deps: Deps, place: Place) -> TaskApiClient:
 
 
 async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
-    """The per-person lookup limit (`LOOKUP_UIDS_PER_MINUTE`); over it, a note says when."""
-    wait = deps.lookups.take(place.user, len(uids))
+    """The per-person lookup limit (`LOOKUP_UIDS_PER_MINUTE`); over it, a note says when.
+    Counted per workspace and person: an Enterprise Grid user id is the same in every
+    workspace of the org, and one workspace's lookups never spend another's."""
+    wait = deps.lookups.take(f"{place.ws}/{place.user}", len(uids))
     if not wait:
         return True
     deps.metrics.lookups_limited.inc()
