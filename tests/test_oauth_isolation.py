@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pytest_aiohttp import AiohttpServer
 
-from tests.oauth_harness import install, mention_in, start_oauth
+from tests.oauth_harness import event_for, install, mention_in, start_oauth
 
 
 async def test_a_grid_users_lookups_in_one_workspace_leave_another_workspaces_limit_alone(
@@ -33,3 +33,23 @@ async def test_a_grid_users_lookups_in_one_workspace_leave_another_workspaces_li
         [answer] = await h.slack.wait_for(in_two)
         assert answer.method == "chat.postMessage"  # not the limit's note
         assert "ok-3" in json.dumps(answer.args)
+
+
+async def test_one_workspaces_home_publishes_leave_anothers_pace_alone(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """Slack counts `views.publish` per workspace (Tier 4): when 25 people of one workspace
+    open their Home at once, the first 20 go and the rest wait their turn; someone of another
+    workspace opening theirs then is not queued behind them."""
+    async with start_oauth(aiohttp_server, tmp_path) as h:
+        await install(h, "T0ONE")
+        await install(h, "T0TWO")
+        busy = [f"U0B{n:02d}" for n in range(25)]
+        for user in busy:
+            opened = {"type": "app_home_opened", "user": user, "tab": "home", "channel": "D1"}
+            assert (await event_for(h, "T0ONE", opened)).status == 200
+        opened = {"type": "app_home_opened", "user": "U0QUIET", "tab": "home", "channel": "D2"}
+        assert (await event_for(h, "T0TWO", opened)).status == 200
+        await h.slack.wait_for(lambda: len(h.slack.calls_to("views.publish")) >= len(busy) + 1)
+        order = [c.args["user_id"] for c in h.slack.calls_to("views.publish")]
+        assert order.index("U0QUIET") < order.index(busy[-1])  # not behind the busy ones
