@@ -193,6 +193,8 @@ async def running_bot(
         holds = Holds(store)  # Slack's Retry-After, kept in the store for the fleet
         client = web_client(settings, session, wait_rate_limits=True, metrics=metrics, holds=holds)
         oauth = build_oauth(settings, store, session, client) if settings.oauth else None
+        if oauth is not None:  # an uninstalled workspace's keys and cache leave memory too
+            oauth.on_forget.append(accounts.forget)
         routed = oauth.clients.current_token if oauth is not None else None
         client.token_source = routed
         delivery = Delivery(client, session, metrics=metrics, pictures=pictures)
