@@ -1,10 +1,12 @@
 """1,000 workspaces on one bot process: memory per workspace, and one quiet workspace's
 answer time beside a noisy one.
 
-The bot runs as its own process in OAuth mode; 1,000 workspaces have each connected their
-own task API account (sealed in the store before it starts; the fake task API knows all
-1,000 key pairs and checks each signature). The one bot token stands in for the
-installations, `ALLOWED_EXTERNAL_TEAMS` lets the 1,000 teams in.
+The bot runs as its own process in OAuth mode, through its own OAuth wiring: 1,000
+workspaces are installed (each installation sealed in the store before it starts, with a bot
+token of its own that the fake Slack answers for that team only) and have each connected
+their own task API account (sealed too; the fake task API knows all 1,000 key pairs and
+checks each signature). Every answer is checked to hold its task, so a request refused for
+want of an installation or an account fails the bench instead of being timed.
 
 1. Memory: the bot's resident memory before and after one lookup from every workspace
    (each then holds its own task API client and cache), divided by 1,000.
@@ -45,10 +47,11 @@ from bench.support import (
     until_healthy,
 )
 from bot.records.account import TaskAccount
+from bot.slack.oauth.installations import Kept, StoreInstallations
 from bot.store.keyring import Keyring
 from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi, Faults
-from bot.testing.fake_slack import FakeSlack
+from bot.testing.fake_slack import FakeSlack, Tenant
 from bot.testing.net import free_port
 
 WORKSPACES = 1_000
@@ -64,11 +67,17 @@ def team(n: int) -> str:
     return f"TW{n:04d}"
 
 
-async def store_accounts(path: str, secrets_key: str) -> None:
-    """Every workspace's own account, as `/taskstatus connect` saves it."""
+async def install_all(path: str, secrets_key: str, slack: FakeSlack) -> None:
+    """Every workspace installed (as the OAuth redirect saves it, with a token the fake Slack
+    takes for that team alone) and its own account connected (as `/taskstatus connect`
+    saves it)."""
     store = await SqliteStore.open(path)
     keyring = Keyring(secrets_key)
+    installations = StoreInstallations(store, keyring)
     for n in range(WORKSPACES):
+        token = f"xoxb-{team(n)}-bench"
+        slack.tenants[token] = Tenant(team(n))
+        await installations.save(Kept(team_id=team(n), bot_token=token, bot_user_id="UBOT"))
         sealed = keyring.seal(f"priv-{n}")
         await store.save_account(
             team(n), TaskAccount(public_key=f"pub-{n}", sealed_private_key=sealed)
@@ -105,7 +114,7 @@ async def quiet_answers(
         key = f"quiet-{label}-{n}"
         started = time.perf_counter()
         await command(session, bot, f"ok-quiet-{label}-{n}", QUIET, "UQ", slack.response_url(key))
-        await slack.wait_for(partial(slack.responses.get, key), 30)
+        answered(await slack.wait_for(partial(slack.responses.get, key), 30), f"-{label}-{n}")
         times.append((time.perf_counter() - started) * 1000)
         await asyncio.sleep(random.uniform(0.05, 0.25))  # land at different points of a tick
     return times
@@ -122,6 +131,12 @@ async def noisy_people(session: aiohttp.ClientSession, bot: BotProcess, slack: F
         pending.add(task)
         task.add_done_callback(pending.discard)
         await asyncio.sleep(1 / NOISY_RATE)  # the load's own pace
+
+
+def answered(responses: list[dict[str, object]], uid: str) -> None:
+    """The answer names its task: not a how-to note, an error or another workspace's."""
+    if uid not in str(responses):
+        raise SystemExit(f"no answer with {uid!r}: {str(responses)[:300]}")
 
 
 @contextlib.asynccontextmanager
@@ -162,17 +177,16 @@ async def main() -> None:
     api.accounts = {f"pub-{n}": f"priv-{n}" for n in range(WORKSPACES)}
     slack, api_url, runners = await fakes(api)
     secrets_key = Fernet.generate_key().decode()
-    teams = ",".join(team(n) for n in range(WORKSPACES))
     with tempfile.TemporaryDirectory() as state:
-        await store_accounts(f"{state}/state.sqlite3", secrets_key)
-        # OAuth mode through `.env`, read by the bot's settings only: Bolt, seeing these in
-        # the environment, would switch on an OAuth flow of its own (no installation here:
-        # the one bot token stands in for the 1,000 installations).
-        oauth = f"SLACK_CLIENT_ID=1111.2222\nSLACK_CLIENT_SECRET=bench\nSECRETS_KEY={secrets_key}\n"
-        await asyncio.to_thread(Path(state, ".env").write_text, oauth)
+        await install_all(f"{state}/state.sqlite3", secrets_key, slack)
         env = {
+            # OAuth mode: the bot gives Bolt its own flow, installation store and authorize,
+            # so Bolt builds none of its own from these.
+            "SLACK_CLIENT_ID": slack.client_id,
+            "SLACK_CLIENT_SECRET": slack.client_secret,
+            "SECRETS_KEY": secrets_key,
+            "SLACK_BOT_TOKEN": "",
             "STATE_URL": f"sqlite:///{state}/state.sqlite3",
-            "ALLOWED_EXTERNAL_TEAMS": teams,
             "WATCH_POLL_INTERVAL": str(POLL),
             "WATCH_UPLOAD_PICTURES": "false",
             "TASK_API_PUBLIC_KEY": "",  # no fallback: each workspace its own account
@@ -197,6 +211,8 @@ async def figures(
     for n in range(WORKSPACES):
         await command(session, bot, f"ok-ws-{n}", team(n), "U1", slack.response_url(f"ws{n}"))
     await slack.wait_for(lambda: all(f"ws{n}" in slack.responses for n in range(WORKSPACES)), 120)
+    for n in range(WORKSPACES):
+        answered(slack.responses[f"ws{n}"], f"ok-ws-{n}")
     rss_after, _ = bot.memory_mib()
     per_ws = (rss_after - rss_before) * 1024 / WORKSPACES
     print(

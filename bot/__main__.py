@@ -131,7 +131,10 @@ def _reseal(args: argparse.Namespace) -> int:
             result = await reseal_all(store, Keyring(settings.secrets_key.get_secret_value()))
         finally:
             await store.close()
-        print(f"resealed {result.done} installation(s) with the first key of SECRETS_KEY")
+        print(
+            f"resealed {result.done} installation(s) and {result.accounts} task API "
+            "account(s) with the first key of SECRETS_KEY"
+        )
         if result.busy:
             print(f"{len(result.busy)} were being refreshed: run reseal again", file=sys.stderr)
             return 1

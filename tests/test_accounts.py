@@ -17,19 +17,20 @@ from bot.store.keyring import Keyring
 from bot.taskapi.client import ClientConfig
 from bot.taskapi.fake import FakeTaskApi
 from bot.tenancy.accounts import Accounts, Keys
-from tests.conftest import ManualClock
+from tests.conftest import ManualClock, empty_redis
 
 KEY = Fernet.generate_key().decode()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "sqlite":
         opened = await open_store(f"sqlite:///{tmp_path}/state.sqlite3")
     else:
-        url = request.getfixturevalue("redis_url")
-        async with aioredis.from_url(url) as fresh:
-            await fresh.flushdb()
+        url = request.getfixturevalue(
+            "redis_url" if request.param == "redis" else "redis_cluster_url"
+        )
+        await empty_redis(url)
         opened = await open_store(url)
     yield opened
     await opened.close()

@@ -152,6 +152,26 @@ async def test_thread_reads_stay_within_the_workspaces_budget(
     assert len(notices(slack)) == 1
 
 
+async def test_one_workspaces_thread_reads_leave_anothers_budget_alone(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """One thread read a minute per workspace: a search in T1 spends T1's, so T2's watch is
+    searched and notified in the same minute."""
+    slack, api_url = await start_fakes(aiohttp_server, FakeTaskApi(step=0.0))
+    settings = bot_settings(tmp_path, slack, api_url)
+    lives = [slack.add_message("C1", text=f"live {n}", blocks=[], bot_id="BBOT") for n in (1, 2)]
+    store = await open_store(settings.state_url)
+    for live, team in zip(lives, ("T1", "T2"), strict=True):
+        assert await store.create_watch(notifying(live, team), 60)
+    await store.close()
+    async with running_bot(settings) as bot:
+        await slack.wait_for(lambda: len(notices(slack)) == 2)
+        await asyncio.wait_for(bot.deps.watcher.wait_ticks(3), 10)
+        assert await bot.deps.store.open_watches("T1") == []
+        assert await bot.deps.store.open_watches("T2") == []
+    assert len(slack.called("conversations.replies")) == 2
+
+
 # -- two watchers on one store, one clock moved by hand ------------------------------------
 
 

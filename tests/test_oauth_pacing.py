@@ -28,6 +28,10 @@ async def test_a_hold_met_in_one_workspace_leaves_another_free(tmp_path: Path) -
         await holds.hold(one, 30.0)
         assert await holds.left(one) > 0
         assert await holds.left(two) == 0
+        # Kept in the workspace's own part of the store: deleted with it at uninstall.
+        assert await store.scope_held("T0ONE", one) > 0
+        await store.delete_workspace("T0ONE")
+        assert await holds.left(one) == 0
         single = Holds(store, team="T0HOME")
         assert scope_in(single, "T0TWO", "views.publish") == "T0HOME/method/views.publish"
     finally:

@@ -14,24 +14,27 @@ from cryptography.fernet import Fernet
 from pytest_aiohttp import AiohttpServer
 
 from bot.__main__ import main
+from bot.records.account import TaskAccount
 from bot.slack.oauth.installations import Kept, StoreInstallations, StoreStates
 from bot.slack.oauth.reseal import reseal_all
 from bot.store import OAuthStore, open_store
 from bot.store.keyring import Keyring, SealError
+from tests.conftest import empty_redis
 from tests.oauth_harness import SECRETS_KEY, install, mention_in, start_oauth
 
 TOKEN = "xoxb-plain-bot-token-1234"
 REFRESH = "xoxe-1-plain-refresh-token-5678"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OAuthStore]:
     if request.param == "sqlite":
         opened = await open_store(f"sqlite:///{tmp_path}/state.sqlite3")
     else:
-        url = request.getfixturevalue("redis_url")
-        async with aioredis.from_url(url) as fresh:
-            await fresh.flushdb()
+        url = request.getfixturevalue(
+            "redis_url" if request.param == "redis" else "redis_cluster_url"
+        )
+        await empty_redis(url)
         opened = await open_store(url)
     yield opened
     await opened.close()
@@ -138,6 +141,23 @@ def _files_of(folder: Path, prefix: str) -> tuple[list[str], bytes]:
     """The names and bytes of the database's files (the main one, its WAL and index)."""
     files = sorted(p for p in folder.iterdir() if p.name.startswith(prefix))
     return [p.name for p in files], b"".join(p.read_bytes() for p in files)
+
+
+async def test_reseal_moves_every_task_api_account_to_the_first_key(store: OAuthStore) -> None:
+    old, new = SECRETS_KEY, Fernet.generate_key().decode()
+    await StoreInstallations(store, Keyring(old)).save(installation())
+    account = TaskAccount(
+        public_key="pk-one", sealed_private_key=Keyring(old).seal("sk-one"), connected_by="U0A"
+    )
+    await store.save_account("T0ONE", account)
+    result = await reseal_all(store, Keyring(f"{new},{old}"))
+    assert (result.done, result.accounts) == (1, 1)
+    kept = await store.get_account("T0ONE")
+    assert kept is not None
+    assert (kept.public_key, kept.connected_by) == ("pk-one", "U0A")
+    assert Keyring(new).open(kept.sealed_private_key) == "sk-one"  # the old key is droppable
+    with pytest.raises(SealError):
+        Keyring(old).open(kept.sealed_private_key)
 
 
 async def test_reseal_moves_every_installation_to_the_first_key(store: OAuthStore) -> None:

@@ -59,6 +59,14 @@ async def test_app_uninstalled_deletes_the_workspace_and_stops_its_watches(two: 
     assert not await gone(two, "T0TWO")
     assert [f.channel_id for f in await store(two).follows("T0TWO")] == ["C0TWO"]
 
+
+async def test_an_uninstalled_workspaces_task_api_client_leaves_memory(two: Harness) -> None:
+    """Its keys and its cache of tasks go with it, not when the client would idle out."""
+    accounts = two.bot.deps.accounts
+    assert accounts.clients == 2
+    assert (await event_for(two, "T0ONE", {"type": "app_uninstalled"})).status == 200
+    assert accounts.clients == 1
+
     await two.bot.deps.watcher.wait_ticks(2)  # the watcher has seen it go
     before = polls(two, "slow-1"), polls(two, "slow-2")
     await two.bot.deps.watcher.wait_ticks(3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics, generate_latest
 
+from bot.ops.busiest import BusiestWorkspaces
 from bot.ops.metric_children import Counter, Histogram
 
 # Seconds: from a few milliseconds (an ack) to a minute (an answer behind an API outage).
@@ -45,6 +46,8 @@ class Metrics:
             registry=self.registry,
         )
         self._operator_metrics()
+        # Per-workspace figures go to a log line, never to a label (`bot.ops.busiest`).
+        self.workspaces = BusiestWorkspaces()
 
     def _operator_metrics(self) -> None:
         """What an on-call person looks at: latencies, errors, saturation (docs/monitoring.md)."""

@@ -95,6 +95,8 @@ class Watcher:
         self.ticked_at: float | None = None  # monotonic end of the last tick (readiness)
         self.open_watches = 0
         self.open_by_mode: Counter[str] = Counter()  # quiet follows: open watches by mode
+        # Open watches per workspace, for the busiest-workspaces log line (`bot.ops.busiest`).
+        self.open_by_workspace: Counter[str] = Counter()
         self._ticked = asyncio.Condition()
         self._due: dict[str, float] = {}  # watch id -> monotonic time of its next poll
         self._seen: dict[str, float] = {}  # watch id -> monotonic time of its last poll
@@ -310,6 +312,7 @@ class Watcher:
         self.open_watches = len(watches)
         await self._redraw_owed()
         self.open_by_mode = Counter(w.mode for w in watches)
+        self.open_by_workspace = Counter(w.workspace for w in watches)
         self._forget(self._held)
         for watch in watches:
             if (

@@ -66,6 +66,7 @@ async def lookup(
     """The tasks (with the asker's workspace's account) and their answer; `skipped` names
     what the command held besides UIDs."""
     results = await (await tasks_for(deps, place)).get_tasks(uids)
+    deps.metrics.workspaces.looked_up(place.ws, len(uids))
     value = await encode_uids(place.ws, uids, deps.store)
     checked = time.time()
     links = TaskLinks.of(deps.settings.task_link_url)
@@ -81,8 +82,10 @@ async def tasks_for(deps: Deps, place: Place) -> TaskApiClient:
 
 
 async def within_limit(deps: Deps, place: Place, uids: list[str]) -> bool:
-    """The per-person lookup limit (`LOOKUP_UIDS_PER_MINUTE`); over it, a note says when."""
-    wait = deps.lookups.take(place.user, len(uids))
+    """The per-person lookup limit (`LOOKUP_UIDS_PER_MINUTE`); over it, a note says when.
+    Counted per workspace and person: an Enterprise Grid user id is the same in every
+    workspace of the org, and one workspace's lookups never spend another's."""
+    wait = deps.lookups.take(f"{place.ws}/{place.user}", len(uids))
     if not wait:
         return True
     deps.metrics.lookups_limited.inc()

@@ -38,6 +38,7 @@ PERSON_GAP = 3.0  # seconds between one person's refreshes: 5 busy people fit Ti
 UNREACHABLE_FOR = 600.0  # seconds a refresh Slack cannot reach is tried again, then left owed
 PUBLISHES_PER_MINUTE = 100  # Tier 4's floor
 BURST = 20  # publishes that may go at once (people opening the tab together)
+PACES = 10_000  # workspaces whose publishing pace is kept
 SEEN_TTL = 30 * 24 * 3600.0  # a person who opened the tab this long ago still gets refreshes
 
 
@@ -53,7 +54,10 @@ class HomeTab:
         self._unreachable: dict[Person, float] = {}  # monotonic time Slack first failed
         self._refreshing: dict[Person, asyncio.Task[None]] = {}  # one pending publish each
         self._published: LRUCache[Person, float] = LRUCache(maxsize=10_000)  # monotonic time
-        self._pace = Pace(PUBLISHES_PER_MINUTE, BURST)
+        # Slack counts `views.publish` per workspace: one workspace's busy people never
+        # spend another's pace. Bounded; a pace forgotten is a full one, as Slack's would be
+        # after a quiet while.
+        self._paces: LRUCache[str, Pace] = LRUCache(maxsize=PACES)
         self._links: LRUCache[str, str] = LRUCache(maxsize=5000)
         # OAuth mode: the workspace's task API account, with its Connect button, is shown.
         self.accounts: Accounts | None = None
@@ -139,13 +143,19 @@ class HomeTab:
         self._published[person] = time.monotonic()  # claimed now: a second call waits
         await self.publish(ws, user_id)
 
+    def _pace(self, ws: str) -> Pace:
+        pace = self._paces.get(ws)
+        if pace is None:
+            pace = self._paces[ws] = Pace(PUBLISHES_PER_MINUTE, BURST)
+        return pace
+
     def close(self) -> None:
         for task in self._tasks:
             task.cancel()
 
     async def publish(self, ws: str, user_id: str) -> None:
         person = (ws, user_id)
-        await self._pace.wait()
+        await self._pace(ws).wait()
         self._dirty.discard(person)  # the view below is read after every change so far
         view = await self.view_for(ws, user_id)
         self._published[person] = time.monotonic()

@@ -91,6 +91,12 @@ def scope_of(team: str, method: str, args: dict[str, Any]) -> str:
     return f"{team}/method/{method}"
 
 
+def _ws_of(scope: str) -> str:
+    """The workspace a scope belongs to (`scope_of` puts it first): its hold is kept in that
+    workspace's part of the store, so an uninstall deletes it and a cluster spreads them."""
+    return scope.split("/", 1)[0]
+
+
 class Holds:
     """The store's holds, and each channel's posting turn in this process.
 
@@ -109,12 +115,12 @@ class Holds:
         return scope_of(self.team or current_workspace.get(), method, args)
 
     async def hold(self, scope: str, seconds: float) -> None:
-        await self._store.hold_scope(self.team, scope, min(max(seconds, 0.0), MAX_HOLD))
+        await self._store.hold_scope(_ws_of(scope), scope, min(max(seconds, 0.0), MAX_HOLD))
 
     async def left(self, scope: str) -> float:
         """Seconds the scope is still held; a store fault holds nothing (Slack still would)."""
         try:
-            return await self._store.scope_held(self.team, scope)
+            return await self._store.scope_held(_ws_of(scope), scope)
         except Exception as exc:
             self._faults.warning(
                 "could not read Slack holds (%s); calling Slack anyway", type(exc).__name__

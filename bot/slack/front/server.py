@@ -193,6 +193,8 @@ async def running_bot(
         holds = Holds(store)  # Slack's Retry-After, kept in the store for the fleet
         client = web_client(settings, session, wait_rate_limits=True, metrics=metrics, holds=holds)
         oauth = build_oauth(settings, store, session, client) if settings.oauth else None
+        if oauth is not None:  # an uninstalled workspace's keys and cache leave memory too
+            oauth.on_forget.append(accounts.forget)
         routed = oauth.clients.current_token if oauth is not None else None
         client.token_source = routed
         delivery = Delivery(client, session, metrics=metrics, pictures=pictures)
@@ -227,7 +229,7 @@ async def running_bot(
             watch_config(settings),
             clock=watch_clock,
         )
-        watcher.on_tick = lambda took, lag: metrics.tick_done(took, lag, watcher.takeovers)
+        watcher.on_tick = partial(_ticked, metrics, watcher, many=oauth is not None)
         metrics.watches.set_function(lambda: watcher.open_watches)
         for mode in WATCH_KINDS:  # quiet follows and steps: the same figure by kind
             metrics.watches_by_mode.labels(mode).set_function(partial(_open_in, watcher, mode))
@@ -437,6 +439,13 @@ async def _listen(app: web.Application, settings: Settings) -> web.AppRunner:
         ),
     )
     return runner
+
+
+def _ticked(metrics: Metrics, watcher: Watcher, took: float, lag: float, *, many: bool) -> None:
+    """After each watch tick: its metrics; with many workspaces, now and then the busiest."""
+    metrics.tick_done(took, lag, watcher.takeovers)
+    if many:
+        metrics.workspaces.maybe_report(watcher.open_by_workspace)
 
 
 def _open_in(watcher: Watcher, mode: str) -> float:

@@ -1,14 +1,20 @@
-"""`python -m bot reseal`: every stored installation sealed again with SECRETS_KEY's first key.
+"""`python -m bot reseal`: every stored secret sealed again with SECRETS_KEY's first key.
 
 Step two of a key rotation (docs/distribution.md): once it has run, the old key opens nothing
-still stored and can be dropped. Each installation is rewritten under its refresh lease, so a
-refresh under way elsewhere is never overwritten with the tokens it just replaced.
+still stored and can be dropped. Two kinds of secret are kept per workspace: the installation
+(bot token, refresh token) and the task API account's private key. Each workspace is rewritten
+under its refresh lease, so a refresh under way elsewhere is never overwritten with the tokens
+it just replaced.
+
+A "Wait for tasks" step's token is not resealed: it dies with its execution (at most 15
+minutes, `bot.render.step.TIMEOUT_MINUTES`), so the walk-through waits that long instead of
+rewriting watches other processes are polling.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.slack.oauth.installations import StoreInstallations
 from bot.slack.oauth.rotation import LEASE_TTL
@@ -18,17 +24,17 @@ from bot.store.keyring import Keyring
 
 @dataclass
 class Resealed:
-    done: int = 0
-    busy: list[str] | None = None  # workspaces being refreshed meanwhile: run it again
+    done: int = 0  # installations
+    accounts: int = 0  # task API accounts (private keys)
+    busy: list[str] = field(default_factory=list)  # being refreshed meanwhile: run it again
 
 
 async def reseal_all(store: OAuthStore, keyring: Keyring) -> Resealed:
     installations = StoreInstallations(store, keyring)
     holder = "reseal-" + uuid.uuid4().hex
-    result = Resealed(busy=[])
+    result = Resealed()
     for ws in await store.installed_workspaces():
         if not await store.take_refresh_lease(ws, holder, LEASE_TTL):
-            assert result.busy is not None
             result.busy.append(ws)
             continue
         try:
@@ -36,6 +42,20 @@ async def reseal_all(store: OAuthStore, keyring: Keyring) -> Resealed:
             if kept is not None:
                 await installations.save(kept)  # sealed with the first
                 result.done += 1
+            if await _reseal_account(store, keyring, ws):
+                result.accounts += 1
         finally:
             await store.drop_refresh_lease(ws, holder)
     return result
+
+
+async def _reseal_account(store: OAuthStore, keyring: Keyring, ws: str) -> bool:
+    """The workspace's task API private key sealed with the first key; False if it has none.
+    An account lives only beside an installation (uninstall deletes both), so walking the
+    installations finds every one."""
+    account = await store.get_account(ws)
+    if account is None:
+        return False
+    resealed = keyring.reseal(account.sealed_private_key)
+    await store.save_account(ws, account.model_copy(update={"sealed_private_key": resealed}))
+    return True

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -32,6 +33,8 @@ class OAuth:
     tokens: TokenKeeper
     clients: Installed
     flow: AsyncOAuthFlow
+    # What else keeps a workspace in memory (its task API client and cache): told at uninstall.
+    on_forget: list[Callable[[str], None]] = field(default_factory=list)
 
     def bolt_options(self) -> dict[str, Any]:
         """What the AsyncApp is built with: the flow given explicitly also keeps Bolt from
@@ -54,6 +57,8 @@ class OAuth:
         await self.store.delete_workspace(ws)
         self.tokens.forget(ws)
         self.clients.forget(ws)
+        for forget in self.on_forget:
+            forget(ws)
         log.info("workspace %s removed the app: its installation and data are deleted", ws)
 
 

@@ -86,6 +86,7 @@ async def refresh(deps: Deps, body: dict[str, Any], action: dict[str, Any], plac
     watch = await deps.store.get_watch(place.ws, watch_id) if watch_id else None
     if watch is not None and watch.state == "active":
         results = await client.get_tasks(uids)
+        deps.metrics.workspaces.looked_up(place.ws, len(uids))
         build = deps.watcher.live_message(watch, results)
     else:
         _, build = await lookup(deps, place, uids)

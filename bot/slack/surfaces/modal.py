@@ -138,6 +138,7 @@ async def answer_in_modal(
         await _say_no_account(deps, view_id)
         return
     results = await tasks.get_tasks(uids)
+    deps.metrics.workspaces.looked_up(place.ws, len(uids))
     checked = time.time()
     client = deps.delivery.client
 
