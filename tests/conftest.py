@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from pytest_aiohttp import AiohttpServer
 from redis.asyncio.cluster import RedisCluster
 
-from bot.store import Store, open_store
+from bot.store import OAuthStore, Store, open_store
 from bot.taskapi.client import ClientConfig, TaskApiClient
 from bot.taskapi.fake import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, FakeTaskApi
 from bot.testing.redis_server import redis_cluster, redis_server
@@ -120,6 +120,36 @@ async def empty_redis(url: str) -> None:
         return
     async with aioredis.from_url(url) as fresh:
         await fresh.flushdb()
+
+
+STORE_KINDS = ["sqlite", "redis", "cluster"]
+
+
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store of the kind `request.param` names lives for this test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/nested/state.sqlite3"
+    return str(
+        request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
+    )
+
+
+async def fresh_store(
+    request: pytest.FixtureRequest, tmp_path: Path, retention: float = 3600.0
+) -> OAuthStore:
+    """An empty store of the kind `request.param` names."""
+    url = store_url(request, tmp_path)
+    if request.param != "sqlite":
+        await empty_redis(url)
+    return await open_store(url, retention)
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OAuthStore]:
+    """An empty store of each kind in turn: the contract every implementation keeps."""
+    opened = await fresh_store(request, tmp_path)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

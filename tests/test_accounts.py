@@ -3,11 +3,9 @@ the fake task API (which checks each account's signatures), a clock moved by han
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
@@ -17,23 +15,9 @@ from bot.store.keyring import Keyring
 from bot.taskapi.client import ClientConfig
 from bot.taskapi.fake import FakeTaskApi
 from bot.tenancy.accounts import Accounts, Keys
-from tests.conftest import ManualClock, empty_redis
+from tests.conftest import ManualClock
 
 KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture(params=["sqlite", "redis", "cluster"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        opened = await open_store(f"sqlite:///{tmp_path}/state.sqlite3")
-    else:
-        url = request.getfixturevalue(
-            "redis_url" if request.param == "redis" else "redis_cluster_url"
-        )
-        await empty_redis(url)
-        opened = await open_store(url)
-    yield opened
-    await opened.close()
 
 
 def registry(

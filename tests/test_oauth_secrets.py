@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,25 +18,10 @@ from bot.slack.oauth.installations import Kept, StoreInstallations, StoreStates
 from bot.slack.oauth.reseal import reseal_all
 from bot.store import OAuthStore, open_store
 from bot.store.keyring import Keyring, SealError
-from tests.conftest import empty_redis
 from tests.oauth_harness import SECRETS_KEY, install, mention_in, start_oauth
 
 TOKEN = "xoxb-plain-bot-token-1234"
 REFRESH = "xoxe-1-plain-refresh-token-5678"
-
-
-@pytest.fixture(params=["sqlite", "redis", "cluster"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OAuthStore]:
-    if request.param == "sqlite":
-        opened = await open_store(f"sqlite:///{tmp_path}/state.sqlite3")
-    else:
-        url = request.getfixturevalue(
-            "redis_url" if request.param == "redis" else "redis_cluster_url"
-        )
-        await empty_redis(url)
-        opened = await open_store(url)
-    yield opened
-    await opened.close()
 
 
 def installation(**fields: object) -> Kept:

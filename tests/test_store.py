@@ -17,46 +17,22 @@ from redis.crc import key_slot
 from bot.records.follow import Follow
 from bot.records.watch import Watch
 from bot.store import Store, open_store
-from tests.conftest import empty_redis
-
-KINDS = ["sqlite", "redis", "cluster"]
+from tests.conftest import STORE_KINDS, empty_redis, fresh_store, store_url
 
 
-def _url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/nested/state.sqlite3"
-    return str(
-        request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
-    )
-
-
-async def _open(request: pytest.FixtureRequest, tmp_path: Path, retention: float) -> Store:
-    url = _url(request, tmp_path)
-    if request.param != "sqlite":
-        await empty_redis(url)
-    return await open_store(url, retention)
-
-
-@pytest.fixture(params=KINDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await _open(request, tmp_path, 3600.0)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=STORE_KINDS)
 async def brief(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """A store that keeps things for one second."""
-    opened = await _open(request, tmp_path, 1.0)
+    opened = await fresh_store(request, tmp_path, 1.0)
     yield opened
     await opened.close()
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=STORE_KINDS)
 async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[list[Store]]:
     """Two connections to one store, as two processes have."""
-    first = await _open(request, tmp_path, 3600.0)
-    second = await open_store(_url(request, tmp_path), 3600.0)
+    first = await fresh_store(request, tmp_path, 3600.0)
+    second = await open_store(store_url(request, tmp_path), 3600.0)
     yield [first, second]
     await first.close()
     await second.close()
