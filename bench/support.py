@@ -68,19 +68,28 @@ def bot_env(slack_url: str, api_url: str, state_dir: str, port: int) -> dict[str
 
 @contextlib.asynccontextmanager
 async def bot_process(slack: FakeSlack, api_url: str, **env: str) -> AsyncIterator[BotProcess]:
-    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = {**bot_env(slack.base_url, api_url, tmp, port), **env}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=settings, cwd=tmp, stderr=asyncio.subprocess.PIPE
-        )
-        url = f"http://127.0.0.1:{port}/"
-        await until_healthy(url)
-        try:
-            yield BotProcess(process, url)
-        finally:
-            process.terminate()
-            await process.wait()
+        async with bot_in(tmp, slack, api_url, env) as bot:
+            yield bot
+
+
+@contextlib.asynccontextmanager
+async def bot_in(
+    folder: str, slack: FakeSlack, api_url: str, env: dict[str, str]
+) -> AsyncIterator[BotProcess]:
+    """The bot as its own process, its state (and any `.env`) in `folder`."""
+    port = free_port()
+    settings = {**bot_env(slack.base_url, api_url, folder, port), **env}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", env=settings, cwd=folder, stderr=asyncio.subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}/"
+    await until_healthy(url)
+    try:
+        yield BotProcess(process, url)
+    finally:
+        process.terminate()
+        await process.wait()
 
 
 async def until_healthy(url: str, tries: int = 400) -> None:

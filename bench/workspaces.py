@@ -28,7 +28,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
@@ -40,11 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (
     BotProcess,
-    bot_env,
+    bot_in,
     fakes,
     percentile,
     signed_headers,
-    until_healthy,
 )
 from bot.records.account import TaskAccount
 from bot.slack.oauth.installations import Kept, StoreInstallations
@@ -52,7 +50,6 @@ from bot.store.keyring import Keyring
 from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTaskApi, Faults
 from bot.testing.fake_slack import FakeSlack, Tenant
-from bot.testing.net import free_port
 
 WORKSPACES = 1_000
 QUIET, NOISY = "TW0000", "TW0001"
@@ -137,25 +134,6 @@ def answered(responses: list[dict[str, object]], uid: str) -> None:
     """The answer names its task: not a how-to note, an error or another workspace's."""
     if uid not in str(responses):
         raise SystemExit(f"no answer with {uid!r}: {str(responses)[:300]}")
-
-
-@contextlib.asynccontextmanager
-async def bot_in(
-    folder: str, slack: FakeSlack, api_url: str, env: dict[str, str]
-) -> AsyncIterator[BotProcess]:
-    """`bench.support.bot_process`, run in `folder` (where its `.env` is)."""
-    port = free_port()
-    settings = {**bot_env(slack.base_url, api_url, folder, port), **env}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", env=settings, cwd=folder, stderr=asyncio.subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}/"
-    await until_healthy(url)
-    try:
-        yield BotProcess(process, url)
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 async def read_log(bot: BotProcess, lines: list[bytes]) -> None:
