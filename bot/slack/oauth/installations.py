@@ -53,39 +53,19 @@ class Kept(BaseModel):
         return workspace_key(self.team_id, self.enterprise_id, self.is_enterprise_install)
 
     def to_bot(self) -> Bot:
-        return Bot(
-            app_id=self.app_id,
-            enterprise_id=self.enterprise_id,
-            enterprise_name=self.enterprise_name,
-            team_id=self.team_id,
-            team_name=self.team_name,
-            bot_token=self.bot_token,
-            bot_id=self.bot_id or "",
-            bot_user_id=self.bot_user_id or "",
-            bot_scopes=self.bot_scopes,
-            bot_refresh_token=self.bot_refresh_token,
-            bot_token_expires_at=self.bot_token_expires_at,
-            is_enterprise_install=self.is_enterprise_install,
-            installed_at=self.installed_at,
-        )
+        return Bot(**self._shared(), bot_id=self.bot_id or "", bot_user_id=self.bot_user_id or "")
 
     def to_installation(self) -> Installation:
         return Installation(
-            app_id=self.app_id,
-            enterprise_id=self.enterprise_id,
-            enterprise_name=self.enterprise_name,
-            team_id=self.team_id,
-            team_name=self.team_name,
-            bot_token=self.bot_token,
+            **self._shared(),
             bot_id=self.bot_id,
             bot_user_id=self.bot_user_id,
-            bot_scopes=self.bot_scopes,
-            bot_refresh_token=self.bot_refresh_token,
-            bot_token_expires_at=self.bot_token_expires_at,
             user_id=self.installer,
-            is_enterprise_install=self.is_enterprise_install,
-            installed_at=self.installed_at,
         )
+
+    def _shared(self) -> dict[str, Any]:
+        """The fields slack_sdk's `Bot` and `Installation` both take as they are kept."""
+        return self.model_dump(include=set(_SHARED_FIELDS))
 
     @classmethod
     def of(cls, source: Installation | Bot) -> Kept:
@@ -108,6 +88,21 @@ class Kept(BaseModel):
         )
 
 
+_SHARED_FIELDS = frozenset(
+    {
+        "app_id",
+        "enterprise_id",
+        "enterprise_name",
+        "team_id",
+        "team_name",
+        "bot_token",
+        "bot_scopes",
+        "bot_refresh_token",
+        "bot_token_expires_at",
+        "is_enterprise_install",
+        "installed_at",
+    }
+)
 Deleted = Callable[[str], Awaitable[None]]
 
 
