@@ -136,7 +136,10 @@ def _reseal(args: argparse.Namespace) -> int:
             "account(s) with the first key of SECRETS_KEY"
         )
         if result.busy:
-            print(f"{len(result.busy)} were being refreshed: run reseal again", file=sys.stderr)
+            print(
+                f"{len(result.busy)} were being refreshed or changed: run reseal again",
+                file=sys.stderr,
+            )
             return 1
         return 0
 

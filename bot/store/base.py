@@ -242,3 +242,18 @@ class OAuthStore(Store, Protocol):
     async def drop_refresh_lease(self, ws: str, holder: str) -> None:
         """Give the right back; only its holder can."""
         ...
+
+    # -- compare-and-set writes: a refresh or a reseal never undoes an uninstall, a
+    # reinstall, a connect or a disconnect that landed while it worked -----------------------
+
+    async def replace_installation(
+        self, ws: str, before: str, sealed: str, expires_at: float | None
+    ) -> bool:
+        """`save_installation`, only if the stored sealed value is still `before` (what the
+        caller read); False, and nothing written, when it is gone or was replaced."""
+        ...
+
+    async def replace_account(self, ws: str, before: str, account: TaskAccount) -> bool:
+        """`save_account`, only if the stored account's `sealed_private_key` is still
+        `before`; False, and nothing written, when it was disconnected or replaced."""
+        ...

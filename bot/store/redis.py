@@ -533,20 +533,25 @@ class RedisStore:
         on a cluster only its node is scanned). A lease holder's next compare-and-set finds
         no record and fails."""
         await self._redis.srem(INDEX, ws)
-        await self._redis.zrem(_OAUTH_DUE, ws)  # an installation's place in the sweep
         target: dict[str, Any] = {}
         if isinstance(self._redis, RedisCluster):
             target["target_nodes"] = self._redis.get_node_from_key(_key(ws, ""))
         removed = 0
         batch: list[str] = []
         match = _glob_escape(_key(ws, "")) + "*"
+        last = _installation(ws)
         async for key in self._redis.scan_iter(match=match, count=1000, **target):
-            batch.append(str(key))
+            if str(key) != last:
+                batch.append(str(key))
             if len(batch) >= 500:
                 removed += int(await self._redis.delete(*batch))
                 batch = []
         if batch:
             removed += int(await self._redis.delete(*batch))
+        # The installation goes last, then its place in the sweep: an uninstall that dies
+        # half-way leaves the installation, so the retried event finds it and finishes.
+        removed += int(await self._redis.delete(last))
+        await self._redis.zrem(_OAUTH_DUE, ws)
         return removed
 
     # -- keys of the release before workspaces -------------------------------------------------
@@ -618,9 +623,12 @@ class RedisStore:
     # belong to no workspace, share the fixed tag `{oauth}`. No script touches two tags.
 
     async def save_installation(self, ws: str, sealed: str, expires_at: float | None) -> None:
-        await self._redis.hset(_installation(ws), mapping={"s": sealed, "e": expires_at or 0})
-        # Every installation is in the index; one whose token never expires is never due.
+        # Every installation is in the index; one whose token never expires is never due. The
+        # index is written first (its tag is another slot: no one script does both), so a
+        # crash between the two leaves an entry with no installation (harmless: nothing to
+        # find), never an installation the sweep and `reseal` cannot see.
         await self._redis.zadd(_OAUTH_DUE, {ws: math.inf if expires_at is None else expires_at})
+        await self._redis.hset(_installation(ws), mapping={"s": sealed, "e": expires_at or 0})
 
     async def installed_workspaces(self) -> list[str]:
         return sorted(str(ws) for ws in await self._redis.zrange(_OAUTH_DUE, 0, -1))
@@ -646,6 +654,24 @@ class RedisStore:
 
     async def drop_refresh_lease(self, ws: str, holder: str) -> None:
         await self._redis.eval(_DROP_IF_HELD, 1, _refresh_lease(ws), holder)
+
+    # -- compare-and-set writes of a refresh and a reseal (see `OAuthStore`) -------------------
+
+    async def replace_installation(
+        self, ws: str, before: str, sealed: str, expires_at: float | None
+    ) -> bool:
+        args = [before, sealed, expires_at or 0]
+        if not await self._redis.eval(_REPLACE_INSTALLATION, 1, _installation(ws), *args):
+            return False
+        # Its place in the sweep moves only if it still has one (XX): an uninstall between
+        # the two steps took it out, and it stays out.
+        score = math.inf if expires_at is None else expires_at
+        await self._redis.zadd(_OAUTH_DUE, {ws: score}, xx=True)
+        return True
+
+    async def replace_account(self, ws: str, before: str, account: TaskAccount) -> bool:
+        after = account.model_dump_json()
+        return bool(await self._redis.eval(_REPLACE_ACCOUNT, 1, account_key(ws), before, after))
 
     # -- link unfurls: a claim given back (see `Store.release_claim`) ----------------------
 
@@ -711,3 +737,18 @@ def _installation(ws: str) -> str:
 
 def _refresh_lease(ws: str) -> str:
     return f"{_PREFIX}{{{ws}}}:oauth:refresh"
+
+
+# KEYS: installation. ARGV: the sealed value read, the new one, its expiry. One slot.
+_REPLACE_INSTALLATION = """
+if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 's', ARGV[2], 'e', ARGV[3])
+return 1
+"""
+# KEYS: account. ARGV: the sealed private key read, the new account's JSON. One slot.
+_REPLACE_ACCOUNT = """
+local raw = redis.call('GET', KEYS[1])
+if not raw or cjson.decode(raw).sealed_private_key ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""

@@ -654,6 +654,27 @@ class SqliteStore:
                 "DELETE FROM oauth_leases WHERE ws = ? AND holder = ?", (ws, holder)
             )
 
+    # -- compare-and-set writes of a refresh and a reseal (see `OAuthStore`) -------------------
+
+    async def replace_installation(
+        self, ws: str, before: str, sealed: str, expires_at: float | None
+    ) -> bool:
+        async with self._lock:
+            cursor = await self._db.execute(
+                "UPDATE installations SET sealed = ?, expires_at = ? WHERE ws = ? AND sealed = ?",
+                (sealed, expires_at, ws, before),
+            )
+        return cursor.rowcount == 1
+
+    async def replace_account(self, ws: str, before: str, account: TaskAccount) -> bool:
+        async with self._lock:
+            cursor = await self._db.execute(
+                "UPDATE accounts SET data = ?"
+                " WHERE ws = ? AND json_extract(data, '$.sealed_private_key') = ?",
+                (account.model_dump_json(), ws, before),
+            )
+        return cursor.rowcount == 1
+
     # -- link unfurls: a claim given back (see `Store.release_claim`) ----------------------
 
     async def release_claim(self, ws: str, key: str) -> None:

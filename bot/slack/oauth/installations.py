@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -106,6 +107,15 @@ _SHARED_FIELDS = frozenset(
 Deleted = Callable[[str], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Read:
+    """An installation as read, with the sealed value it came from: what a compare-and-set
+    write (`StoreInstallations.replace`) checks is still stored."""
+
+    kept: Kept
+    sealed: str = field(repr=False)
+
+
 class StoreInstallations(AsyncInstallationStore):
     """Installations, sealed, in the bot's store. `on_deleted(ws)` runs when Bolt's
     revocation listeners delete a bot (`app_uninstalled`, `tokens_revoked`): the whole
@@ -128,10 +138,26 @@ class StoreInstallations(AsyncInstallationStore):
         await self._store.save_installation(kept.ws, sealed, expires)
 
     async def find(self, ws: str) -> Kept | None:
+        found = await self.read(ws)
+        return found.kept if found is not None else None
+
+    async def read(self, ws: str) -> Read | None:
+        """The installation and the sealed value it was read from, for `replace`."""
         if not ws:
             return None
         sealed = await self._store.find_installation(ws)
-        return Kept.model_validate_json(self._keyring.open(sealed)) if sealed else None
+        if not sealed:
+            return None
+        return Read(Kept.model_validate_json(self._keyring.open(sealed)), sealed)
+
+    async def replace(self, read: Read, kept: Kept) -> bool:
+        """Save `kept` in place of what `read` found, unless that changed meanwhile: an
+        uninstall (gone) or a reinstall (another value) wins over a refresh or a reseal."""
+        if not kept.bot_token:
+            raise ValueError("an installation without a bot token cannot be kept")
+        sealed = self._keyring.seal(kept.model_dump_json())
+        expires = float(kept.bot_token_expires_at) if kept.bot_token_expires_at else None
+        return await self._store.replace_installation(kept.ws, read.sealed, sealed, expires)
 
     async def find_for(
         self, enterprise_id: str | None, team_id: str | None, org_wide: bool
@@ -181,14 +207,18 @@ class StoreInstallations(AsyncInstallationStore):
             await self._delete(enterprise_id, team_id)
 
     async def _delete(self, enterprise_id: str | None, team_id: str | None) -> None:
-        """The workspace of the event: the team's own installation, else the enterprise's."""
-        for ws in (team_id, enterprise_id):
-            if ws and await self._store.find_installation(ws) is not None:
-                if self.on_deleted is not None:
-                    await self.on_deleted(ws)
-                else:
-                    await self._store.delete_workspace(ws)
-                return
+        """The workspace of the event: the team's own installation, else the enterprise's.
+        With neither installed, both keys are deleted all the same: an uninstall that died
+        half-way (Slack then sends the event again) may have taken the installation and
+        left the rest, and deleting a workspace is idempotent. An enterprise's key holds
+        state only for an org-wide install, so without one there is nothing else to lose."""
+        keys = [ws for ws in (team_id, enterprise_id) if ws]
+        found = [ws for ws in keys if await self._store.find_installation(ws) is not None]
+        for ws in found[:1] or keys:
+            if self.on_deleted is not None:
+                await self.on_deleted(ws)
+            else:
+                await self._store.delete_workspace(ws)
 
 
 class StoreStates(AsyncOAuthStateStore):

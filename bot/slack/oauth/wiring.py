@@ -85,8 +85,13 @@ def build_oauth(
     # oauth.v2.access takes the client's id and secret, no token, and is not paced.
     # Its timeout is well inside the refresh lease: a grant still unanswered when the lease
     # ends would let another process spend the same refresh token.
+    # No retry after a dropped connection (slack_sdk's default): the code and the refresh
+    # token are single-use, so a second try of a grant Slack did serve spends it for nothing.
     oauth_client = AsyncWebClient(
-        base_url=settings.slack_api_url, session=session, timeout=OAUTH_TIMEOUT
+        base_url=settings.slack_api_url,
+        session=session,
+        timeout=OAUTH_TIMEOUT,
+        retry_handlers=[],
     )
     tokens = TokenKeeper(store, installations, oauth_client, settings.slack_client_id, secret)
     flow = oauth_flow(
