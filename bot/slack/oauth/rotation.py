@@ -233,9 +233,14 @@ class TokenKeeper:
         return len(due)
 
     async def run(self, every: float = SWEEP_EVERY) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("background token refresh sweep failed")
-            await asyncio.sleep(every)
+        try:
+            while True:
+                try:
+                    await self.sweep()
+                except Exception:
+                    log.exception("background token refresh sweep failed")
+                await asyncio.sleep(every)
+        finally:
+            # At a stop: a grant under way has spent its refresh token, so it gets what is
+            # left of the stop to save the new pair (a second cancel ends the wait).
+            await asyncio.shield(self.settled())
