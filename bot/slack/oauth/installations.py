@@ -24,7 +24,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from bot.records.workspace import workspace_key
 from bot.slack.oauth.scopes import STATE_TTL
 from bot.store.base import OAuthStore
-from bot.store.keyring import Keyring
+from bot.store.keyring import Keyring, SealError
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,13 @@ class StoreInstallations(AsyncInstallationStore):
         if not ws:
             return None
         sealed = await self._store.find_installation(ws)
-        return Kept.model_validate_json(self._keyring.open(sealed)) if sealed else None
+        if not sealed:
+            return None
+        try:
+            return Kept.model_validate_json(self._keyring.open(sealed))
+        except SealError:  # the operator must know which workspace a dropped key lost
+            log.error("workspace %s: its installation opens with none of SECRETS_KEY's keys", ws)
+            raise
 
     async def find_for(
         self, enterprise_id: str | None, team_id: str | None, org_wide: bool
