@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,6 +197,26 @@ async def test_the_kept_token_is_sealed_with_secrets_key(harness: Harness) -> No
     assert watch.step.token.startswith("sealed:")
     assert "xwfp-secret" not in watch.model_dump_json()
     assert "xwfp-secret" not in repr(watch)
+
+
+async def test_without_secrets_key_the_kept_token_is_sealed_in_the_file(
+    harness: Harness,
+) -> None:
+    """No `SECRETS_KEY`: the token is sealed with a key derived from the signing secret; the
+    SQLite file's raw bytes never hold it, and the wait still completes with it."""
+    assert harness.bot.deps.settings.secrets_key is None
+    harness.api.step = 3600.0
+    body = function_event("wait_for_tasks", {"task_uids": "ok-1"}, "FxP", "xwfp-plain-secret")
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.api.wait_until(lambda: harness.api.calls)
+    path = Path(str(harness.bot.deps.settings.state_url).removeprefix("sqlite:///"))
+    raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))  # with -wal
+    assert b"FxP" in raw  # the watch is in the file
+    assert b"xwfp-plain-secret" not in raw
+    harness.api.step = 0.0  # finished now
+    await harness.slack.wait_for(lambda: "FxP" in harness.slack.completions)
+    (done,) = completions(harness.slack, "FxP")
+    assert done["token"] == "xwfp-plain-secret"
 
 
 async def _watches(harness: Harness) -> list[Watch]:

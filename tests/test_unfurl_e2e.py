@@ -172,15 +172,87 @@ async def test_a_retried_event_is_unfurled_once(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("harness", [LINKED], indirect=True)
-async def test_links_of_no_task_and_people_of_other_organisations_are_left_alone(
-    harness: Harness,
-) -> None:
+async def test_links_of_no_task_are_left_alone(harness: Harness) -> None:
     h = harness
     await share(h, link_shared(["https://console.example.com/other/ok-1", page("a/b")]))
-    await share(h, link_shared([page("ok-1")], user_team="T0OTHER"))  # Slack Connect
     await settled(h)
     assert h.slack.called("chat.unfurl") == []
     assert h.api.calls == []
+
+
+async def share_in_connect(h: Harness, event: dict[str, Any]) -> None:
+    """As Slack sends it in a channel shared with another organisation: the event names the
+    person alone (no `user_team`), the envelope says the channel is shared."""
+    body = envelope(event)
+    body["is_ext_shared_channel"] = True
+    assert (await h.send(json.dumps(body), "application/json")).status == 200
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_person_of_another_organisation_gets_no_unfurl(harness: Harness) -> None:
+    h = harness
+    h.slack.users["WEXT1"] = {"team_id": "T0OTHER"}  # what users.info says of them
+    for _ in range(2):  # the second is answered from the cache
+        await share_in_connect(h, link_shared([page("ok-1")], user="WEXT1"))
+        await settled(h)
+    assert h.slack.called("chat.unfurl") == []
+    assert h.api.calls == []
+    assert [c["user"] for c in h.slack.called("users.info")] == ["WEXT1"]
+    await share_in_connect(h, link_shared([page("ok-1")]))  # U1, of the home team
+    (call,) = await unfurled(h)
+    assert list(cards(call)) == [page("ok-1")]
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_person_whose_organisation_slack_does_not_tell_gets_no_unfurl(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.slack.fail("users.info", "user_not_found")
+    await share_in_connect(h, link_shared([page("ok-1")], user="WEXT1"))
+    await settled(h)
+    assert h.slack.called("chat.unfurl") == []
+
+
+@pytest.mark.parametrize(
+    "harness", [{**LINKED, "allowed_external_teams": ["T0FRIEND"]}], indirect=True
+)
+async def test_a_person_of_an_allowed_organisation_gets_the_unfurl(harness: Harness) -> None:
+    h = harness
+    h.slack.users["WFRIEND"] = {"team_id": "T0FRIEND"}
+    await share_in_connect(h, link_shared([page("ok-1")], user="WFRIEND"))
+    (call,) = await unfurled(h)
+    assert list(cards(call)) == [page("ok-1")]
+
+
+@pytest.mark.parametrize("harness", [WORK_OBJECTS], indirect=True)
+async def test_a_person_of_another_organisation_gets_no_flexpane(harness: Harness) -> None:
+    h = harness
+    h.slack.users["WEXT1"] = {"team_id": "T0OTHER"}
+    event = flexpane_event("ok-1", user="WEXT1")
+    await share_in_connect(h, event)
+    await settled(h)
+    assert h.slack.called("entity.presentDetails") == []
+    await share_in_connect(h, flexpane_event("ok-1"))  # U1: shown
+    await h.slack.wait_for(lambda: h.slack.called("entity.presentDetails"))
+
+
+def flexpane_event(uid: str, *, user: str = "U1") -> dict[str, Any]:
+    """An `entity_details_requested` event as Slack sends it: the person, not their team."""
+    shared = page(uid)
+    return {
+        "type": "entity_details_requested",
+        "user": user,
+        "external_ref": {"id": uid, "type": "task"},
+        "entity_url": shared,
+        "link": {"url": shared, "domain": "console.example.com"},
+        "app_unfurl_url": shared,
+        "event_ts": f"{time.time():.6f}",
+        "trigger_id": f"1234.5678.{uuid.uuid4().hex}",
+        "user_locale": "en-US",
+        "channel": "C1",
+        "message_ts": f"{time.time():.6f}",
+    }
 
 
 async def test_without_a_template_nothing_is_unfurled(harness: Harness) -> None:

@@ -11,6 +11,8 @@ shows, to its writer alone). The claim is taken before the lookup, so two proces
 link at once never both unfurl it, and given back when the link was not shown with its task's
 state (a failed lookup, a refused `chat.unfurl`), so a failure never costs the next paste.
 A workspace without a task API account gets no unfurl, no upstream call and no claim.
+Slack Connect: these events name the person but not their organisation, which is asked of
+Slack when the channel may be shared (`bot.slack.delivery.poster_team`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from bot.slack.delivery.answering import Place, guarded, start_watch, tell
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import slack_error
 from bot.slack.delivery.latency import answered
+from bot.slack.delivery.poster_team import PosterTeams
 from bot.taskapi.client import TaskApiClient
 from bot.taskapi.models import Failed
 
@@ -62,6 +65,8 @@ SOURCES = frozenset({COMPOSER, "conversations_history"})
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    teams = PosterTeams(deps.home_team, deps.settings.allowed_external_teams)
+
     @app.event("link_shared")
     async def on_link_shared(
         body: dict[str, Any],
@@ -71,7 +76,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         deps.metrics.requests.labels("unfurl").inc()
         ws = request_workspace(context)
-        deps.tracker.spawn(unfurl_links(deps, client, ws, body, event), "unfurl")
+        deps.tracker.spawn(unfurl_links(deps, teams, client, ws, body, event), "unfurl")
 
     @app.event("entity_details_requested")
     async def on_entity_details(
@@ -82,7 +87,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         deps.metrics.requests.labels("entity_details").inc()
         ws = request_workspace(context)
-        deps.tracker.spawn(present_details(deps, client, ws, body, event), "entity_details")
+        deps.tracker.spawn(present_details(deps, teams, client, ws, body, event), "entity_details")
 
     @app.action(Action.UNFURL_WATCH.value)
     async def on_watch(
@@ -104,14 +109,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def unfurl_links(
-    deps: Deps, client: AsyncWebClient, ws: str, body: dict[str, Any], event: dict[str, Any]
+    deps: Deps,
+    teams: PosterTeams,
+    client: AsyncWebClient,
+    ws: str,
+    body: dict[str, Any],
+    event: dict[str, Any],
 ) -> None:
     """One `chat.unfurl` for every task link of the message not unfurled there lately."""
     links = TaskLinks.of(deps.settings.task_link_url)
     source = text(event, "source")
     if links is None or source not in SOURCES or not text(event, "unfurl_id"):
         return
-    if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+    if await teams.outsider(client, ws, body, event):
         log.info("link_shared from another organisation: not unfurled")
         return
     if not await deps.store.claim(ws, f"event:{text(body, 'event_id')}"):
@@ -213,14 +223,19 @@ def _repeat_key(event: dict[str, Any], url: str) -> str:
 
 
 async def present_details(
-    deps: Deps, client: AsyncWebClient, ws: str, body: dict[str, Any], event: dict[str, Any]
+    deps: Deps,
+    teams: PosterTeams,
+    client: AsyncWebClient,
+    ws: str,
+    body: dict[str, Any],
+    event: dict[str, Any],
 ) -> None:
     """The flexpane of a task entity: one `entity.presentDetails` with everything known."""
     links = TaskLinks.of(deps.settings.task_link_url)
     trigger = text(event, "trigger_id")
     if links is None or not deps.settings.unfurl_work_objects or not trigger:
         return
-    if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+    if await teams.outsider(client, ws, body, event):
         log.info("entity_details_requested from another organisation: not answered")
         return
     shared = text(event, "app_unfurl_url") or text(event, "link", "url")
