@@ -85,6 +85,59 @@ async def test_a_retried_event_is_completed_once(harness: Harness) -> None:
     assert len(completions(harness.slack, "Fx5")) == 1
 
 
+async def test_a_retried_wait_is_stored_and_completed_once(harness: Harness) -> None:
+    harness.api.step = 0.1
+    body = function_event("wait_for_tasks", {"task_uids": "ok-1"}, "FxR", "xwfp-r")
+    for _ in range(2):  # the watch's id is the dedupe: the second is refused by the store
+        assert (await harness.send(body, "application/json")).status == 200
+    await harness.slack.wait_for(lambda: "FxR" in harness.slack.completions)
+    await harness.bot.deps.tracker.idle.wait()
+    assert len(completions(harness.slack, "FxR")) == 1
+    assert len(await _watches(harness)) == 1
+
+
+async def test_a_wait_claimed_by_a_process_that_died_before_storing_it_still_runs(
+    harness: Harness,
+) -> None:
+    """What a process that claimed the execution and died before storing its wait leaves
+    behind must not keep Slack's retry from running the step: the workflow would hang."""
+    assert await harness.bot.deps.store.claim(HOME_TEAM, "function:FxK")
+    harness.api.step = 0.1
+    body = function_event("wait_for_tasks", {"task_uids": "ok-1"}, "FxK", "xwfp-k")
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.slack.wait_for(lambda: "FxK" in harness.slack.completions)
+    (done,) = completions(harness.slack, "FxK")
+    assert done["method"] == "functions.completeSuccess"
+
+
+async def test_a_fault_while_answering_a_step_ends_it_with_a_readable_error(
+    harness: Harness,
+) -> None:
+    """Slack refuses the success with an unexpected error: the step still ends, failed."""
+    harness.slack.fail("functions.completeSuccess", "invalid_arguments")
+    body = function_event("get_task_status", {"task_uids": "ok-1"}, "FxF", "xwfp-f")
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.slack.wait_for(lambda: "FxF" in harness.slack.completions)
+    refused, failed = completions(harness.slack, "FxF")
+    assert refused["method"] == "functions.completeSuccess"
+    assert failed["method"] == "functions.completeError"
+    assert "unexpected fault" in failed["error"]
+
+
+async def test_a_step_whose_failure_cannot_be_sent_is_given_back_for_a_retry(
+    harness: Harness,
+) -> None:
+    harness.slack.fail("functions.completeSuccess", "invalid_arguments")
+    harness.slack.fail("functions.completeError", "invalid_arguments")
+    body = function_event("get_task_status", {"task_uids": "ok-1"}, "FxG", "xwfp-g")
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.bot.deps.tracker.idle.wait()
+    assert "FxG" not in harness.slack.completions
+    assert (await harness.send(body, "application/json")).status == 200  # Slack's retry
+    await harness.slack.wait_for(lambda: "FxG" in harness.slack.completions)
+    assert harness.slack.completions["FxG"].method == "functions.completeSuccess"
+
+
 async def test_the_function_token_is_used_for_functions_only(harness: Harness) -> None:
     before = len(harness.slack.calls)
     await run_step(harness, "get_task_status", {"task_uids": "ok-1"}, "Fx6", "xwfp-six")
