@@ -455,3 +455,41 @@ async def test_only_the_failed_link_of_a_message_is_given_back(harness: Harness)
     await share(h, link_shared([page("ok-1"), page("ok-3")]))
     *_, last = await unfurled(h, 3)
     assert list(cards(last)) == [page("ok-3")]
+
+
+@pytest.mark.parametrize("harness", [WORK_OBJECTS], indirect=True)
+async def test_watch_on_a_work_object_starts_a_live_answer_in_the_message_thread(
+    harness: Harness,
+) -> None:
+    """A client that shows the entity shows no blocks: its *Watch* is an entity action.
+    The press is assumed to arrive as a `block_actions` like a card's, from the unfurl's
+    container, without the message (Slack's docs do not show this payload)."""
+    h = harness
+    message = h.slack.add_message("C1", text=f"look: <{page('slow-1')}>", user="U1")
+    await share(h, link_shared([page("slow-1")], ts=message["ts"]))
+    (call,) = await unfurled(h)
+    (entity,) = call["metadata"]["entities"]
+    (action,) = entity["entity_payload"]["actions"]["primary_actions"]
+    assert action["action_id"] == ACTION_UNFURL_WATCH
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1", "team_id": "T0HOME"},
+        "team": {"id": "T0HOME"},
+        "container": {
+            "type": "message_attachment",
+            "message_ts": message["ts"],
+            "channel_id": "C1",
+            "is_app_unfurl": True,
+            "app_unfurl_url": page("slow-1"),
+        },
+        "trigger_id": "t",
+        "actions": [{"action_id": action["action_id"], "value": action["value"], "type": "button"}],
+    }
+    assert (await h.interactive(payload)).status == 200
+
+    def live() -> list[dict[str, Any]]:
+        return [m for m in h.slack.thread("C1", message["ts"]) if "task_unwatch" in json.dumps(m)]
+
+    await h.slack.wait_for(live)
+    watches = await h.bot.deps.store.open_watches("T0HOME")
+    assert [(w.uids, w.thread_ts) for w in watches] == [(["slow-1"], message["ts"])]

@@ -162,7 +162,9 @@ async def _unfurl(
         url: await encode_uids(ws, [result.uid], deps.store) for url, result in results.items()
     }
     metadata = (
-        unfurl_entities(results, links, time.time()) if deps.settings.unfurl_work_objects else None
+        unfurl_entities(results, links, time.time(), values)
+        if deps.settings.unfurl_work_objects
+        else None
     )
     for picture in (True, False):
         cards = {
