@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -241,7 +242,7 @@ def test_vendor_fields_named_alike_get_distinct_keys() -> None:
 
 def test_many_vendor_fields_never_push_out_the_picture_links() -> None:
     urls = [f"https://img.example/{n}.png" for n in range(4)]
-    extras = {f"Extra{n}": n for n in range(60)}
+    extras: dict[str, Any] = {f"Extra{n}": n for n in range(60)}
     result = task("ok-1", FinalPictureUrls=urls, **extras)
     payload = entity_details(result, links(), "u", 1.0).to_dict()["entity_payload"]
     fields = payload["custom_fields"]
