@@ -7,13 +7,19 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiosqlite
 import pytest
 
 from bot.render.answer import Message
 from bot.render.unfurl import ACTION_UNFURL_WATCH, TASK_ENTITY
+from bot.slack.surfaces.unfurl import repeat_key
+from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTask
+from bot.testing.fake_slack import HOME_TEAM
 from tests.slack_harness import Harness, envelope
 from tests.test_render import assert_valid
 from tests.test_unfurl_render import HOSTILE
@@ -493,3 +499,67 @@ async def test_watch_on_a_work_object_starts_a_live_answer_in_the_message_thread
     await h.slack.wait_for(live)
     watches = await h.bot.deps.store.open_watches("T0HOME")
     assert [(w.uids, w.thread_ts) for w in watches] == [(["slow-1"], message["ts"])]
+
+
+@asynccontextmanager
+async def store_at(h: Harness, ahead: float) -> AsyncIterator[SqliteStore]:
+    """The harness's store file, seen by a process whose clock is `ahead` seconds on."""
+    path = str(h.bot.deps.settings.state_url).removeprefix("sqlite:///")
+    db = await aiosqlite.connect(path, timeout=10.0, isolation_level=None)
+    try:
+        yield SqliteStore(db, clock=lambda: time.time() + ahead)
+    finally:
+        await db.close()
+
+
+async def held(h: Harness, event: dict[str, Any], url: str, ahead: float) -> bool:
+    """Whether the link's repeat claim still holds `ahead` seconds from now (a claim taken
+    then would fail). Claiming is the only probe: one that finds the claim expired removes
+    it, so a test probes its later moment last."""
+    async with store_at(h, ahead) as later:
+        taken = await later.claim(HOME_TEAM, repeat_key(event, url), ttl=1.0)
+        if taken:
+            await later.release_claim(HOME_TEAM, repeat_key(event, url))
+        return not taken
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_shown_link_is_held_thirty_minutes_and_no_longer(harness: Harness) -> None:
+    h = harness
+    event = link_shared([page("ok-1")])
+    await share(h, event)
+    await unfurled(h)
+    await settled(h)
+    assert await held(h, event, page("ok-1"), 29 * 60)
+    assert not await held(h, event, page("ok-1"), 31 * 60)
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_link_being_unfurled_is_held_a_minute_not_the_window(harness: Harness) -> None:
+    """A process that dies while Slack has not answered `chat.unfurl` yet holds the link
+    only for the short in-flight claim."""
+    h = harness
+    answer = h.slack.stall("chat.unfurl")
+    event = link_shared([page("ok-1")])
+    await share(h, event)
+    await h.slack.wait_for(lambda: h.slack.called("chat.unfurl"))
+    assert await held(h, event, page("ok-1"), 30)
+    assert not await held(h, event, page("ok-1"), 90)
+    answer.set()
+    await settled(h)
+    assert await held(h, event, page("ok-1"), 90)  # shown: now held for the window
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_an_event_without_unfurl_id_is_unfurled_by_channel_and_ts(
+    harness: Harness,
+) -> None:
+    h = harness
+    event = link_shared([page("ok-1")])
+    del event["unfurl_id"], event["source"]
+    await share(h, event)
+    (call,) = await unfurled(h)
+    assert (call["channel"], call["ts"]) == ("C1", event["message_ts"])
+    assert "unfurl_id" not in call
+    assert "source" not in call
+    assert list(cards(call)) == [page("ok-1")]
