@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.records.watch import Watch
+from bot.records.watch import Step, Watch
 from bot.testing.fake_slack import HOME_TEAM, Call
 from tests.slack_harness import Harness
 from tests.steps_payloads import completions, function_event
@@ -313,6 +313,39 @@ async def test_a_wait_whose_token_no_longer_works_ends_without_retrying(harness:
     assert watch.step is not None
     assert watch.step.token == ""
     assert len(completions(harness.slack, "FxD")) == 1
+
+
+async def test_a_taken_over_completion_refused_for_a_dead_token_counts_as_done(
+    harness: Harness,
+) -> None:
+    """A process wrote `notifying`, completed the step (Slack then revokes its token) and
+    died before writing `done`: the process that takes it over is refused for the dead
+    token, which means the step was completed, not that it never can be."""
+    harness.slack.rejected_tokens.add("xwfp-used")
+    deps = harness.bot.deps
+    step = Step(execution_id="FxT", token=deps.step_tokens.seal("xwfp-used"), timeout=600.0)
+    watch = deps.watcher.new_watch(
+        id=f"step-{HOME_TEAM}-FxT",
+        team_id=HOME_TEAM,
+        workspace=HOME_TEAM,
+        user_id="",
+        channel_id="",
+        uids=["ok-1"],
+        final_shown=True,
+        mode="step",
+        step=step,
+        state="notifying",
+    )
+    assert await deps.store.create_watch(watch, slot_seconds=3600.0)  # from another process
+
+    async def ended() -> bool:
+        return not await deps.store.open_watches(HOME_TEAM)
+
+    await harness.slack.wait_for(lambda: completions(harness.slack, "FxT"))
+    await _until(harness, ended)
+    (done,) = [w for w in await _watches(harness) if w.id == watch.id]
+    assert (done.state, done.end_reason) == ("done", "done")
+    assert len(completions(harness.slack, "FxT")) == 1
 
 
 async def _until(harness: Harness, check: Callable[[], Awaitable[bool]]) -> None:

@@ -12,7 +12,9 @@ process that takes a watch over sends the completion again rather than search fo
 Slack refuses a second completion of an execution (`function_execution_not_found` or
 `execution_not_in_running_state`), which is taken as done. A token that no longer works
 (the execution completed, or its 15 minutes are over) ends the watch too: nothing could
-complete it any more.
+complete it any more. When the completion may have been sent already (a takeover, or an
+earlier try whose answer was lost), that answer most likely means Slack completed it, and
+the scheduler counts the step as done (`bot.watch.scheduler`).
 """
 
 from __future__ import annotations
@@ -33,16 +35,12 @@ from bot.slack.delivery.deliver import slack_error
 from bot.slack.delivery.observed_client import copy_client
 from bot.store.keyring import Keyring, SealError
 from bot.taskapi.models import TaskResult
-from bot.watch.publisher import SlackTrouble
+from bot.watch.publisher import DEAD_TOKEN, SlackTrouble
 
 log = logging.getLogger(__name__)
 
 # What Slack answers a second completion of an execution: it is already complete.
 ALREADY_COMPLETE = frozenset({"function_execution_not_found", "execution_not_in_running_state"})
-# The execution's token no longer works: completed already, or past its 15 minutes.
-DEAD_TOKEN = frozenset(
-    {"invalid_auth", "not_authed", "token_expired", "token_revoked", "account_inactive"}
-)
 _SEALED, _PLAIN = "sealed:", "plain:"
 _DERIVED_INFO = b"task-status-bot step execution token"
 
