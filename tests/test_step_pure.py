@@ -7,7 +7,14 @@ import pytest
 
 from bot.reading.parse import parse_uid_list
 from bot.records.watch import Step, Watch
-from bot.render.step import read_timeout, step_outputs, timeout_error, upstream_error
+from bot.render.step import (
+    bad_timeout_error,
+    no_uid_error,
+    read_timeout,
+    step_outputs,
+    timeout_error,
+    upstream_error,
+)
 from bot.taskapi.errors import ApiUnavailable
 from bot.taskapi.models import Failed, Found, NotFound, TaskDetail, TaskResult
 from bot.watch import machine
@@ -108,6 +115,21 @@ def test_outputs_escape_the_vendors_words() -> None:
     assert outputs["statuses"] == "a: &lt;!channel&gt; &amp; co\nb: not found"
     assert "<" not in outputs["summary"]
     assert (outputs["all_done"], outputs["failed_count"]) == (False, 0)
+
+
+def test_error_texts_escape_what_they_quote_as_the_outputs_do() -> None:
+    failed = Failed("c", ApiUnavailable("<!channel> says <https://evil.example|hi>", "r&1"))
+    errors = [
+        upstream_error([failed]) or "",
+        no_uid_error(["<!here>", "a&b"]),
+        bad_timeout_error("<!channel>"),
+    ]
+    for error in errors:
+        assert "<" not in error
+        assert ">" not in error
+    assert "&lt;!channel&gt; says" in errors[0]
+    assert "(ref r&amp;1)" in errors[0]
+    assert "&lt;!here&gt;, a&amp;b" in errors[1]
 
 
 def test_failed_count_counts_error_tasks_not_failed_lookups() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.records.watch import Watch
+from bot.records.watch import Step, Watch
 from bot.testing.fake_slack import HOME_TEAM, Call
 from tests.slack_harness import Harness
 from tests.steps_payloads import completions, function_event
@@ -82,6 +83,59 @@ async def test_a_retried_event_is_completed_once(harness: Harness) -> None:
     await harness.slack.wait_for(lambda: "Fx5" in harness.slack.completions)
     await harness.bot.deps.tracker.idle.wait()
     assert len(completions(harness.slack, "Fx5")) == 1
+
+
+async def test_a_retried_wait_is_stored_and_completed_once(harness: Harness) -> None:
+    harness.api.step = 0.1
+    body = function_event("wait_for_tasks", {"task_uids": "ok-1"}, "FxR", "xwfp-r")
+    for _ in range(2):  # the watch's id is the dedupe: the second is refused by the store
+        assert (await harness.send(body, "application/json")).status == 200
+    await harness.slack.wait_for(lambda: "FxR" in harness.slack.completions)
+    await harness.bot.deps.tracker.idle.wait()
+    assert len(completions(harness.slack, "FxR")) == 1
+    assert len(await _watches(harness)) == 1
+
+
+async def test_a_wait_claimed_by_a_process_that_died_before_storing_it_still_runs(
+    harness: Harness,
+) -> None:
+    """What a process that claimed the execution and died before storing its wait leaves
+    behind must not keep Slack's retry from running the step: the workflow would hang."""
+    assert await harness.bot.deps.store.claim(HOME_TEAM, "function:FxK")
+    harness.api.step = 0.1
+    body = function_event("wait_for_tasks", {"task_uids": "ok-1"}, "FxK", "xwfp-k")
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.slack.wait_for(lambda: "FxK" in harness.slack.completions)
+    (done,) = completions(harness.slack, "FxK")
+    assert done["method"] == "functions.completeSuccess"
+
+
+async def test_a_fault_while_answering_a_step_ends_it_with_a_readable_error(
+    harness: Harness,
+) -> None:
+    """Slack refuses the success with an unexpected error: the step still ends, failed."""
+    harness.slack.fail("functions.completeSuccess", "invalid_arguments")
+    body = function_event("get_task_status", {"task_uids": "ok-1"}, "FxF", "xwfp-f")
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.slack.wait_for(lambda: "FxF" in harness.slack.completions)
+    refused, failed = completions(harness.slack, "FxF")
+    assert refused["method"] == "functions.completeSuccess"
+    assert failed["method"] == "functions.completeError"
+    assert "unexpected fault" in failed["error"]
+
+
+async def test_a_step_whose_failure_cannot_be_sent_is_given_back_for_a_retry(
+    harness: Harness,
+) -> None:
+    harness.slack.fail("functions.completeSuccess", "invalid_arguments")
+    harness.slack.fail("functions.completeError", "invalid_arguments")
+    body = function_event("get_task_status", {"task_uids": "ok-1"}, "FxG", "xwfp-g")
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.bot.deps.tracker.idle.wait()
+    assert "FxG" not in harness.slack.completions
+    assert (await harness.send(body, "application/json")).status == 200  # Slack's retry
+    await harness.slack.wait_for(lambda: "FxG" in harness.slack.completions)
+    assert harness.slack.completions["FxG"].method == "functions.completeSuccess"
 
 
 async def test_the_function_token_is_used_for_functions_only(harness: Harness) -> None:
@@ -198,6 +252,26 @@ async def test_the_kept_token_is_sealed_with_secrets_key(harness: Harness) -> No
     assert "xwfp-secret" not in repr(watch)
 
 
+async def test_without_secrets_key_the_kept_token_is_sealed_in_the_file(
+    harness: Harness,
+) -> None:
+    """No `SECRETS_KEY`: the token is sealed with a key derived from the signing secret; the
+    SQLite file's raw bytes never hold it, and the wait still completes with it."""
+    assert harness.bot.deps.settings.secrets_key is None
+    harness.api.step = 3600.0
+    body = function_event("wait_for_tasks", {"task_uids": "ok-1"}, "FxP", "xwfp-plain-secret")
+    assert (await harness.send(body, "application/json")).status == 200
+    await harness.api.wait_until(lambda: harness.api.calls)
+    path = Path(str(harness.bot.deps.settings.state_url).removeprefix("sqlite:///"))
+    raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))  # with -wal
+    assert b"FxP" in raw  # the watch is in the file
+    assert b"xwfp-plain-secret" not in raw
+    harness.api.step = 0.0  # finished now
+    await harness.slack.wait_for(lambda: "FxP" in harness.slack.completions)
+    (done,) = completions(harness.slack, "FxP")
+    assert done["token"] == "xwfp-plain-secret"
+
+
 async def _watches(harness: Harness) -> list[Watch]:
     """The step watches of this test's executions, open or done."""
     store = harness.bot.deps.store
@@ -239,6 +313,39 @@ async def test_a_wait_whose_token_no_longer_works_ends_without_retrying(harness:
     assert watch.step is not None
     assert watch.step.token == ""
     assert len(completions(harness.slack, "FxD")) == 1
+
+
+async def test_a_taken_over_completion_refused_for_a_dead_token_counts_as_done(
+    harness: Harness,
+) -> None:
+    """A process wrote `notifying`, completed the step (Slack then revokes its token) and
+    died before writing `done`: the process that takes it over is refused for the dead
+    token, which means the step was completed, not that it never can be."""
+    harness.slack.rejected_tokens.add("xwfp-used")
+    deps = harness.bot.deps
+    step = Step(execution_id="FxT", token=deps.step_tokens.seal("xwfp-used"), timeout=600.0)
+    watch = deps.watcher.new_watch(
+        id=f"step-{HOME_TEAM}-FxT",
+        team_id=HOME_TEAM,
+        workspace=HOME_TEAM,
+        user_id="",
+        channel_id="",
+        uids=["ok-1"],
+        final_shown=True,
+        mode="step",
+        step=step,
+        state="notifying",
+    )
+    assert await deps.store.create_watch(watch, slot_seconds=3600.0)  # from another process
+
+    async def ended() -> bool:
+        return not await deps.store.open_watches(HOME_TEAM)
+
+    await harness.slack.wait_for(lambda: completions(harness.slack, "FxT"))
+    await _until(harness, ended)
+    (done,) = [w for w in await _watches(harness) if w.id == watch.id]
+    assert (done.state, done.end_reason) == ("done", "done")
+    assert len(completions(harness.slack, "FxT")) == 1
 
 
 async def _until(harness: Harness, check: Callable[[], Awaitable[bool]]) -> None:

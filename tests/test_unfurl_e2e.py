@@ -7,13 +7,19 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiosqlite
 import pytest
 
 from bot.render.answer import Message
 from bot.render.unfurl import ACTION_UNFURL_WATCH, TASK_ENTITY
+from bot.slack.surfaces.unfurl import repeat_key
+from bot.store.sqlite import SqliteStore
 from bot.taskapi.fake import FakeTask
+from bot.testing.fake_slack import HOME_TEAM
 from tests.slack_harness import Harness, envelope
 from tests.test_render import assert_valid
 from tests.test_unfurl_render import HOSTILE
@@ -172,15 +178,87 @@ async def test_a_retried_event_is_unfurled_once(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("harness", [LINKED], indirect=True)
-async def test_links_of_no_task_and_people_of_other_organisations_are_left_alone(
-    harness: Harness,
-) -> None:
+async def test_links_of_no_task_are_left_alone(harness: Harness) -> None:
     h = harness
     await share(h, link_shared(["https://console.example.com/other/ok-1", page("a/b")]))
-    await share(h, link_shared([page("ok-1")], user_team="T0OTHER"))  # Slack Connect
     await settled(h)
     assert h.slack.called("chat.unfurl") == []
     assert h.api.calls == []
+
+
+async def share_in_connect(h: Harness, event: dict[str, Any]) -> None:
+    """As Slack sends it in a channel shared with another organisation: the event names the
+    person alone (no `user_team`), the envelope says the channel is shared."""
+    body = envelope(event)
+    body["is_ext_shared_channel"] = True
+    assert (await h.send(json.dumps(body), "application/json")).status == 200
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_person_of_another_organisation_gets_no_unfurl(harness: Harness) -> None:
+    h = harness
+    h.slack.users["WEXT1"] = {"team_id": "T0OTHER"}  # what users.info says of them
+    for _ in range(2):  # the second is answered from the cache
+        await share_in_connect(h, link_shared([page("ok-1")], user="WEXT1"))
+        await settled(h)
+    assert h.slack.called("chat.unfurl") == []
+    assert h.api.calls == []
+    assert [c["user"] for c in h.slack.called("users.info")] == ["WEXT1"]
+    await share_in_connect(h, link_shared([page("ok-1")]))  # U1, of the home team
+    (call,) = await unfurled(h)
+    assert list(cards(call)) == [page("ok-1")]
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_person_whose_organisation_slack_does_not_tell_gets_no_unfurl(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.slack.fail("users.info", "user_not_found")
+    await share_in_connect(h, link_shared([page("ok-1")], user="WEXT1"))
+    await settled(h)
+    assert h.slack.called("chat.unfurl") == []
+
+
+@pytest.mark.parametrize(
+    "harness", [{**LINKED, "allowed_external_teams": ["T0FRIEND"]}], indirect=True
+)
+async def test_a_person_of_an_allowed_organisation_gets_the_unfurl(harness: Harness) -> None:
+    h = harness
+    h.slack.users["WFRIEND"] = {"team_id": "T0FRIEND"}
+    await share_in_connect(h, link_shared([page("ok-1")], user="WFRIEND"))
+    (call,) = await unfurled(h)
+    assert list(cards(call)) == [page("ok-1")]
+
+
+@pytest.mark.parametrize("harness", [WORK_OBJECTS], indirect=True)
+async def test_a_person_of_another_organisation_gets_no_flexpane(harness: Harness) -> None:
+    h = harness
+    h.slack.users["WEXT1"] = {"team_id": "T0OTHER"}
+    event = flexpane_event("ok-1", user="WEXT1")
+    await share_in_connect(h, event)
+    await settled(h)
+    assert h.slack.called("entity.presentDetails") == []
+    await share_in_connect(h, flexpane_event("ok-1"))  # U1: shown
+    await h.slack.wait_for(lambda: h.slack.called("entity.presentDetails"))
+
+
+def flexpane_event(uid: str, *, user: str = "U1") -> dict[str, Any]:
+    """An `entity_details_requested` event as Slack sends it: the person, not their team."""
+    shared = page(uid)
+    return {
+        "type": "entity_details_requested",
+        "user": user,
+        "external_ref": {"id": uid, "type": "task"},
+        "entity_url": shared,
+        "link": {"url": shared, "domain": "console.example.com"},
+        "app_unfurl_url": shared,
+        "event_ts": f"{time.time():.6f}",
+        "trigger_id": f"1234.5678.{uuid.uuid4().hex}",
+        "user_locale": "en-US",
+        "channel": "C1",
+        "message_ts": f"{time.time():.6f}",
+    }
 
 
 async def test_without_a_template_nothing_is_unfurled(harness: Harness) -> None:
@@ -383,3 +461,105 @@ async def test_only_the_failed_link_of_a_message_is_given_back(harness: Harness)
     await share(h, link_shared([page("ok-1"), page("ok-3")]))
     *_, last = await unfurled(h, 3)
     assert list(cards(last)) == [page("ok-3")]
+
+
+@pytest.mark.parametrize("harness", [WORK_OBJECTS], indirect=True)
+async def test_watch_on_a_work_object_starts_a_live_answer_in_the_message_thread(
+    harness: Harness,
+) -> None:
+    """A client that shows the entity shows no blocks: its *Watch* is an entity action.
+    The press is assumed to arrive as a `block_actions` like a card's, from the unfurl's
+    container, without the message (Slack's docs do not show this payload)."""
+    h = harness
+    message = h.slack.add_message("C1", text=f"look: <{page('slow-1')}>", user="U1")
+    await share(h, link_shared([page("slow-1")], ts=message["ts"]))
+    (call,) = await unfurled(h)
+    (entity,) = call["metadata"]["entities"]
+    (action,) = entity["entity_payload"]["actions"]["primary_actions"]
+    assert action["action_id"] == ACTION_UNFURL_WATCH
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1", "team_id": "T0HOME"},
+        "team": {"id": "T0HOME"},
+        "container": {
+            "type": "message_attachment",
+            "message_ts": message["ts"],
+            "channel_id": "C1",
+            "is_app_unfurl": True,
+            "app_unfurl_url": page("slow-1"),
+        },
+        "trigger_id": "t",
+        "actions": [{"action_id": action["action_id"], "value": action["value"], "type": "button"}],
+    }
+    assert (await h.interactive(payload)).status == 200
+
+    def live() -> list[dict[str, Any]]:
+        return [m for m in h.slack.thread("C1", message["ts"]) if "task_unwatch" in json.dumps(m)]
+
+    await h.slack.wait_for(live)
+    watches = await h.bot.deps.store.open_watches("T0HOME")
+    assert [(w.uids, w.thread_ts) for w in watches] == [(["slow-1"], message["ts"])]
+
+
+@asynccontextmanager
+async def store_at(h: Harness, ahead: float) -> AsyncIterator[SqliteStore]:
+    """The harness's store file, seen by a process whose clock is `ahead` seconds on."""
+    path = str(h.bot.deps.settings.state_url).removeprefix("sqlite:///")
+    db = await aiosqlite.connect(path, timeout=10.0, isolation_level=None)
+    try:
+        yield SqliteStore(db, clock=lambda: time.time() + ahead)
+    finally:
+        await db.close()
+
+
+async def held(h: Harness, event: dict[str, Any], url: str, ahead: float) -> bool:
+    """Whether the link's repeat claim still holds `ahead` seconds from now (a claim taken
+    then would fail). Claiming is the only probe: one that finds the claim expired removes
+    it, so a test probes its later moment last."""
+    async with store_at(h, ahead) as later:
+        taken = await later.claim(HOME_TEAM, repeat_key(event, url), ttl=1.0)
+        if taken:
+            await later.release_claim(HOME_TEAM, repeat_key(event, url))
+        return not taken
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_shown_link_is_held_thirty_minutes_and_no_longer(harness: Harness) -> None:
+    h = harness
+    event = link_shared([page("ok-1")])
+    await share(h, event)
+    await unfurled(h)
+    await settled(h)
+    assert await held(h, event, page("ok-1"), 29 * 60)
+    assert not await held(h, event, page("ok-1"), 31 * 60)
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_a_link_being_unfurled_is_held_a_minute_not_the_window(harness: Harness) -> None:
+    """A process that dies while Slack has not answered `chat.unfurl` yet holds the link
+    only for the short in-flight claim."""
+    h = harness
+    answer = h.slack.stall("chat.unfurl")
+    event = link_shared([page("ok-1")])
+    await share(h, event)
+    await h.slack.wait_for(lambda: h.slack.called("chat.unfurl"))
+    assert await held(h, event, page("ok-1"), 30)
+    assert not await held(h, event, page("ok-1"), 90)
+    answer.set()
+    await settled(h)
+    assert await held(h, event, page("ok-1"), 90)  # shown: now held for the window
+
+
+@pytest.mark.parametrize("harness", [LINKED], indirect=True)
+async def test_an_event_without_unfurl_id_is_unfurled_by_channel_and_ts(
+    harness: Harness,
+) -> None:
+    h = harness
+    event = link_shared([page("ok-1")])
+    del event["unfurl_id"], event["source"]
+    await share(h, event)
+    (call,) = await unfurled(h)
+    assert (call["channel"], call["ts"]) == ("C1", event["message_ts"])
+    assert "unfurl_id" not in call
+    assert "source" not in call
+    assert list(cards(call)) == [page("ok-1")]

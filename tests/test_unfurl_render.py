@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from bot.render.answer import answer_message, completion_message
 from bot.render.links import TaskLinks
 from bot.render.unfurl import (
     ACTION_UNFURL_WATCH,
+    MAX_DETAIL_FIELDS,
     TASK_ENTITY,
     entity_details,
     unfurl_entities,
@@ -193,3 +195,59 @@ def test_details_list_every_vendor_field_and_picture_link() -> None:
     assert payload["fields"]["description"]["value"] == f"Error 7: {HOSTILE}"
     assert payload["display_order"][:2] == ["status", "description"]
     assert set(payload["display_order"]) >= {f["key"] for f in payload["custom_fields"]}
+
+
+def test_an_entity_under_way_carries_the_watch_action() -> None:
+    running = "https://console.example.com/tasks/slow-1"
+    done = "https://console.example.com/tasks/ok-1"
+    metadata = unfurl_entities(
+        {running: task("slow-1", status="Running"), done: task("ok-1")},
+        links(),
+        1.0,
+        {running: "v-slow", done: "v-ok"},
+    )
+    assert metadata is not None
+    live, finished = metadata.to_dict()["entities"]
+    (button,) = live["entity_payload"]["actions"]["primary_actions"]
+    assert (button["action_id"], button["value"], button["text"]) == (
+        ACTION_UNFURL_WATCH,
+        "v-slow",
+        "Watch",
+    )
+    assert "actions" not in finished["entity_payload"]  # nothing to watch any more
+
+
+@pytest.mark.parametrize(
+    "huge",
+    [10**400, float("inf"), 1e300, "9999999-01-01", -5],
+    ids=["huge-int", "inf", "1e300", "far-year", "negative"],
+)
+def test_a_date_no_clock_can_hold_is_left_out_not_fatal(huge: object) -> None:
+    url = "https://console.example.com/tasks/ok-1"
+    result = task("ok-1", CreateTime=huge, UpdateTime=huge)
+    metadata = unfurl_entities({url: result}, links(), 1.0)
+    assert metadata is not None
+    (entity,) = metadata.to_dict()["entities"]
+    assert "date_created" not in entity["entity_payload"]["fields"]
+    assert entity_details(result, links(), url, 1.0).to_dict()["entity_payload"]["custom_fields"]
+
+
+def test_vendor_fields_named_alike_get_distinct_keys() -> None:
+    result = task("ok-1", **{"Task-Type": "a", "Task_Type": "b", "Task Type": "c"})
+    payload = entity_details(result, links(), "u", 1.0).to_dict()["entity_payload"]
+    keys = [f["key"] for f in payload["custom_fields"]]
+    assert len(keys) == len(set(keys))
+    assert len(payload["display_order"]) == len(set(payload["display_order"]))
+
+
+def test_many_vendor_fields_never_push_out_the_picture_links() -> None:
+    urls = [f"https://img.example/{n}.png" for n in range(4)]
+    extras: dict[str, Any] = {f"Extra{n}": n for n in range(60)}
+    result = task("ok-1", FinalPictureUrls=urls, **extras)
+    payload = entity_details(result, links(), "u", 1.0).to_dict()["entity_payload"]
+    fields = payload["custom_fields"]
+    assert len(fields) == MAX_DETAIL_FIELDS
+    assert [f["link"] for f in fields if f["key"].startswith("picture_")] == urls
+    (more,) = [f for f in fields if f["label"] == "More fields"]
+    shown = len(fields) - len(urls) - 1
+    assert more["value"] == f"{len(result.task.raw()) - 1 - shown} more on its page"

@@ -78,7 +78,9 @@ def owned(h: Harness, uid: str, ws: str, outcome: str = "Finished", *, done: boo
 
 
 async def share(h: Harness, team: str, event: dict[str, Any], **org: Any) -> None:
-    response = await h.send(json.dumps(envelope(team, event, **org)), "application/json")
+    body = envelope(team, event, **org)
+    body["is_ext_shared_channel"] = False  # as Slack says of a channel of one organisation
+    response = await h.send(json.dumps(body), "application/json")
     assert response.status == 200
 
 

@@ -64,18 +64,30 @@ class RedactSecrets(logging.Filter):
         self._shapes = token_shapes
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets or self._shapes:
-            message = record.getMessage()
-            for secret in self._secrets:
-                message = message.replace(secret, REDACTED)
-            if self._shapes:
-                message = SLACK_TOKEN.sub(REDACTED, message)
-            record.msg, record.args = message, None
+        message = record.getMessage()
+        for secret in self._secrets:
+            message = message.replace(secret, REDACTED)
+        if self._shapes:
+            message = SLACK_TOKEN.sub(REDACTED, message)
+        message = FORM_VALUE.sub(rf"\g<key>\g<q>{REDACTED}\g<q>", message)
+        record.msg, record.args = message, None
         return True
 
 
 # xoxb-/xoxp-/xoxe-1- tokens and rotating ones (`xoxe.xoxb-1-...`).
 SLACK_TOKEN = re.compile(r"xox[a-z]{0,2}[.-][A-Za-z0-9._-]{6,}")
+
+# What people type into a form: a view submission's `state.values` holds each input as
+# `{"type": "plain_text_input", "value": "..."}`, the connect modal's private key included,
+# and slack_sdk's Socket Mode client logs every frame it receives at DEBUG (Bolt prints
+# bodies too, as Python reprs). Every `value` (and `private_key`) string is blanked, quoted
+# as JSON, as a repr, escaped inside another string, or URL-encoded; a button's value goes
+# with them, a small loss for a DEBUG line.
+FORM_VALUE = re.compile(
+    r"""(?P<key>(?P<q>\\*["']|%22|%27)(?:value|private_key)(?P=q)\s*(?::|%3A)\s*(?:%20|\+)*)"""
+    r"""(?P=q)(?:\\.|.)*?(?<!\\)(?<!%5C)(?P=q)""",
+    re.DOTALL,
+)
 
 
 class AddCorrelation(logging.Filter):

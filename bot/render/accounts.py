@@ -100,9 +100,12 @@ def connect_note(text: str) -> dict[str, Any]:
     ).to_dict()
 
 
-def not_permitted_text() -> str:
+def not_permitted_text(org_wide: bool = False) -> str:
+    """Who may: for an org-wide install the account serves the whole organisation, so
+    its admins and owners, not one workspace's."""
+    who = "an organisation admin or owner" if org_wide else "a workspace admin or owner"
     return (
-        ":lock: Only a workspace admin or owner, or whoever installed this app, can connect "
+        f":lock: Only {who}, or whoever installed this app, can connect "
         "or disconnect the task API account. Nothing was changed."
     )
 

@@ -3,7 +3,8 @@
 Pure: results in, the `outputs` object of `functions.completeSuccess` (or the `error` of
 `functions.completeError`) out. A workflow may drop any output into a message step, so the
 vendor's words are escaped as in the bot's own messages (`&`, `<`, `>`): a status word can
-never ping a channel or make a link there.
+never ping a channel or make a link there. Error texts are escaped the same way, since they
+echo what a person typed (a UID, a timeout) and what the task API said.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def upstream_error(results: Sequence[TaskResult]) -> str | None:
     first = failed[0].error
     return clip(
         f"The task API did not answer for {len(failed)} of {len(results)} task(s): "
-        f"{one_line(first.detail)} (ref {first.request_uuid}). Run the step again later.",
+        f"{escape(one_line(first.detail))} (ref {escape(first.request_uuid)}). "
+        "Run the step again later.",
         MAX_ERROR,
     )
 
@@ -55,7 +57,7 @@ def upstream_error(results: Sequence[TaskResult]) -> str | None:
 def no_uid_error(invalid: Sequence[str]) -> str:
     if not invalid:
         return "No task UID given: put one or more task UIDs in task_uids."
-    named = ", ".join(clip(one_line(t), 40) for t in invalid[:5])
+    named = ", ".join(escape(clip(one_line(t), 40)) for t in invalid[:5])
     return clip(
         f"No task UID in task_uids (not UIDs: {named}). A UID is letters, digits, - and _, "
         "separated by spaces, commas or new lines.",
@@ -70,13 +72,20 @@ def no_account_error() -> str:
     )
 
 
+def internal_error() -> str:
+    return (
+        "The task status bot hit an unexpected fault and could not run this step. "
+        "Run the workflow again; if it keeps failing, tell the bot's operator."
+    )
+
+
 def too_many_error(count: int, limit: int) -> str:
     return f"{count} task UIDs given; this step takes at most {limit}. Split them over steps."
 
 
 def bad_timeout_error(given: object) -> str:
     low, high = TIMEOUT_MINUTES
-    shown = clip(one_line(str(given)), 20)
+    shown = escape(clip(one_line(str(given)), 20))
     return f"timeout_minutes must be a whole number from {low} to {high}; got {shown}."
 
 

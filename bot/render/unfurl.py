@@ -25,6 +25,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 from slack_sdk.models.metadata import (
+    EntityActionButton,
+    EntityActions,
     EntityAttributes,
     EntityCustomField,
     EntityMetadata,
@@ -53,6 +55,7 @@ PRODUCT = "Task Status"
 
 # Vendor fields that may carry a task's dates (none are documented; some deployments add them).
 _CREATED = ("CreateTime", "CreatedAt", "CreateAt", "CreatedTime", "StartTime")
+_LATEST_MS = 1e16  # beyond any real date in milliseconds; a larger number (or inf) is no date
 _UPDATED = ("UpdateTime", "UpdatedAt", "UpdateAt", "UpdatedTime", "FinishTime", "EndTime")
 
 
@@ -125,11 +128,17 @@ def _watch_row(value: str) -> ActionsBlock:
 
 
 def unfurl_entities(
-    results: dict[str, TaskResult], links: TaskLinks, checked_at: float
+    results: dict[str, TaskResult],
+    links: TaskLinks,
+    checked_at: float,
+    watch_values: dict[str, str] | None = None,
 ) -> EventAndEntityMetadata | None:
-    """`chat.unfurl`'s `metadata`: one task entity per pasted URL that was looked up."""
+    """`chat.unfurl`'s `metadata`: one task entity per pasted URL that was looked up. A
+    client that shows the entity shows no blocks, so a task under way carries the *Watch*
+    action there too (`watch_values`: the button's value per URL, as on the card)."""
+    values = watch_values or {}
     entities: list[dict[str, Any] | EntityMetadata] = [
-        task_entity(result, links, url, checked_at)
+        task_entity(result, links, url, checked_at, watch_value=values.get(url, ""))
         for url, result in results.items()
         if not isinstance(result, Failed)
     ]
@@ -143,9 +152,11 @@ def task_entity(
     checked_at: float,
     *,
     details: bool = False,
+    watch_value: str = "",
 ) -> EntityMetadata:
     """A task as a Work Object: title, status and the dates the vendor gave; with `details`
-    (the flexpane) also every field the vendor returned and each picture link."""
+    (the flexpane) also every field the vendor returned and each picture link; with
+    `watch_value`, a *Watch* action while the task is under way."""
     custom = _vendor_fields(result) if details and isinstance(result, Found) else None
     keys = [f.key if isinstance(f, EntityCustomField) else "" for f in custom or []]
     order = [*_ORDER, *keys] if custom else None
@@ -159,8 +170,19 @@ def task_entity(
             fields=_task_fields(result),
             custom_fields=list(custom) if custom else None,
             display_order=order,
+            actions=_watch_action(result, watch_value),
         ),
     )
+
+
+def _watch_action(result: Found | NotFound, value: str) -> EntityActions | None:
+    """The card's *Watch* button as an entity action (same `action_id`, same handler)."""
+    if not value or not isinstance(result, Found) or is_done(result):
+        return None
+    button = EntityActionButton(
+        text="Watch", action_id=ACTION_UNFURL_WATCH, value=value, style="primary"
+    )
+    return EntityActions(primary_actions=[button])
 
 
 def entity_details(
@@ -210,29 +232,55 @@ def _tag(status: str) -> str:
 
 
 def _vendor_fields(result: Found) -> list[dict[str, Any] | EntityCustomField]:
-    """Each vendor field as it came (extras included), then one link per picture."""
+    """One link per picture, then each vendor field as it came (extras included), within
+    `MAX_DETAIL_FIELDS`: the vendor's fields are cut first (the last one says how many more
+    are on the task's page), since the picture links are what people open the pane for."""
+    pictures: list[dict[str, Any] | EntityCustomField] = [
+        EntityCustomField(
+            label=f"Picture {n}",
+            key=f"picture_{n}",
+            type="string",
+            value=clip(url, FIELD_CHARS),
+            link=url if len(url) <= FIELD_CHARS and url.startswith("http") else None,
+        )
+        for n, url in enumerate(result.task.final_picture_urls[:MAX_DETAIL_FIELDS], 1)
+    ]
+    vendor = [(n, v) for n, v in result.task.raw().items() if n != "FinalPictureUrls"]
+    room = MAX_DETAIL_FIELDS - len(pictures)
+    if len(vendor) > room:
+        shown, hidden = vendor[: max(room - 1, 0)], len(vendor) - max(room - 1, 0)
+    else:
+        shown, hidden = vendor, 0
     fields: list[dict[str, Any] | EntityCustomField] = []
-    for name, value in result.task.raw().items():
-        if name == "FinalPictureUrls":
-            continue
-        shown = value if isinstance(value, str) else _plain_json(value)
-        key = "vendor_" + "".join(c if c.isalnum() else "_" for c in name)[:60]
+    keys: set[str] = set()
+    for name, value in shown:
+        text = value if isinstance(value, str) else _plain_json(value)
+        key = _unique_key("vendor_" + "".join(c if c.isalnum() else "_" for c in name)[:60], keys)
         fields.append(
             EntityCustomField(
-                label=clip(name, 100), key=key, type="string", value=clip(shown, FIELD_CHARS)
+                label=clip(name, 100), key=key, type="string", value=clip(text, FIELD_CHARS)
             )
         )
-    for n, url in enumerate(result.task.final_picture_urls, 1):
+    if hidden and room > 0:
         fields.append(
             EntityCustomField(
-                label=f"Picture {n}",
-                key=f"picture_{n}",
+                label="More fields",
+                key=_unique_key("vendor_more", keys),
                 type="string",
-                value=clip(url, FIELD_CHARS),
-                link=url if len(url) <= FIELD_CHARS and url.startswith("http") else None,
+                value=f"{hidden} more on its page",
             )
         )
-    return fields[:MAX_DETAIL_FIELDS]
+    return fields + pictures
+
+
+def _unique_key(key: str, taken: set[str]) -> str:
+    """`Task-Type` and `Task_Type` read alike as keys: the second gets a number."""
+    unique, n = key, 1
+    while unique in taken:
+        n += 1
+        unique = f"{key}_{n}"
+    taken.add(unique)
+    return unique
 
 
 def _plain_json(value: Any) -> str:
@@ -245,12 +293,12 @@ def _date(raw: dict[str, Any], names: Sequence[str]) -> int | None:
         value = raw.get(name)
         if isinstance(value, bool) or value is None:
             continue
-        if isinstance(value, int | float) and value > 0:
+        if isinstance(value, int | float) and 0 < value < _LATEST_MS:
             return int(value / 1000 if value > 1e12 else value)  # milliseconds, as some send
         if isinstance(value, str) and value.strip():
             try:
                 when = datetime.fromisoformat(value.strip())
-            except ValueError:
+                return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+            except (ValueError, OverflowError):
                 continue
-            return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
     return None

@@ -97,6 +97,9 @@ class Accounts:
         self._idle = idle
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        # Bumped by `forget`: keys read under an older generation may predate a connect or a
+        # disconnect, so they answer the lookup that read them but are not kept.
+        self._generation: dict[str, int] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self._swept = clock()
         # Single-workspace mode: the one client, with the settings' keys, for every request.
@@ -126,7 +129,10 @@ class Accounts:
         if entry is not None and now - entry.checked < self._recheck:
             entry.used = now
             return entry.client
+        generation = self._generation.get(ws, 0)
         keys = await self._keys_for(ws)
+        if self._generation.get(ws, 0) != generation:  # connected or disconnected meanwhile
+            return await self.client_for(ws)
         entry = self._entries.get(ws)  # another lookup may have read them meanwhile
         if entry is not None and entry.keys == keys:
             entry.checked = entry.used = now
@@ -155,7 +161,7 @@ class Accounts:
             return Keys(account.public_key, self._keyring.open(account.sealed_private_key))
         except SealError:
             # Never the fallback keys instead: the workspace chose its own account.
-            log.error("a workspace's task API key opens with none of SECRETS_KEY's keys")
+            log.error("workspace %s: its task API key opens with none of SECRETS_KEY's keys", ws)
             return None
 
     # -- connecting and disconnecting -----------------------------------------------------
@@ -195,6 +201,7 @@ class Accounts:
 
     def forget(self, ws: str) -> None:
         """Read the workspace's keys again at its next lookup (they changed)."""
+        self._generation[ws] = self._generation.get(ws, 0) + 1
         entry = self._entries.pop(ws, None)
         if entry is not None and entry.client is not None:
             self._retire(entry.client)

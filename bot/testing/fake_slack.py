@@ -247,9 +247,29 @@ class FakeSlack:
         for item in ids:
             self.owners[item] = team
 
-    def add_user(self, user: str, team: str, *, admin: bool = False, owner: bool = False) -> None:
+    def add_user(
+        self,
+        user: str,
+        team: str,
+        *,
+        admin: bool = False,
+        owner: bool = False,
+        org_admin: bool = False,
+        org_owner: bool = False,
+    ) -> None:
+        """A person of `team`; on Enterprise Grid (`enterprises`) also what the org says of
+        them, as `users.info`'s `enterprise_user`."""
         self.own(team, user)
         self.users[user] = {"id": user, "team_id": team, "is_admin": admin, "is_owner": owner}
+        enterprise = self.enterprises.get(team)
+        if enterprise:
+            self.users[user]["enterprise_user"] = {
+                "id": user,
+                "enterprise_id": enterprise,
+                "is_admin": org_admin,
+                "is_owner": org_owner,
+                "teams": [team],
+            }
 
     def expire(self, token: str) -> None:
         """The access token's 12 hours are over: Slack answers `token_expired`."""

@@ -25,6 +25,13 @@ class Outcome:
     retry_after: float = 0.0
 
 
+# A token Slack no longer takes (`SlackTrouble.reason` of a step's completion): the
+# execution completed already, or its 15 minutes are over.
+DEAD_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "token_expired", "token_revoked", "account_inactive"}
+)
+
+
 class SlackTrouble(Exception):
     """A Slack call on the completion path failed, sorted for the state machine: `kind` says
     whether to wait (`retry_after` seconds, or the next tick), give up, or count an attempt;

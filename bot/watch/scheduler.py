@@ -29,7 +29,7 @@ from bot.taskapi.models import Failed, TaskResult, is_done
 from bot.watch import machine
 from bot.watch.machine import Edit, Expire, Finish, Rules
 from bot.watch.notice_guard import NoticeGuard
-from bot.watch.publisher import Build, FollowOn, Publisher, SlackTrouble
+from bot.watch.publisher import DEAD_TOKEN, Build, FollowOn, Publisher, SlackTrouble
 
 log = logging.getLogger(__name__)
 
@@ -634,6 +634,9 @@ class Watcher:
         # A step's completion is never searched for: Slack refuses a second completion of
         # an execution, which the publisher takes as done, so sending it again is safe.
         searchable = watch.mode != "step"
+        # A step whose completion may have gone out (taken over, or an answer lost): a dead
+        # token then most likely means Slack completed it with that very call.
+        maybe_completed = not searchable and guard.must_search(watch.id)
         if guard.was_posted(watch.id):
             log.info("watch %s: its notice was sent from here; the store had lost it", watch.id)
         elif searchable and guard.must_search(watch.id) and await self._notice_found(watch):
@@ -646,9 +649,13 @@ class Watcher:
             try:
                 rest = await self.publisher.notify(watch, results)
             except SlackTrouble as trouble:
-                if not trouble.maybe_sent:
-                    guard.not_sent(watch.id)
-                raise
+                dead = trouble.kind == "never" and trouble.reason in DEAD_TOKEN
+                if not (maybe_completed and dead):
+                    if not trouble.maybe_sent:
+                        guard.not_sent(watch.id)
+                    raise
+                log.info("watch %s: its step was most likely completed before", watch.id)
+                rest = None
             guard.posted(watch.id)  # whatever happens next, it is never posted again
             if rest is not None:
                 self._follow_notice(watch.id, rest)

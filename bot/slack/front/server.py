@@ -42,7 +42,7 @@ from bot.slack.delivery.home_tab import HomeTab, RefreshingPublisher
 from bot.slack.delivery.live import SlackPublisher
 from bot.slack.delivery.pacing import ANSWERS, LIVE_EDITS, Holds, PacedWebClient
 from bot.slack.delivery.slack_clients import OneWorkspace
-from bot.slack.delivery.steps import StepTokens
+from bot.slack.delivery.steps import StepTokens, step_keyring
 from bot.slack.delivery.tracker import Tracker
 from bot.slack.front.front_door import FrontDoor
 from bot.slack.front.health import Health, add_routes
@@ -52,7 +52,6 @@ from bot.slack.oauth.clients import RoutedPublisher
 from bot.slack.oauth.routes import add_oauth_routes
 from bot.slack.oauth.wiring import OAuth, build_oauth
 from bot.store import open_store
-from bot.store.keyring import Keyring
 from bot.tenancy.accounts import accounts_from_settings
 from bot.watch.scheduler import WatchConfig, Watcher
 
@@ -198,9 +197,7 @@ async def running_bot(
         routed = oauth.clients.current_token if oauth is not None else None
         client.token_source = routed
         delivery = Delivery(client, session, metrics=metrics, pictures=pictures)
-        step_tokens = StepTokens(
-            Keyring(settings.secrets_key.get_secret_value()) if settings.secrets_key else None
-        )
+        step_tokens = StepTokens(step_keyring(settings))
         publisher = SlackPublisher(
             delivery,
             metrics,

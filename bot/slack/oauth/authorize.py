@@ -39,6 +39,11 @@ class InstallationAuthorize(AsyncAuthorize):
             kept = org if org is not None and org.is_enterprise_install else None
         if kept is None:
             return None
+        if kept.is_enterprise_install:
+            # The request's workspace is the installation's that authorized it: without this,
+            # `request_workspace` would key an org-wide install's request by its team, where
+            # nothing is installed and no state belongs.
+            context["is_enterprise_install"] = True
         return AuthorizeResult(
             enterprise_id=kept.enterprise_id,
             team_id=team_id or kept.team_id,

@@ -25,7 +25,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from bot.records.workspace import workspace_key
 from bot.slack.oauth.scopes import STATE_TTL
 from bot.store.base import OAuthStore
-from bot.store.keyring import Keyring
+from bot.store.keyring import Keyring, SealError
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,11 @@ class StoreInstallations(AsyncInstallationStore):
         sealed = await self._store.find_installation(ws)
         if not sealed:
             return None
-        return Read(Kept.model_validate_json(self._keyring.open(sealed)), sealed)
+        try:
+            return Read(Kept.model_validate_json(self._keyring.open(sealed)), sealed)
+        except SealError:  # the operator must know which workspace a dropped key lost
+            log.error("workspace %s: its installation opens with none of SECRETS_KEY's keys", ws)
+            raise
 
     async def replace(self, read: Read, kept: Kept) -> bool:
         """Save `kept` in place of what `read` found, unless that changed meanwhile: an

@@ -56,6 +56,14 @@ def failed_page(reason: str) -> str:
     return _page(title, f"<p>{escape(text)}</p><p><small>({escape(reason)})</small></p>")
 
 
+def busy_page() -> str:
+    return _page(
+        "Too many install links just now",
+        "<p>This app handed out many install links in the last minutes. "
+        "Open this page again in a minute.</p>",
+    )
+
+
 def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

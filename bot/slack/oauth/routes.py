@@ -25,8 +25,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.state_utils import OAuthStateUtils
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.oauth.install_budget import InstallBudget
 from bot.slack.oauth.installations import StoreInstallations, StoreStates
-from bot.slack.oauth.pages import failed_page, install_page, installed_page
+from bot.slack.oauth.pages import busy_page, failed_page, install_page, installed_page
 from bot.slack.oauth.scopes import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH, STATE_TTL
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,19 @@ async def _failed(args: AsyncFailureArgs) -> BoltResponse:
     return BoltResponse(status=status, body=failed_page(args.reason), headers=HTML)
 
 
-def add_oauth_routes(app: web.Application, flow: AsyncOAuthFlow) -> None:
+def add_oauth_routes(
+    app: web.Application, flow: AsyncOAuthFlow, budget: InstallBudget | None = None
+) -> None:
+    links = budget or InstallBudget()
+
     async def install(request: web.Request) -> web.StreamResponse:
+        if not links.allow():  # each link stores a state: a stranger must not grow the store
+            return web.Response(
+                status=429,
+                text=busy_page(),
+                content_type="text/html",
+                headers={"Cache-Control": "no-store", "Retry-After": str(links.wait())},
+            )
         bolt = _bolt_request(request)
         state = await flow.issue_new_state(bolt)
         url = await flow.build_authorize_url(state, bolt)

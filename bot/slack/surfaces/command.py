@@ -41,9 +41,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(**ack_payload(external_refused_message()))
             return
         said = text(command, "text")
-        ws = request_workspace(context)
         if said.strip().lower() == CONNECT_WORD:
-            await open_connect(deps, ack, client, command, ws)
+            await open_connect(deps, ack, client, command, context)
             return
         word = follow_word(said)
         if word:

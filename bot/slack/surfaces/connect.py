@@ -1,7 +1,9 @@
 """Connecting a workspace's task API account: `/taskstatus connect`, the Home buttons, and
 the `task_api_connect` modal, whose keys are checked with one lookup before they are saved.
 
-Who may save: a workspace admin or owner (`users.info`), or whoever installed the app. The
+Who may save: a workspace admin or owner (`users.info`), or whoever installed the app; for an
+org-wide install, whose account serves every workspace of the enterprise, an org admin or
+owner (`users.info`'s `enterprise_user`), or whoever installed it. The
 submission is answered within Slack's 3 seconds: the permission check and the key check
 share `CHECK_BUDGET`; a task API that does not answer within what is left is an error under
 the private key field, and nothing is saved (the person presses the button again).
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -54,7 +57,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_open(
         ack: AsyncAck, body: dict[str, Any], client: Any, context: dict[str, Any]
     ) -> None:
-        await open_connect(deps, ack, client, body, request_workspace(context))
+        await open_connect(deps, ack, client, body, context)
 
     @app.view(AccountIds.CONNECT.value)
     async def on_submit(
@@ -62,12 +65,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         deps.metrics.requests.labels("connect_submit").inc()
         ws, person = request_workspace(context), user_id(body)
+        org_wide = bool(context.get("is_enterprise_install"))
         if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
             await ack(**_update(not_permitted_text()))  # another organisation's member
             return
         try:
             answer = await asyncio.wait_for(
-                submit(deps, client, ws, person, view), CHECK_BUDGET + SAVE_MARGIN
+                submit(deps, client, ws, person, view, org_wide=org_wide),
+                CHECK_BUDGET + SAVE_MARGIN,
             )
         except TimeoutError:  # a safety net: each step below has its own, shorter bound
             answer = _error(PRIVATE_KEY_BLOCK, unavailable_error(CHECK_BUDGET))
@@ -81,14 +86,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         deps.metrics.requests.labels("disconnect").inc()
-        deps.tracker.spawn(disconnect(deps, client, body, request_workspace(context)), "disconnect")
+        org_wide = bool(context.get("is_enterprise_install"))
+        deps.tracker.spawn(
+            disconnect(deps, client, body, request_workspace(context), org_wide=org_wide),
+            "disconnect",
+        )
 
 
 async def open_connect(
-    deps: Deps, ack: AsyncAck, client: Any, body: dict[str, Any], ws: str
+    deps: Deps, ack: AsyncAck, client: Any, body: dict[str, Any], context: Mapping[str, Any]
 ) -> None:
     """The connect modal, opened at once (the trigger lasts 3 s); a person who may not save
     sees it turn into a note as soon as Slack says so."""
+    ws, org_wide = request_workspace(context), bool(context.get("is_enterprise_install"))
     deps.metrics.requests.labels("connect").inc()
     if not deps.accounts.per_workspace:
         await ack(**ack_payload(single_workspace_message()))
@@ -103,36 +113,49 @@ async def open_connect(
         return
     view_id = payloads.text(opened.get("view"), "id")
     person = payloads.text(body, "user_id") or user_id(body)
-    deps.tracker.spawn(_refuse_early(deps, client, ws, person, view_id), "connect")
+    deps.tracker.spawn(_refuse_early(deps, client, ws, person, view_id, org_wide), "connect")
 
 
-async def _refuse_early(deps: Deps, client: Any, ws: str, person: str, view_id: str) -> None:
+async def _refuse_early(
+    deps: Deps, client: Any, ws: str, person: str, view_id: str, org_wide: bool
+) -> None:
     """Spare a plain member typing keys that cannot be saved (the submission checks again)."""
     try:
-        allowed = await asyncio.wait_for(permitted(deps, client, ws, person), PERMISSION_TIMEOUT)
+        allowed = await asyncio.wait_for(
+            permitted(deps, client, ws, person, org_wide=org_wide), PERMISSION_TIMEOUT
+        )
     except (TimeoutError, SlackApiError, aiohttp.ClientError):
         return  # unknown: the submission decides
     if not allowed:
         try:
-            await client.views_update(view_id=view_id, view=connect_note(not_permitted_text()))
+            note = connect_note(not_permitted_text(org_wide))
+            await client.views_update(view_id=view_id, view=note)
         except SlackApiError as exc:
             log.info("connect modal not turned into a refusal: %s", slack_error(exc))
 
 
-async def permitted(deps: Deps, client: Any, ws: str, person: str) -> bool:
-    """A workspace admin or owner, or the person who installed the app."""
+async def permitted(
+    deps: Deps, client: Any, ws: str, person: str, *, org_wide: bool = False
+) -> bool:
+    """A workspace admin or owner, or the person who installed the app. For an org-wide
+    install the account is the enterprise's, so one workspace's admin is not enough: an org
+    admin or owner (`enterprise_user`), or the installer."""
     if not person:
         return False
     if person == await deps.slack_clients.installer(ws):
         return True
     info = await client.users_info(user=person)
     user = info.get("user")
+    if org_wide and isinstance(user, dict):
+        user = user.get("enterprise_user")
     if not isinstance(user, dict):
         return False
     return any(user.get(flag) is True for flag in ("is_admin", "is_owner", "is_primary_owner"))
 
 
-async def submit(deps: Deps, client: Any, ws: str, person: str, view: dict[str, Any]) -> Answer:
+async def submit(
+    deps: Deps, client: Any, ws: str, person: str, view: dict[str, Any], *, org_wide: bool = False
+) -> Answer:
     """Check who saves and the keys, then save: the ack's fields (an update or errors)."""
     if not deps.accounts.per_workspace:
         return _update(single_workspace_message().text)
@@ -142,14 +165,16 @@ async def submit(deps: Deps, client: Any, ws: str, person: str, view: dict[str, 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + CHECK_BUDGET
     try:
-        allowed = await asyncio.wait_for(permitted(deps, client, ws, person), PERMISSION_TIMEOUT)
+        allowed = await asyncio.wait_for(
+            permitted(deps, client, ws, person, org_wide=org_wide), PERMISSION_TIMEOUT
+        )
     except (TimeoutError, SlackApiError, aiohttp.ClientError):
         return _error(
             PRIVATE_KEY_BLOCK, "Slack did not say whether you may connect an account; try again."
         )
     if not allowed:
         log.info("task API account not connected: %s is not an admin, owner or installer", person)
-        return _update(not_permitted_text())
+        return _update(not_permitted_text(org_wide))
     seconds = min(deps.settings.task_api_timeout, deadline - loop.time() - SAVE_MARGIN)
     if seconds <= 0.1:
         return _error(PRIVATE_KEY_BLOCK, unavailable_error(0))
@@ -178,17 +203,22 @@ def read_keys(view: dict[str, Any]) -> tuple[Keys, dict[str, str]]:
     return Keys(public, private), problems
 
 
-async def disconnect(deps: Deps, client: Any, body: dict[str, Any], ws: str) -> None:
+async def disconnect(
+    deps: Deps, client: Any, body: dict[str, Any], ws: str, *, org_wide: bool = False
+) -> None:
     """The Home's *Disconnect*: the same people as connecting; lookups stop at once here."""
     person = user_id(body)
     try:
-        allowed = await asyncio.wait_for(permitted(deps, client, ws, person), PERMISSION_TIMEOUT)
+        allowed = await asyncio.wait_for(
+            permitted(deps, client, ws, person, org_wide=org_wide), PERMISSION_TIMEOUT
+        )
     except (TimeoutError, SlackApiError, aiohttp.ClientError):
         allowed = False
     if not allowed:
         trigger = payloads.text(body, "trigger_id")
         try:
-            await client.views_open(trigger_id=trigger, view=connect_note(not_permitted_text()))
+            note = connect_note(not_permitted_text(org_wide))
+            await client.views_open(trigger_id=trigger, view=note)
         except SlackApiError as exc:
             log.info("refusal not shown: %s", slack_error(exc))
         return

@@ -14,6 +14,7 @@ for this request alone: `bot.slack.bolt.lean_bolt`), and nothing else is sent to
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Coroutine
 from typing import Any
@@ -30,6 +31,7 @@ from bot.render.step import (
     GET_TASK_STATUS,
     WAIT_FOR_TASKS,
     bad_timeout_error,
+    internal_error,
     no_account_error,
     no_uid_error,
     read_timeout,
@@ -55,10 +57,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.metrics.requests.labels("step").inc()
         ws = request_workspace(context)
         execution = str(context.function_execution_id or "")
-        deps.tracker.spawn(
-            _answered_once(deps, ws, execution, _status(deps, ws, inputs, complete, fail)),
-            "step status",
-        )
+        work = _status(deps, ws, inputs, complete, fail)
+        deps.tracker.spawn(_answered_once(deps, ws, execution, work, fail), "step status")
 
     @app.function(WAIT_FOR_TASKS)
     async def wait_for_tasks(
@@ -68,18 +68,49 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ws = request_workspace(context)
         execution = str(context.function_execution_id or "")
         token = str(context.function_bot_access_token or "")
+        # No claim: the watch's id (one per execution) is the dedupe, since `create_watch`
+        # refuses a second one; a claim taken first would leave the workflow hanging forever
+        # if the process died between the claim and the stored wait.
         work = _wait(deps, ws, execution, token, inputs, fail)
-        deps.tracker.spawn(_answered_once(deps, ws, execution, work), "step wait")
+        deps.tracker.spawn(_ends(execution, work, fail), "step wait")
 
 
 async def _answered_once(
-    deps: Deps, ws: str, execution: str, work: Coroutine[Any, Any, None]
+    deps: Deps,
+    ws: str,
+    execution: str,
+    work: Coroutine[Any, Any, None],
+    fail: AsyncFail,
 ) -> None:
-    """Slack retries an event it thinks was missed: each execution is taken up once."""
-    if not execution or not await deps.store.claim(ws, f"function:{execution}"):
+    """Slack retries an event it thinks was missed: each execution is taken up once. When
+    even the failure could not be sent, the claim is given back, so a retry can end it."""
+    key = f"function:{execution}"
+    if not execution or not await deps.store.claim(ws, key):
         work.close()  # never started: no "never awaited" warning
         return
-    await work
+    if not await _always_ends(execution, work, fail):
+        await deps.store.release_claim(ws, key)
+
+
+async def _ends(execution: str, work: Coroutine[Any, Any, None], fail: AsyncFail) -> None:
+    await _always_ends(execution, work, fail)
+
+
+async def _always_ends(execution: str, work: Coroutine[Any, Any, None], fail: AsyncFail) -> bool:
+    """Run a step's work; any exception becomes a readable `completeError`, so a workflow
+    never waits forever on a fault of ours. False when even that could not be sent."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("step %s failed", execution)
+        try:
+            await _once(fail(internal_error()))
+        except Exception:
+            log.exception("step %s: its failure could not be sent either", execution)
+            return False
+    return True
 
 
 def _uids(inputs: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -6,11 +6,14 @@ the tracker), then the tasks are looked up through the batched, cached client, s
 with five links costs one upstream call at most. A link that does not match `TASK_LINK_URL`
 is left alone for Slack or other apps. The same URL in the same channel is unfurled once per
 `REPEAT_WINDOW`, for the whole fleet: a claim in the store, keyed by workspace, channel and a
-hash of the URL (a link pasted into a draft, `source: composer`, has no channel yet: it always
+hash of the URL, held `IN_FLIGHT` seconds while the link is unfurled, then the window (a
+link pasted into a draft, `source: composer`, has no channel yet: it always
 shows, to its writer alone). The claim is taken before the lookup, so two processes given the
 link at once never both unfurl it, and given back when the link was not shown with its task's
 state (a failed lookup, a refused `chat.unfurl`), so a failure never costs the next paste.
 A workspace without a task API account gets no unfurl, no upstream call and no claim.
+Slack Connect: these events name the person but not their organisation, which is asked of
+Slack when the channel may be shared (`bot.slack.delivery.poster_team`).
 """
 
 from __future__ import annotations
@@ -51,17 +54,23 @@ from bot.slack.delivery.answering import Place, guarded, start_watch, tell
 from bot.slack.delivery.context import Deps
 from bot.slack.delivery.deliver import slack_error
 from bot.slack.delivery.latency import answered
+from bot.slack.delivery.poster_team import PosterTeams
 from bot.taskapi.client import TaskApiClient
 from bot.taskapi.models import Failed
 
 log = logging.getLogger(__name__)
 
 REPEAT_WINDOW = 30 * 60.0  # seconds: the same URL in the same channel is not unfurled again
+# Seconds a link is held while it is being unfurled: a process that dies meanwhile holds it
+# this long, not the whole window (the hold becomes `REPEAT_WINDOW` once Slack shows it).
+IN_FLIGHT = 60.0
 COMPOSER = "composer"
 SOURCES = frozenset({COMPOSER, "conversations_history"})
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    teams = PosterTeams(deps.home_team, deps.settings.allowed_external_teams)
+
     @app.event("link_shared")
     async def on_link_shared(
         body: dict[str, Any],
@@ -71,7 +80,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         deps.metrics.requests.labels("unfurl").inc()
         ws = request_workspace(context)
-        deps.tracker.spawn(unfurl_links(deps, client, ws, body, event), "unfurl")
+        deps.tracker.spawn(unfurl_links(deps, teams, client, ws, body, event), "unfurl")
 
     @app.event("entity_details_requested")
     async def on_entity_details(
@@ -82,7 +91,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         deps.metrics.requests.labels("entity_details").inc()
         ws = request_workspace(context)
-        deps.tracker.spawn(present_details(deps, client, ws, body, event), "entity_details")
+        deps.tracker.spawn(present_details(deps, teams, client, ws, body, event), "entity_details")
 
     @app.action(Action.UNFURL_WATCH.value)
     async def on_watch(
@@ -104,14 +113,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def unfurl_links(
-    deps: Deps, client: AsyncWebClient, ws: str, body: dict[str, Any], event: dict[str, Any]
+    deps: Deps,
+    teams: PosterTeams,
+    client: AsyncWebClient,
+    ws: str,
+    body: dict[str, Any],
+    event: dict[str, Any],
 ) -> None:
     """One `chat.unfurl` for every task link of the message not unfurled there lately."""
     links = TaskLinks.of(deps.settings.task_link_url)
-    source = text(event, "source")
-    if links is None or source not in SOURCES or not text(event, "unfurl_id"):
+    if links is None or not _unfurl_target(event):
         return
-    if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+    source = text(event, "source")
+    if await teams.outsider(client, ws, body, event):
         log.info("link_shared from another organisation: not unfurled")
         return
     if not await deps.store.claim(ws, f"event:{text(body, 'event_id')}"):
@@ -129,10 +143,13 @@ async def unfurl_links(
     try:
         shown = await _unfurl(deps, client, ws, event, links, tasks, matched)
     finally:
-        # Only a link shown with its task's state keeps its claim: a failed lookup or a
-        # refused (or interrupted) `chat.unfurl` must not cost the next paste its unfurl.
-        for url in [url for url, _ in matched if claimed and url not in shown]:
-            await deps.store.release_claim(ws, _repeat_key(event, url))
+        # Only a link shown with its task's state keeps its claim, for the whole window
+        # (taken again with the long TTL: the store has no way to extend one); a failed
+        # lookup or a refused (or interrupted) `chat.unfurl` gives it back at once.
+        for url, _ in matched if claimed else []:
+            await deps.store.release_claim(ws, repeat_key(event, url))
+            if url in shown:
+                await deps.store.claim(ws, repeat_key(event, url), ttl=REPEAT_WINDOW)
 
 
 async def _unfurl(
@@ -152,7 +169,9 @@ async def _unfurl(
         url: await encode_uids(ws, [result.uid], deps.store) for url, result in results.items()
     }
     metadata = (
-        unfurl_entities(results, links, time.time()) if deps.settings.unfurl_work_objects else None
+        unfurl_entities(results, links, time.time(), values)
+        if deps.settings.unfurl_work_objects
+        else None
     )
     for picture in (True, False):
         cards = {
@@ -176,10 +195,13 @@ async def _unfurl(
 
 
 def _unfurl_target(event: dict[str, Any]) -> dict[str, Any]:
-    """`unfurl_id` + `source` always (the composer has nothing else), plus the message's
-    `channel` + `ts` when it was posted."""
-    source = text(event, "source")
-    target: dict[str, Any] = {"unfurl_id": text(event, "unfurl_id"), "source": source}
+    """`unfurl_id` + `source` when the event has them (the composer has nothing else), plus
+    the message's `channel` + `ts` when it was posted; an event without the first two (an
+    older shape) is unfurled by `channel` + `ts` alone. Empty: nothing says where."""
+    source, unfurl_id = text(event, "source"), text(event, "unfurl_id")
+    target: dict[str, Any] = {}
+    if unfurl_id and source in SOURCES:
+        target.update(unfurl_id=unfurl_id, source=source)
     channel, ts = text(event, "channel"), text(event, "message_ts")
     if source != COMPOSER and channel and ts:
         target.update(channel=channel, ts=ts)
@@ -202,25 +224,31 @@ def task_links(event: dict[str, Any], links: TaskLinks) -> list[tuple[str, str]]
 
 async def _first_lately(deps: Deps, ws: str, event: dict[str, Any], url: str) -> bool:
     """True when `url` was not unfurled in this channel within `REPEAT_WINDOW` (fleet-wide).
-    Claimed before the lookup, so two processes given the link at once never both unfurl it;
+    Claimed before the lookup for `IN_FLIGHT` seconds, so two processes given the link at
+    once never both unfurl it, and a crash meanwhile holds it a minute, not the window;
     given back when the unfurl fails (`Store.release_claim`)."""
-    return await deps.store.claim(ws, _repeat_key(event, url), ttl=REPEAT_WINDOW)
+    return await deps.store.claim(ws, repeat_key(event, url), ttl=IN_FLIGHT)
 
 
-def _repeat_key(event: dict[str, Any], url: str) -> str:
+def repeat_key(event: dict[str, Any], url: str) -> str:
     digest = hashlib.sha256(url.encode()).hexdigest()[:32]
     return f"unfurl:{text(event, 'channel')}:{digest}"
 
 
 async def present_details(
-    deps: Deps, client: AsyncWebClient, ws: str, body: dict[str, Any], event: dict[str, Any]
+    deps: Deps,
+    teams: PosterTeams,
+    client: AsyncWebClient,
+    ws: str,
+    body: dict[str, Any],
+    event: dict[str, Any],
 ) -> None:
     """The flexpane of a task entity: one `entity.presentDetails` with everything known."""
     links = TaskLinks.of(deps.settings.task_link_url)
     trigger = text(event, "trigger_id")
     if links is None or not deps.settings.unfurl_work_objects or not trigger:
         return
-    if is_external(body, deps.home_team, deps.settings.allowed_external_teams):
+    if await teams.outsider(client, ws, body, event):
         log.info("entity_details_requested from another organisation: not answered")
         return
     shared = text(event, "app_unfurl_url") or text(event, "link", "url")
