@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpServer
 
-from bot.ops.logs import RedactSecrets, configure
+from bot.ops.logs import FORM_VALUE, RedactSecrets, configure
 from bot.taskapi.fake import FAKE_PUBLIC_KEY, FakeTaskApi
 from tests.oauth_harness import SECRETS_KEY, install, start_oauth
 from tests.slack_harness import socket_mode_bot, socket_mode_settings, start_fakes
@@ -135,3 +136,19 @@ def test_every_form_value_is_blanked_however_it_is_quoted(shown: Any) -> None:
     RedactSecrets([]).filter(record)
     assert PRIVATE not in record.getMessage()
     assert "plain_text_input" in record.getMessage()  # the rest of the line stays readable
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '"value":"' + "\\" * 40_000,
+        "\\" * 40_000,
+        '"value":"a' * 4_000,
+        '"value":"' + "a" * 40_000,
+        "%22value%22%3A%22" + "%5C" * 13_000,
+    ],
+)
+def test_blanking_form_values_stays_linear_on_hostile_text(hostile: str) -> None:
+    started = time.perf_counter()
+    FORM_VALUE.sub("", hostile)
+    assert time.perf_counter() - started < 0.5  # a backtracking pattern took seconds to minutes

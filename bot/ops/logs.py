@@ -82,10 +82,11 @@ SLACK_TOKEN = re.compile(r"xox[a-z]{0,2}[.-][A-Za-z0-9._-]{6,}")
 # and slack_sdk's Socket Mode client logs every frame it receives at DEBUG (Bolt prints
 # bodies too, as Python reprs). Every `value` (and `private_key`) string is blanked, quoted
 # as JSON, as a repr, escaped inside another string, or URL-encoded; a button's value goes
-# with them, a small loss for a DEBUG line.
+# with them, a small loss for a DEBUG line. Linear on hostile text: an escape and a plain
+# character never both match a backslash, and a value is read for 4,096 characters at most.
 FORM_VALUE = re.compile(
-    r"""(?P<key>(?P<q>\\*["']|%22|%27)(?:value|private_key)(?P=q)\s*(?::|%3A)\s*(?:%20|\+)*)"""
-    r"""(?P=q)(?:\\.|.)*?(?<!\\)(?<!%5C)(?P=q)""",
+    r"""(?P<key>(?P<q>\\{0,8}["']|%22|%27)(?:value|private_key)(?P=q)\s*(?::|%3A)\s*(?:%20|\+)*)"""
+    r"""(?P=q)(?:\\.|[^\\]){0,4096}?(?<!\\)(?<!%5C)(?P=q)""",
     re.DOTALL,
 )
 
