@@ -28,8 +28,6 @@ from bot.records.follow import Follow
 from bot.records.watch import Watch, WatchMode
 from bot.store.base import CLAIM_TTL, DEFAULT_RETENTION, SLOT_PENDING, Durability, uid_set_key
 
-# Seconds a write waits for another process holding the database (SQLite's busy timeout).
-BUSY_TIMEOUT = 10.0
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS claims (ws TEXT NOT NULL, key TEXT NOT NULL,"
     " expires_at REAL NOT NULL, PRIMARY KEY (ws, key))",
@@ -87,7 +85,7 @@ class SqliteStore:
     async def open(cls, path: str, retention: float = DEFAULT_RETENTION) -> SqliteStore:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        db = await aiosqlite.connect(path, timeout=10.0, isolation_level=None)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
         store = cls(db, retention)
@@ -175,7 +173,7 @@ class SqliteStore:
         """
         await self._lock.acquire()
         try:
-            await self._begin()
+            await self._db.execute("BEGIN IMMEDIATE")
             yield
             await self._db.execute("COMMIT")
         except BaseException:
@@ -184,23 +182,6 @@ class SqliteStore:
             ending.add_done_callback(self._ending.discard)
             raise
         self._lock.release()
-
-    async def _begin(self) -> None:
-        """`BEGIN IMMEDIATE`, tried again while another process holds the database for at
-        most `BUSY_TIMEOUT` in all. SQLite waits out a writer itself, but in WAL mode it can
-        answer "database is locked" at once, without waiting (seen while a second process
-        was starting on the same file), which failed an answer that a moment's wait saves."""
-        deadline = time.monotonic() + BUSY_TIMEOUT
-        pause = 0.01
-        while True:
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
-                    raise
-            await asyncio.sleep(pause)  # nothing to await: the other process tells us nothing
-            pause = min(pause * 2, 0.5)
 
     async def _roll_back_and_unlock(self) -> None:
         """No transaction open (a `BEGIN` that gave up on the busy timeout, a `COMMIT` that
